@@ -1,0 +1,38 @@
+# Two commands do all the set-up: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+demo: $(VENV)/.installed
+	$(BIN)/kerasinv recipe springenberg-allcnn --preset smoke --output runs/demo
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check kerasinv tests benchmarks
+	$(BIN)/ruff format --check kerasinv tests benchmarks
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format kerasinv tests benchmarks
+	$(BIN)/ruff check --fix kerasinv tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/train_throughput.py
+
+clean:
+	rm -rf runs build dist .pytest_cache

@@ -1,0 +1,289 @@
+"""CIFAR-10 / CIFAR-100 from local files, searched in a fixed order, without touching the network.
+
+Search order (the first hit wins):
+
+1. ``data_dir`` (argument, ``--data-dir``) or else ``$KERASINV_DATA_DIR``, which may hold or be
+   a. a tensorflow-datasets data_dir with a prepared ``cifar10``/``cifar100`` (read with
+      ``tfds.builder_from_directory``, which never goes online);
+   b. the canonical python archive ``cifar-10-python.tar.gz`` / ``cifar-100-python.tar.gz`` or its
+      extracted folder ``cifar-10-batches-py`` / ``cifar-100-python``;
+   c. an image-folder layout ``root/{train,test}/<class>/*.{jpg,png}``, as a folder or a ``.tar[.gz]``.
+2. the default tensorflow-datasets folder (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``);
+3. the Keras cache (``$KERAS_HOME`` or ``~/.keras``)``/datasets`` as ``keras.datasets`` leaves it.
+
+Only ``download=True`` uses the network (through ``keras.datasets``). When nothing is found the
+error names every place searched and how to get the data; it is raised within a second or two.
+Decoded image folders/archives are cached as ``.npz`` under ``$KERASINV_CACHE_DIR`` (default
+``~/.cache/kerasinv``) so the next run starts at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+from kerasinv.data import folders
+from kerasinv.data.splits import ImageSplits
+from kerasinv.errors import DataFormatError, DataNotFoundError, UnknownNameError
+from kerasinv.io import atomic_path
+
+DATASETS = {
+    "cifar10": {
+        "classes": 10,
+        "archive": "cifar-10-python.tar.gz",
+        "folder": "cifar-10-batches-py",
+        "keras": ["cifar-10-batches-py-target/cifar-10-batches-py", "cifar-10-batches-py"],
+    },
+    "cifar100": {
+        "classes": 100,
+        "archive": "cifar-100-python.tar.gz",
+        "folder": "cifar-100-python",
+        "keras": ["cifar-100-python-target/cifar-100-python", "cifar-100-python"],
+    },
+}
+CIFAR10_CLASSES = [
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+]  # fmt: skip
+
+
+def _unpickle(blob: bytes) -> dict:
+    return pickle.loads(blob, encoding="bytes")
+
+
+def _from_batches(name: str, read, where: str) -> ImageSplits:
+    """Assemble splits from the python-pickle batches; ``read(member)`` returns a file's bytes."""
+    if name == "cifar10":
+        train_files, test_files, key = [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], b"labels"
+        meta_file, meta_key = "batches.meta", b"label_names"
+    else:
+        train_files, test_files, key = ["train"], ["test"], b"fine_labels"
+        meta_file, meta_key = "meta", b"fine_label_names"
+
+    def load(files):
+        xs, ys = [], []
+        for f in files:
+            d = _unpickle(read(f))
+            xs.append(np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+            ys.append(np.asarray(d[key], np.int64))
+        return np.concatenate(xs), np.concatenate(ys)
+
+    try:
+        x_train, y_train = load(train_files)
+        x_test, y_test = load(test_files)
+        classes = [c.decode() for c in _unpickle(read(meta_file))[meta_key]]
+    except (KeyError, FileNotFoundError, pickle.UnpicklingError, EOFError) as e:
+        raise DataFormatError(
+            f"{where} is not a complete {name} python archive ({type(e).__name__}: {e}); "
+            f"re-download {DATASETS[name]['archive']}"
+        ) from None
+    return ImageSplits(name, x_train, y_train, x_test, y_test, classes, where)
+
+
+def load_python_folder(name: str, folder: Path) -> ImageSplits:
+    """Read the extracted canonical archive (``cifar-10-batches-py`` / ``cifar-100-python``)."""
+    return _from_batches(name, lambda f: (folder / f).read_bytes(), str(folder))
+
+
+def load_python_archive(name: str, path: Path) -> ImageSplits:
+    """Read ``cifar-10-python.tar.gz`` / ``cifar-100-python.tar.gz`` without extracting it."""
+    prefix = DATASETS[name]["folder"]
+    with tarfile.open(path) as archive:
+
+        def read(f):
+            try:
+                return archive.extractfile(f"{prefix}/{f}").read()
+            except KeyError:
+                raise FileNotFoundError(f"{prefix}/{f}") from None
+
+        return _from_batches(name, read, str(path))
+
+
+def load_tfds_folder(name: str, builder_dir: Path) -> ImageSplits:
+    """Read a prepared tensorflow-datasets folder ``<data_dir>/<name>/<version>`` (offline)."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder_from_directory(str(builder_dir))
+    arrays = {}
+    for split in ("train", "test"):
+        ds = builder.as_dataset(split=split, batch_size=-1, as_supervised=True)
+        x, y = tfds.as_numpy(ds)
+        arrays[split] = (np.asarray(x, np.uint8), np.asarray(y, np.int64))
+    classes = list(builder.info.features["label"].names)
+    return ImageSplits(name, *arrays["train"], *arrays["test"], classes, str(builder_dir))
+
+
+def _tfds_builder_dir(name: str, data_dir: Path) -> Path | None:
+    """The newest prepared version folder ``data_dir/name/X.Y.Z`` with a dataset_info.json."""
+    root = data_dir / name
+    if not root.is_dir():
+        return None
+    versions = [p for p in root.iterdir() if (p / "dataset_info.json").is_file()]
+    if not versions:
+        return None
+
+    def key(p: Path):
+        return tuple(int(t) if t.isdigit() else 0 for t in p.name.split("."))
+
+    return max(versions, key=key)
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("KERASINV_CACHE_DIR", Path.home() / ".cache" / "kerasinv"))
+
+
+def _cached(loader, name: str, path: Path) -> ImageSplits:
+    """Decode once and keep an ``.npz`` keyed by the source's path, size and modification time."""
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+    cache = _cache_dir() / f"{name}-{key[:16]}.npz"
+    if cache.is_file():
+        try:
+            with np.load(cache, allow_pickle=False) as z:
+                return ImageSplits(
+                    name,
+                    z["x_train"],
+                    z["y_train"],
+                    z["x_test"],
+                    z["y_test"],
+                    [str(c) for c in z["class_names"]],
+                    str(path),
+                )
+        except (OSError, KeyError, ValueError):
+            pass  # a damaged cache is rebuilt below
+    splits = loader(path, name)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cache) as tmp, open(tmp, "wb") as f:
+            np.savez(
+                f,
+                x_train=splits.x_train,
+                y_train=splits.y_train,
+                x_test=splits.x_test,
+                y_test=splits.y_test,
+                class_names=np.asarray(splits.class_names),
+            )
+    except OSError:
+        pass  # caching is an optimisation; a read-only home must not fail the run
+    return splits
+
+
+def _check(splits: ImageSplits, name: str) -> ImageSplits:
+    expected = DATASETS[name]["classes"]
+    if splits.num_classes != expected:
+        raise DataFormatError(
+            f"{splits.source} has {splits.num_classes} classes but {name} has {expected}; "
+            f"point --data-dir at a {name} copy or pick the matching --dataset"
+        )
+    if splits.x_train.shape[1:] != (32, 32, 3) or splits.x_test.shape[1:] != (32, 32, 3):
+        raise DataFormatError(
+            f"{splits.source} holds images of shape {splits.x_train.shape[1:]}, but {name} images "
+            "are 32x32 RGB"
+        )
+    return splits
+
+
+def _probe(name: str, place: Path) -> ImageSplits | None:
+    """Try every supported layout at ``place`` (a folder or an archive file); None if none fits."""
+    spec = DATASETS[name]
+    if place.is_file():
+        if place.name == spec["archive"]:
+            return load_python_archive(name, place)
+        if tarfile.is_tarfile(place):
+            with tarfile.open(place) as archive:
+                names = archive.getnames()
+            if any(n.startswith(spec["folder"] + "/") for n in names[:10]):
+                return load_python_archive(name, place)
+            return _cached(folders.load_image_folder_archive, name, place)
+        return None
+    if not place.is_dir():
+        return None
+    builder_dir = _tfds_builder_dir(name, place)
+    if builder_dir is not None:
+        return load_tfds_folder(name, builder_dir)
+    if (place / spec["archive"]).is_file():
+        return load_python_archive(name, place / spec["archive"])
+    for folder in (place / spec["folder"], place):
+        if (folder / ("batches.meta" if name == "cifar10" else "meta")).is_file():
+            return load_python_folder(name, folder)
+    if folders.is_image_folder(place):
+        return folders.load_image_folder(place, name)
+    return None
+
+
+def default_places(name: str) -> list[Path]:
+    """The default caches searched after ``--data-dir``: tensorflow-datasets', then Keras's."""
+    tfds_dir = Path(os.environ.get("TFDS_DATA_DIR", Path.home() / "tensorflow_datasets"))
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    return [tfds_dir] + [keras_home / "datasets" / sub for sub in DATASETS[name]["keras"]]
+
+
+def load_cifar(name: str = "cifar10", data_dir: str | Path | None = None, download: bool = False) -> ImageSplits:
+    """Load CIFAR-10 or CIFAR-100 from local files (see the module docstring for the search order).
+
+    Args:
+        name: ``"cifar10"`` or ``"cifar100"`` (fine labels).
+        data_dir: a folder or archive to search first; ``None`` uses ``$KERASINV_DATA_DIR`` if set.
+        download: if nothing is found locally, download through ``keras.datasets`` (network).
+
+    Returns:
+        :class:`ImageSplits` with ``uint8 [50000, 32, 32, 3]`` train and ``[10000, 32, 32, 3]`` test.
+
+    Raises:
+        DataNotFoundError: nothing found and ``download`` is false (names the places searched).
+        DataFormatError: a candidate was found but is broken or of the wrong dataset.
+    """
+    if name not in DATASETS:
+        raise UnknownNameError("dataset", name, DATASETS)
+    explicit = data_dir if data_dir is not None else os.environ.get("KERASINV_DATA_DIR")
+    places: list[Path] = []
+    if explicit:
+        explicit = Path(explicit).expanduser()
+        if not explicit.exists():
+            raise DataNotFoundError(
+                f"--data-dir {explicit} does not exist; pass a folder or archive holding {name} "
+                "(see `kerasinv recipe --help`)"
+            )
+        places.append(explicit)
+    places += default_places(name)
+    for place in places:
+        splits = _probe(name, place)
+        if splits is not None:
+            return _check(splits, name)
+    if download:
+        return _download(name)
+    searched = "\n".join(f"  - {p}" for p in places)
+    raise DataNotFoundError(
+        f"{name} was not found. Searched, in order:\n{searched}\n"
+        f"Get it in one of these ways:\n"
+        f"  - pass --download to fetch it through keras.datasets (needs the network);\n"
+        f"  - put {DATASETS[name]['archive']} (https://www.cs.toronto.edu/~kriz/cifar.html), its "
+        f"extracted folder, a prepared tensorflow-datasets data_dir, or an image folder "
+        f"train/<class>/*.png + test/<class>/*.png in a folder and pass --data-dir FOLDER "
+        f"(or set KERASINV_DATA_DIR)."
+    )
+
+
+def _download(name: str) -> ImageSplits:
+    import keras
+
+    if name == "cifar10":
+        (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
+        classes = CIFAR10_CLASSES
+    else:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.cifar100.load_data(label_mode="fine")
+        folder = Path(default_places(name)[1])
+        classes = [c.decode() for c in _unpickle((folder / "meta").read_bytes())[b"fine_label_names"]]
+    return ImageSplits(
+        name,
+        x_train,
+        y_train.reshape(-1).astype(np.int64),
+        x_test,
+        y_test.reshape(-1).astype(np.int64),
+        list(classes),
+        "keras.datasets download",
+    )

@@ -1,0 +1,140 @@
+"""The twelve CIFAR networks of Springenberg et al. 2015, "Striving for Simplicity" (Tables 1–2).
+
+Names: ``{model,strided-cnn,convpool-cnn,all-cnn}-{a,b,c}`` (papers.md §1.1–1.2).
+
+Layout (papers.md §1.3; the paper does not give padding, this reproduces its 6x6 head):
+
+- every conv before the head and every stride-2 conv: ``padding="same"``, ReLU;
+- pooling: ``MaxPooling2D(3, strides=2, padding="same")`` (Caffe's ceil rounding: 32 -> 16 -> 8);
+- head: 3x3 conv 192 ``valid`` (8 -> 6), 1x1 conv 192, 1x1 conv ``classes`` (ReLU as in the paper's
+  table, ``class_relu=False`` drops it), global average over 6x6, softmax;
+- dropout 20 % on the input and 50 % after each pool or the layer replacing it (for Strided-CNN, after
+  the strided conv: the paper is ambiguous there, this is our reading).
+
+Derived models: Strided-CNN removes each pool and gives the conv before it stride 2; ConvPool-CNN adds a
+3x3 conv (stride 1, same channels) before each pool; All-CNN replaces each pool by that 3x3 conv at
+stride 2. With 10 classes and ``width=1`` the parameter counts are exactly papers.md §1.3's
+(All-CNN-C: 1,369,738).
+"""
+
+from __future__ import annotations
+
+import keras
+
+from kerasinv.models.registry import register
+
+#: (kernel size, channels) of the convs in the two stages before each pool, per base model.
+_STAGES = {
+    "a": ([(5, 96)], [(5, 192)]),
+    "b": ([(5, 96), (1, 96)], [(5, 192), (1, 192)]),
+    "c": ([(3, 96), (3, 96)], [(3, 192), (3, 192)]),
+}
+_VARIANTS = ("model", "strided-cnn", "convpool-cnn", "all-cnn")
+ALLCNN_NAMES = tuple(f"{v}-{b}" for b in "abc" for v in _VARIANTS)
+
+
+def _scaled(channels: int, width: float) -> int:
+    return max(1, round(channels * width))
+
+
+def build_allcnn(
+    variant: str,
+    base: str,
+    classes: int = 10,
+    input_shape=(32, 32, 3),
+    width: float = 1.0,
+    class_relu: bool = True,
+    dropout: bool = True,
+    weight_decay: float = 0.0,
+    kernel_initializer: str = "glorot_uniform",
+    antialias: str | None = None,
+    name: str | None = None,
+) -> keras.Model:
+    """Build one Springenberg network.
+
+    Args:
+        variant: ``"model"``, ``"strided-cnn"``, ``"convpool-cnn"`` or ``"all-cnn"``.
+        base: ``"a"``, ``"b"`` or ``"c"`` (paper Table 1).
+        classes: number of classes of the final 1x1 conv.
+        input_shape: ``(H, W, C)``; 32x32x3 for CIFAR (gives the paper's 6x6 head).
+        width: multiplier on the 96/192 channel counts (for small presets); the class conv keeps
+            ``classes`` channels.
+        class_relu: keep the ReLU on the class conv (the paper's Table 1 writes "1x1 conv. 10 ReLU").
+        dropout: include the paper's dropout layers.
+        weight_decay: the paper's λ in Caffe's convention (gradient ``λ·w``), applied to every conv
+            kernel as ``keras.regularizers.L2(λ / 2)``; biases are not decayed.
+        kernel_initializer: Keras initializer for the conv kernels (the paper does not say; Glorot
+            uniform is Caffe's "xavier", which the Caffe reproduction used).
+        antialias: reserved for anti-aliased downsampling (a later release); must be ``None``.
+        name: model name; defaults to e.g. ``"all_cnn_c"``.
+
+    Returns:
+        A functional ``keras.Model`` from ``[B, H, W, C]`` to ``[B, classes]`` softmax probabilities.
+    """
+    if variant not in _VARIANTS:
+        raise ValueError(f"variant must be one of {_VARIANTS}, got {variant!r}")
+    if base not in _STAGES:
+        raise ValueError(f"base must be 'a', 'b' or 'c', got {base!r}")
+    if antialias is not None:
+        raise NotImplementedError(
+            "antialias is reserved for anti-aliased downsampling, which this version does not have "
+            "yet; build with antialias=None"
+        )
+    if not width > 0:
+        raise ValueError(f"width must be positive, got {width}")
+    regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
+    count = 0
+
+    def conv(x, kernel, channels, strides=1, padding="same", relu=True):
+        nonlocal count
+        count += 1
+        return keras.layers.Conv2D(
+            channels,
+            kernel,
+            strides=strides,
+            padding=padding,
+            activation="relu" if relu else None,
+            kernel_initializer=kernel_initializer,
+            kernel_regularizer=regularizer,
+            name=f"conv{count}",
+        )(x)
+
+    inputs = keras.Input(shape=tuple(input_shape), name="images")
+    x = inputs
+    if dropout:
+        x = keras.layers.Dropout(0.2, name="drop_input")(x)
+    for stage, layers in enumerate(_STAGES[base], start=1):
+        channels = _scaled(layers[-1][1], width)
+        for i, (kernel, c) in enumerate(layers):
+            last = i == len(layers) - 1
+            strides = 2 if (variant == "strided-cnn" and last) else 1
+            x = conv(x, kernel, _scaled(c, width), strides=strides)
+        if variant == "model":
+            x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{stage}")(x)
+        elif variant == "convpool-cnn":
+            x = conv(x, 3, channels)
+            x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{stage}")(x)
+        elif variant == "all-cnn":
+            x = conv(x, 3, channels, strides=2)
+        if dropout:
+            x = keras.layers.Dropout(0.5, name=f"drop{stage}")(x)
+    x = conv(x, 3, _scaled(192, width), padding="valid")
+    x = conv(x, 1, _scaled(192, width))
+    x = conv(x, 1, classes, relu=class_relu)
+    x = keras.layers.GlobalAveragePooling2D(name="global_average")(x)
+    outputs = keras.layers.Activation("softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name or f"{variant}-{base}".replace("-", "_"))
+
+
+def _register_all() -> None:
+    for model_name in ALLCNN_NAMES:
+        variant, base = model_name.rsplit("-", 1)
+
+        def builder(classes=10, input_shape=(32, 32, 3), _v=variant, _b=base, **options):
+            return build_allcnn(_v, _b, classes=classes, input_shape=input_shape, **options)
+
+        builder.__doc__ = f"Springenberg et al. 2015 {model_name} (see :func:`build_allcnn`)."
+        register(model_name)(builder)
+
+
+_register_all()
