@@ -15,12 +15,13 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | Path, directory: bool = False) -> Iterator[Path]:
+def atomic_path(target: str | Path, directory: bool = False, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` if the block succeeds.
 
     Args:
         target: the final file or folder path. An existing target is replaced.
         directory: yield a fresh empty folder instead of a file name.
+        suffix: ending of the temporary name (for writers that insist on one, e.g. ``.keras``).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -28,7 +29,7 @@ def atomic_path(target: str | Path, directory: bool = False) -> Iterator[Path]:
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
     else:
-        fd, name = tempfile.mkstemp(prefix=prefix, dir=target.parent)
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
         os.close(fd)
         tmp = Path(name)
         umask = os.umask(0)

@@ -177,7 +177,8 @@ def make_datasets(
         ds = ds.map(lambda a, b: (tf.cast(a, tf.float32), b))
         if preprocess is not None:
             ds = ds.map(lambda a, b: (preprocess(a), b))
-        return ds.unbatch().cache()
+        # unbatch() forgets the size; restoring it lets Keras show progress and not warn.
+        return ds.unbatch().apply(tf.data.experimental.assert_cardinality(len(x))).cache()
 
     train = prepared(x_train, y_train).shuffle(len(x_train), seed=config.seed)
     if config.augment:
@@ -253,6 +254,7 @@ def train(
     history = model.fit(
         train_data,
         epochs=config.epochs,
+        shuffle=False,  # the dataset shuffles itself (make_datasets)
         verbose=config.verbose,
         callbacks=[backup, schedule, StopOnNonFinite(config.learning_rate), tracker, *(callbacks or [])],
     )

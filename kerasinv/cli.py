@@ -1,0 +1,186 @@
+"""The ``kerasinv`` command line: a thin Click layer over the library (no logic of its own).
+
+User errors (:class:`~kerasinv.errors.KerasinvError`) print one message and exit non-zero; ``--debug``
+shows the traceback and TensorFlow's start-up log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+import click
+
+from kerasinv import __version__
+
+
+@contextlib.contextmanager
+def _silenced_stderr():
+    """Hide C++ log lines written straight to file descriptor 2 (TensorFlow's start-up noise)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _import_tensorflow(debug: bool) -> None:
+    """Import TensorFlow early and quietly (its C++ start-up log bypasses Python)."""
+    if debug:
+        import tensorflow  # noqa: F401
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if not os.environ.get("CUDA_VISIBLE_DEVICES") and not _has_nvidia_driver():
+        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"  # no GPU: skip the failing cuInit and its error
+    with _silenced_stderr():
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+    import warnings
+
+    warnings.filterwarnings("ignore", module="keras")
+
+
+def _has_nvidia_driver() -> bool:
+    return os.path.exists("/proc/driver/nvidia/version")
+
+
+class _Group(click.Group):
+    """Runs commands with kerasinv's error handling."""
+
+    def invoke(self, ctx):
+        from kerasinv.errors import KerasinvError
+
+        try:
+            return super().invoke(ctx)
+        except KerasinvError as e:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.secho(f"error: {e}", fg="red", err=True)
+            ctx.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted; run the same command again to resume", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kerasinv")
+@click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's start-up log.")
+@click.pass_context
+def main(ctx, debug):
+    """kerasinv: reproduce shift-invariance papers in Keras, anti-alias models, measure stability."""
+    ctx.obj = {"debug": debug}
+
+
+def _csv(_ctx, _param, value):
+    if not value:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@main.command()
+@click.argument("recipe", required=False)
+@click.option("--list", "list_", is_flag=True, help="List the shipped recipes and their presets.")
+@click.option("--preset", help="Preset from the recipe spec (springenberg-allcnn: smoke, quick, paper).")
+@click.option("--models", callback=_csv, help="Comma-separated subset of the recipe's models.")
+@click.option("--dataset", default="cifar10", show_default=True, help="cifar10 or cifar100.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=str),
+    help="Folder or archive holding the dataset (default: $KERASINV_DATA_DIR, then the tfds and Keras caches).",
+)
+@click.option("--download", is_flag=True, help="Download the dataset if it is not found locally (network).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Override the preset's epochs.")
+@click.option("--augment", is_flag=True, help="Flips + translations up to 5 px (the paper's augmented row).")
+@click.option("--output", type=click.Path(path_type=str), help="Output folder [runs/<recipe>-<preset>].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for Python, NumPy and TensorFlow.")
+@click.option("--width", type=float, help="Override the preset's channel-width multiplier.")
+@click.option("--lr", "learning_rate", type=float, help="Override the learning rate (paper grid: 0.25, 0.1, 0.05, 0.01).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Override the batch size (default 128).")
+@click.option("--train-subset", type=click.IntRange(min=10), help="Train on a class-balanced subset of this size.")
+@click.option(
+    "--strategy",
+    type=click.Choice(["default", "mirrored", "multi-worker"]),
+    default="default",
+    show_default=True,
+    help="tf.distribute strategy.",
+)
+@click.option("--overwrite", is_flag=True, help="Discard earlier results in the output folder.")
+@click.option("--quiet", is_flag=True, help="No per-epoch progress lines.")
+@click.pass_context
+def recipe(ctx, recipe, list_, output, quiet, **options):
+    """Run a paper recipe (a shipped name or a path to your own .toml spec) and print its table.
+
+    Running again into the same --output with the same settings resumes where it stopped.
+    """
+    from kerasinv.recipes import list_specs, load_spec
+
+    if list_ or not recipe:
+        if not list_:
+            click.echo(ctx.get_help())
+            click.echo()
+        click.echo("Recipes:")
+        for name in list_specs():
+            spec = load_spec(name)
+            click.echo(f"  {name}: {spec.get('title', '')}")
+            for preset, p in spec["presets"].items():
+                click.echo(f"      --preset {preset:<7} {p.get('description', '')}")
+        return
+    spec = load_spec(recipe)
+    _import_tensorflow(ctx.obj["debug"])
+    from kerasinv.recipes import run_recipe
+
+    preset = options["preset"] or spec.get("default_preset", "smoke")
+    output = output or os.path.join("runs", f"{spec['recipe']}-{preset}")
+    run_recipe(spec, output=output, verbose=0 if quiet else 2, **options)
+    table = os.path.join(output, "table.md")
+    click.echo(open(table, encoding="utf-8").read())
+    click.echo(f"Results, models and SavedModels in {output}/", err=True)
+
+
+@main.command()
+@click.argument("model_file", type=click.Path(path_type=str))
+@click.argument("destination", type=click.Path(path_type=str))
+@click.option("--version", "version", type=click.IntRange(min=1), help="Version number [next free one].")
+@click.option(
+    "--preprocessing",
+    type=click.Path(path_type=str),
+    help="A preprocessing.npz from a recipe run, put inside the graph (input becomes raw pixels).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing version folder.")
+@click.pass_context
+def export(ctx, model_file, destination, version, preprocessing, overwrite):
+    """Export MODEL_FILE (.keras) to DESTINATION/<version>/ for TensorFlow Serving.
+
+    DESTINATION is the model's folder, e.g. saved_models/allcnn; TF Serving serves it with
+    --model_name=allcnn --model_base_path=$PWD/saved_models/allcnn.
+    """
+    from pathlib import Path
+
+    from kerasinv.errors import ConfigError, DataFormatError
+
+    if not Path(model_file).is_file():
+        raise ConfigError(f"{model_file} does not exist; pass a model saved with model.save('x.keras')")
+    _import_tensorflow(ctx.obj["debug"])
+    import keras
+
+    import kerasinv.data.preprocessing as prep
+    from kerasinv.export import export_serving
+
+    try:
+        model = keras.saving.load_model(model_file, compile=False)
+    except Exception as e:  # Keras raises many types for unreadable files
+        raise DataFormatError(f"could not load {model_file} as a Keras model: {e}") from None
+    layer = prep.GCNZCA.load(preprocessing).layer() if preprocessing else None
+    dest = Path(destination)
+    path = export_serving(model, dest.parent, dest.name, version=version, preprocessing=layer, overwrite=overwrite)
+    click.echo(f"exported {model_file} -> {path} (signature serving_default: images -> probabilities, classes)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

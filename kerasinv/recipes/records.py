@@ -1,0 +1,60 @@
+"""Results as records: one JSON record per measured number, the paper's value beside it.
+
+Record fields: ``recipe, table, row, column, measured, paper, tolerance, within_tolerance, preset,
+dataset, model, seed, versions, wall_s`` plus recipe-specific extras (``params``, ``epochs`` ...).
+Tables are rendered from records only, never recomputed.
+"""
+
+from __future__ import annotations
+
+import platform
+from datetime import datetime, timezone
+
+
+def versions() -> dict[str, str]:
+    """Versions of the software that produced a number."""
+    import keras
+    import numpy
+    import tensorflow as tf
+
+    import kerasinv
+
+    return {
+        "kerasinv": kerasinv.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def within(measured: float, paper: float | None, tolerance: float | None) -> bool | None:
+    """Whether ``measured`` is within ``tolerance`` of ``paper`` (None when not applicable)."""
+    if paper is None or tolerance is None:
+        return None
+    return abs(measured - paper) <= tolerance
+
+
+def _fmt(value, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def markdown_table(headers: list[str], rows: list[list]) -> str:
+    """A GitHub-flavoured Markdown table (numbers right-aligned)."""
+    cells = [[_fmt(c) for c in row] for row in rows]
+    align = [
+        "---:" if rows and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows) else ":---"
+        for i in range(len(headers))
+    ]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines)

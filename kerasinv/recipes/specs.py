@@ -1,0 +1,57 @@
+"""Finding and reading recipe specs (TOML)."""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+from kerasinv.errors import ConfigError, UnknownNameError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def _spec_dirs() -> list[Path]:
+    """Shipped specs (inside a built wheel), then the source checkout's ``recipes/`` folder."""
+    dirs = [Path(str(resources.files("kerasinv.recipes") / "specs"))]
+    dirs.append(Path(__file__).resolve().parents[2] / "recipes")
+    return [d for d in dirs if d.is_dir()]
+
+
+def list_specs() -> dict[str, Path]:
+    """Every shipped spec by recipe name (file stem)."""
+    found: dict[str, Path] = {}
+    for d in _spec_dirs():
+        for p in sorted(d.glob("*.toml")):
+            found.setdefault(p.stem, p)
+    return found
+
+
+def find_spec(name_or_path: str) -> Path:
+    """A spec path from a recipe name or a path to a ``.toml`` file."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.is_file():
+            raise ConfigError(f"recipe spec {candidate} does not exist")
+        return candidate
+    specs = list_specs()
+    if name_or_path not in specs:
+        raise UnknownNameError("recipe", name_or_path, specs)
+    return specs[name_or_path]
+
+
+def load_spec(name_or_path: str) -> dict:
+    """Read and minimally validate a spec; adds ``"_path"`` (where it was read from)."""
+    path = find_spec(name_or_path)
+    try:
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"recipe spec {path} is not valid TOML: {e}") from None
+    for key in ("recipe", "runner", "presets", "models"):
+        if key not in spec:
+            raise ConfigError(f"recipe spec {path} lacks the required key {key!r}")
+    spec["_path"] = str(path)
+    return spec

@@ -1,0 +1,330 @@
+"""Runner for ``springenberg-allcnn``: train the twelve networks, measure test error, export them.
+
+Output folder (every file written atomically, results after each model so a long run can be
+followed and resumed):
+
+- ``results.json``: the run's settings, software versions and one record per measured test error;
+- ``table.md``: the table printed at the end (ours beside the paper's);
+- ``preprocessing.npz``: the GCN+ZCA fitted on this run's training split;
+- ``models/<model>.keras``: each trained network (input: preprocessed images);
+- ``saved_models/<model>/1/``: each network with its preprocessing, in TF Serving's layout;
+- ``work/<model>/``: a resumable checkpoint while a model trains (removed when it is done).
+
+Running again into the same folder with the same settings skips finished models and resumes an
+interrupted one from its last completed epoch; different settings are refused (``overwrite=True``
+starts afresh).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from kerasinv import models as model_registry
+from kerasinv import training
+from kerasinv.data.cifar import load_cifar
+from kerasinv.data.preprocessing import GCNZCA
+from kerasinv.data.samples import load_embedded_sample
+from kerasinv.errors import ConfigError, DataFormatError, OutputError, UnknownNameError
+from kerasinv.export import export_serving
+from kerasinv.io import atomic_path, write_json, write_text
+from kerasinv.recipes import records as rec
+
+DATASETS = ("cifar10", "cifar100")
+COLUMN = "test error (%)"
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def resolve_settings(
+    spec: dict,
+    preset: str | None,
+    dataset: str,
+    epochs: int | None,
+    augment: bool,
+    seed: int,
+    width: float | None,
+    learning_rate: float | None,
+    batch_size: int | None,
+    train_subset: int | None,
+    strategy: str,
+) -> dict:
+    """The settings that define a run (stored in results.json, compared on resume)."""
+    preset = preset or spec.get("default_preset", "smoke")
+    presets = spec["presets"]
+    if preset not in presets:
+        raise UnknownNameError("preset", preset, presets)
+    if dataset not in DATASETS:
+        raise UnknownNameError("dataset", dataset, DATASETS)
+    p, t = presets[preset], spec.get("training", {})
+    if p.get("data") == "embedded" and dataset != "cifar10":
+        raise ConfigError(
+            f"preset {preset!r} uses the embedded CIFAR-10 sample; for {dataset} use --preset quick "
+            "or paper with --data-dir"
+        )
+    tolerance = p.get("tolerance", "none")
+    settings = {
+        "preset": preset,
+        "dataset": dataset,
+        "data": p.get("data", "cifar"),
+        "width": float(width if width is not None else p.get("width", 1.0)),
+        "epochs": int(epochs if epochs is not None else p.get("epochs", training.PAPER_EPOCHS)),
+        "train_subset": train_subset if train_subset is not None else p.get("train_subset"),
+        "test_subset": p.get("test_subset"),
+        "augment": bool(augment),
+        "seed": int(seed),
+        "learning_rate": float(learning_rate if learning_rate is not None else t.get("learning_rate", 0.05)),
+        "momentum": float(t.get("momentum", 0.9)),
+        "weight_decay": float(t.get("weight_decay", 0.001)),
+        "batch_size": int(batch_size if batch_size is not None else t.get("batch_size", 128)),
+        "drops": list(t.get("drops", training.PAPER_DROPS)),
+        "drop_factor": float(t.get("drop_factor", 0.1)),
+        "max_shift": int(t.get("max_shift", 5)),
+        "class_relu": bool(t.get("class_relu", True)),
+        "strategy": strategy,
+        "tolerance": None if tolerance == "none" else float(tolerance),
+    }
+    if settings["width"] <= 0:
+        raise ConfigError(f"width must be positive, got {settings['width']}")
+    return settings
+
+
+def paper_reference(spec: dict, dataset: str, augment: bool) -> tuple[str | None, dict]:
+    """(table name, {model: {"error", "params"}}) of the paper's numbers for this setting."""
+    key = dataset + ("-augmented" if augment else "")
+    section = dict(spec.get("paper", {}).get(key, {}))
+    table = section.pop("table", None)
+    return table, section
+
+
+def _load_data(settings: dict, data_dir, download: bool):
+    if settings["data"] == "embedded":
+        splits = load_embedded_sample()
+    else:
+        splits = load_cifar(settings["dataset"], data_dir=data_dir, download=download)
+    if settings["train_subset"] or settings["test_subset"]:
+        splits = splits.subset(settings["train_subset"], settings["test_subset"], seed=settings["seed"])
+    return splits
+
+
+def _prepare_output(output: Path, settings: dict, overwrite: bool) -> dict:
+    """Previous results to resume from ({} when starting afresh)."""
+    results = output / "results.json"
+    if overwrite and output.exists():
+        for sub in ("results.json", "table.md", "preprocessing.npz"):
+            (output / sub).unlink(missing_ok=True)
+        for sub in ("models", "saved_models", "work"):
+            shutil.rmtree(output / sub, ignore_errors=True)
+    if not results.is_file():
+        return {}
+    import json
+
+    try:
+        previous = json.loads(results.read_text())
+    except ValueError:
+        raise OutputError(f"{results} is not valid JSON; remove it or pick another --output") from None
+    if previous.get("settings") != settings:
+        changed = sorted(
+            k for k in settings.keys() | previous.get("settings", {}).keys()
+            if settings.get(k) != previous.get("settings", {}).get(k)
+        )
+        raise OutputError(
+            f"{output} holds a run with different settings ({', '.join(changed)}); pass --overwrite "
+            "to replace it or choose another --output"
+        )
+    return previous
+
+
+def render_table(spec: dict, settings: dict, records: list[dict], paper_table: str | None) -> str:
+    """Markdown: our test errors beside the paper's, one row per model."""
+    dataset = settings["dataset"].upper().replace("CIFAR", "CIFAR-")
+    aug = ", with augmentation" if settings["augment"] else ""
+    head = (
+        f"## {spec.get('title', spec['recipe'])}\n\n"
+        f"{dataset}{aug}, test error (%). Preset `{settings['preset']}`: width {settings['width']:g}, "
+        f"{settings['epochs']} epochs, {records[0]['train_images'] if records else '?'} training / "
+        f"{records[0]['test_images'] if records else '?'} test images, seed {settings['seed']}. "
+        f"Paper: {paper_table or 'no published value for this setting'}.\n"
+    )
+    if settings["preset"] != "paper":
+        head += (
+            "\nReduced protocol: these numbers check the pipeline and rank the models; they are not "
+            "expected to match the paper's 350-epoch, full-width results.\n"
+        )
+    rows = []
+    for r in records:
+        delta = None if r["paper"] is None else r["measured"] - r["paper"]
+        rows.append(
+            [
+                r["model"],
+                r["params_width1"],
+                r["params_paper"],
+                r["params"],
+                r["measured"],
+                r["paper"],
+                delta,
+                r["wall_s"],
+            ]
+        )
+    headers = [
+        "Model",
+        "Params (ours, width 1)",
+        "Params (paper)",
+        "Params (trained)",
+        "Error % (ours)",
+        f"Error % ({paper_table or 'paper'})",
+        "Δ",
+        "Time (s)",
+    ]
+    if settings["tolerance"] is not None:
+        headers.append(f"Within ±{settings['tolerance']:g}")
+        for row, r in zip(rows, records):
+            row.append({True: "yes", False: "no", None: "–"}[r["within_tolerance"]])
+    return head + "\n" + rec.markdown_table(headers, rows) + "\n"
+
+
+def run(
+    spec: dict,
+    preset: str | None = None,
+    models: list[str] | None = None,
+    dataset: str = "cifar10",
+    data_dir=None,
+    download: bool = False,
+    epochs: int | None = None,
+    augment: bool = False,
+    output="runs/springenberg-allcnn",
+    seed: int = 0,
+    width: float | None = None,
+    learning_rate: float | None = None,
+    batch_size: int | None = None,
+    train_subset: int | None = None,
+    strategy: str = "default",
+    overwrite: bool = False,
+    verbose: int = 2,
+    log: Callable[[str], None] = _log,
+) -> list[dict]:
+    """Run the recipe; returns the records (also in ``output/results.json``)."""
+    started = time.perf_counter()
+    settings = resolve_settings(
+        spec, preset, dataset, epochs, augment, seed, width, learning_rate, batch_size, train_subset, strategy
+    )
+    chosen = list(models or spec["models"])
+    for name in chosen:
+        if name not in spec["models"]:
+            raise UnknownNameError("model", name, spec["models"])
+    output = Path(output)
+    previous = _prepare_output(output, settings, overwrite)
+    done = {r["model"]: r for r in previous.get("records", []) if (output / r["saved_model"]).is_dir()}
+    paper_table, paper = paper_reference(spec, settings["dataset"], settings["augment"])
+
+    log(f"[{spec['recipe']}] preset {settings['preset']}: loading {settings['dataset']} ...")
+    splits = _load_data(settings, data_dir, download)
+    log(f"[{spec['recipe']}] data: {splits.source}")
+    prep_file = output / "preprocessing.npz"
+    if prep_file.is_file() and previous:
+        prep = GCNZCA.load(prep_file)
+    else:
+        log(f"[{spec['recipe']}] fitting GCN + ZCA on {len(splits.x_train)} training images ...")
+        prep = GCNZCA().fit(splits.x_train)
+        prep.save(prep_file)
+    whitening = prep.layer()
+    config = training.TrainConfig(
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"],
+        momentum=settings["momentum"],
+        drops=tuple(settings["drops"]),
+        drop_factor=settings["drop_factor"],
+        augment=settings["augment"],
+        max_shift=settings["max_shift"],
+        seed=settings["seed"],
+        strategy=settings["strategy"],
+        verbose=verbose,
+    )
+    train_data, test_data = training.make_datasets(
+        splits.x_train, splits.y_train, splits.x_test, splits.y_test, whitening, config
+    )
+    if splits.num_classes != (10 if settings["dataset"] == "cifar10" else 100):
+        raise DataFormatError(f"{splits.source} has {splits.num_classes} classes")
+    versions = rec.versions()
+    results = {
+        "recipe": spec["recipe"],
+        "spec": spec["_path"],
+        "settings": settings,
+        "data_source": splits.source,
+        "versions": versions,
+        "records": list(done.values()),
+    }
+    for name in chosen:
+        if name in done:
+            log(f"[{spec['recipe']}] {name}: already done in {output}, skipped")
+            continue
+        log(f"[{spec['recipe']}] {name}: training {settings['epochs']} epoch(s) ...")
+        t0 = time.perf_counter()
+
+        def build(name=name):
+            return model_registry.get(
+                name,
+                classes=splits.num_classes,
+                width=settings["width"],
+                weight_decay=settings["weight_decay"],
+                class_relu=settings["class_relu"],
+            )
+
+        workdir = output / "work" / name
+        result = training.train(build, train_data, test_data, config, workdir)
+        model = result.model
+        model_file = output / "models" / f"{name}.keras"
+        model_file.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(model_file, suffix=".keras") as tmp:
+            model.save(tmp)
+        saved = export_serving(model, output / "saved_models", name, version=1, preprocessing=whitening, overwrite=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+        measured = round(100.0 * result.test_error, 2)
+        ref = paper.get(name, {})
+        record = {
+            "recipe": spec["recipe"],
+            "table": paper_table,
+            "row": name,
+            "column": COLUMN,
+            "measured": measured,
+            "paper": ref.get("error"),
+            "tolerance": settings["tolerance"],
+            "within_tolerance": rec.within(measured, ref.get("error"), settings["tolerance"]),
+            "preset": settings["preset"],
+            "dataset": settings["dataset"],
+            "augment": settings["augment"],
+            "model": name,
+            "params": int(model.count_params()),
+            "params_width1": int(model_registry.get(name, classes=splits.num_classes).count_params()),
+            "params_paper": ref.get("params"),
+            "width": settings["width"],
+            "epochs": settings["epochs"],
+            "epochs_run": result.epochs_run,
+            "resumed_from_epoch": result.resumed_from_epoch,
+            "train_images": int(len(splits.x_train)),
+            "test_images": int(len(splits.x_test)),
+            "final_train_loss": result.history.get("loss", [None])[-1],
+            "seed": settings["seed"],
+            "versions": versions,
+            "wall_s": round(time.perf_counter() - t0, 1),
+            "finished_at": rec.now(),
+            "model_file": str(model_file.relative_to(output)),
+            "saved_model": str(saved.relative_to(output)),
+        }
+        results["records"] = [r for r in results["records"] if r["model"] != name] + [record]
+        results["records"].sort(key=lambda r: spec["models"].index(r["model"]))
+        write_json(output / "results.json", results)
+        write_text(output / "table.md", render_table(spec, settings, results["records"], paper_table))
+        log(f"[{spec['recipe']}] {name}: test error {measured:.2f} % in {record['wall_s']:.0f} s")
+    shutil.rmtree(output / "work", ignore_errors=True)
+    results["wall_s"] = round(time.perf_counter() - started, 1)
+    write_json(output / "results.json", results)
+    write_text(output / "table.md", render_table(spec, settings, results["records"], paper_table))
+    return results["records"]
+
