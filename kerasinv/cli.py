@@ -33,6 +33,7 @@ def _import_tensorflow(debug: bool) -> None:
     """Import TensorFlow early and quietly (its C++ start-up log bypasses Python)."""
     if debug:
         import tensorflow  # noqa: F401
+
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if not os.environ.get("CUDA_VISIBLE_DEVICES") and not _has_nvidia_driver():
@@ -86,7 +87,9 @@ def _csv(_ctx, _param, value):
 @main.command()
 @click.argument("recipe", required=False)
 @click.option("--list", "list_", is_flag=True, help="List the shipped recipes and their presets.")
-@click.option("--preset", help="Preset from the recipe spec (springenberg-allcnn: smoke, quick, paper).")
+@click.option(
+    "--preset", help="Preset from the recipe spec (springenberg-allcnn: smoke, quick, paper)."
+)
 @click.option("--models", callback=_csv, help="Comma-separated subset of the recipe's models.")
 @click.option("--dataset", default="cifar10", show_default=True, help="cifar10 or cifar100.")
 @click.option(
@@ -94,15 +97,34 @@ def _csv(_ctx, _param, value):
     type=click.Path(path_type=str),
     help="Folder or archive holding the dataset (default: $KERASINV_DATA_DIR, then the tfds and Keras caches).",
 )
-@click.option("--download", is_flag=True, help="Download the dataset if it is not found locally (network).")
+@click.option(
+    "--download", is_flag=True, help="Download the dataset if it is not found locally (network)."
+)
 @click.option("--epochs", type=click.IntRange(min=1), help="Override the preset's epochs.")
-@click.option("--augment", is_flag=True, help="Flips + translations up to 5 px (the paper's augmented row).")
-@click.option("--output", type=click.Path(path_type=str), help="Output folder [runs/<recipe>-<preset>].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for Python, NumPy and TensorFlow.")
+@click.option(
+    "--augment", is_flag=True, help="Flips + translations up to 5 px (the paper's augmented row)."
+)
+@click.option(
+    "--output", type=click.Path(path_type=str), help="Output folder [runs/<recipe>-<preset>]."
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed for Python, NumPy and TensorFlow."
+)
 @click.option("--width", type=float, help="Override the preset's channel-width multiplier.")
-@click.option("--lr", "learning_rate", type=float, help="Override the learning rate (paper grid: 0.25, 0.1, 0.05, 0.01).")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Override the batch size (default 128).")
-@click.option("--train-subset", type=click.IntRange(min=10), help="Train on a class-balanced subset of this size.")
+@click.option(
+    "--lr",
+    "learning_rate",
+    type=float,
+    help="Override the learning rate (paper grid: 0.25, 0.1, 0.05, 0.01).",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), help="Override the batch size (default 128)."
+)
+@click.option(
+    "--train-subset",
+    type=click.IntRange(min=10),
+    help="Train on a class-balanced subset of this size.",
+)
 @click.option(
     "--strategy",
     type=click.Choice(["default", "mirrored", "multi-worker"]),
@@ -118,7 +140,7 @@ def recipe(ctx, recipe, list_, output, quiet, **options):
 
     Running again into the same --output with the same settings resumes where it stopped.
     """
-    from kerasinv.recipes import list_specs, load_spec
+    from kerasinv.recipes import list_specs, load_spec, preflight
 
     if list_ or not recipe:
         if not list_:
@@ -132,6 +154,7 @@ def recipe(ctx, recipe, list_, output, quiet, **options):
                 click.echo(f"      --preset {preset:<7} {p.get('description', '')}")
         return
     spec = load_spec(recipe)
+    preflight(spec, **options)
     _import_tensorflow(ctx.obj["debug"])
     from kerasinv.recipes import run_recipe
 
@@ -146,7 +169,9 @@ def recipe(ctx, recipe, list_, output, quiet, **options):
 @main.command()
 @click.argument("model_file", type=click.Path(path_type=str))
 @click.argument("destination", type=click.Path(path_type=str))
-@click.option("--version", "version", type=click.IntRange(min=1), help="Version number [next free one].")
+@click.option(
+    "--version", "version", type=click.IntRange(min=1), help="Version number [next free one]."
+)
 @click.option(
     "--preprocessing",
     type=click.Path(path_type=str),
@@ -165,7 +190,9 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
     from kerasinv.errors import ConfigError, DataFormatError
 
     if not Path(model_file).is_file():
-        raise ConfigError(f"{model_file} does not exist; pass a model saved with model.save('x.keras')")
+        raise ConfigError(
+            f"{model_file} does not exist; pass a model saved with model.save('x.keras')"
+        )
     _import_tensorflow(ctx.obj["debug"])
     import keras
 
@@ -178,8 +205,12 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
         raise DataFormatError(f"could not load {model_file} as a Keras model: {e}") from None
     layer = prep.GCNZCA.load(preprocessing).layer() if preprocessing else None
     dest = Path(destination)
-    path = export_serving(model, dest.parent, dest.name, version=version, preprocessing=layer, overwrite=overwrite)
-    click.echo(f"exported {model_file} -> {path} (signature serving_default: images -> probabilities, classes)")
+    path = export_serving(
+        model, dest.parent, dest.name, version=version, preprocessing=layer, overwrite=overwrite
+    )
+    click.echo(
+        f"exported {model_file} -> {path} (signature serving_default: images -> probabilities, classes)"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

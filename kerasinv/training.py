@@ -75,7 +75,9 @@ class TrainConfig:
         if not self.learning_rate > 0:
             raise ConfigError(f"learning rate must be positive, got {self.learning_rate}")
         if self.strategy not in STRATEGIES:
-            raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+            raise ConfigError(
+                f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -249,14 +251,22 @@ def train(
             jit_compile=config.jit_compile,
         )
     tracker = _EpochTracker()
-    schedule = keras.callbacks.LearningRateScheduler(lambda epoch, lr: learning_rate_at(epoch, config))
+    schedule = keras.callbacks.LearningRateScheduler(
+        lambda epoch, lr: learning_rate_at(epoch, config)
+    )
     backup = keras.callbacks.BackupAndRestore(str(Path(workdir) / "backup"))
     history = model.fit(
         train_data,
         epochs=config.epochs,
         shuffle=False,  # the dataset shuffles itself (make_datasets)
         verbose=config.verbose,
-        callbacks=[backup, schedule, StopOnNonFinite(config.learning_rate), tracker, *(callbacks or [])],
+        callbacks=[
+            backup,
+            schedule,
+            StopOnNonFinite(config.learning_rate),
+            tracker,
+            *(callbacks or []),
+        ],
     )
     _, accuracy = model.evaluate(test_data, verbose=0)
     return TrainResult(

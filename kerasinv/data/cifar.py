@@ -23,6 +23,7 @@ import hashlib
 import os
 import pickle
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,11 @@ def _unpickle(blob: bytes) -> dict:
 def _from_batches(name: str, read, where: str) -> ImageSplits:
     """Assemble splits from the python-pickle batches; ``read(member)`` returns a file's bytes."""
     if name == "cifar10":
-        train_files, test_files, key = [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], b"labels"
+        train_files, test_files, key = (
+            [f"data_batch_{i}" for i in range(1, 6)],
+            ["test_batch"],
+            b"labels",
+        )
         meta_file, meta_key = "batches.meta", b"label_names"
     else:
         train_files, test_files, key = ["train"], ["test"], b"fine_labels"
@@ -110,9 +115,10 @@ def load_tfds_folder(name: str, builder_dir: Path) -> ImageSplits:
     builder = tfds.builder_from_directory(str(builder_dir))
     arrays = {}
     for split in ("train", "test"):
-        ds = builder.as_dataset(split=split, batch_size=-1, as_supervised=True)
-        x, y = tfds.as_numpy(ds)
-        arrays[split] = (np.asarray(x, np.uint8), np.asarray(y, np.int64))
+        batch = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
+        if "image" not in batch or "label" not in batch:
+            raise DataFormatError(f"{builder_dir} has no 'image' and 'label' features: {sorted(batch)}")
+        arrays[split] = (np.asarray(batch["image"], np.uint8), np.asarray(batch["label"], np.int64))
     classes = list(builder.info.features["label"].names)
     return ImageSplits(name, *arrays["train"], *arrays["test"], classes, str(builder_dir))
 
@@ -187,31 +193,40 @@ def _check(splits: ImageSplits, name: str) -> ImageSplits:
     return splits
 
 
-def _probe(name: str, place: Path) -> ImageSplits | None:
-    """Try every supported layout at ``place`` (a folder or an archive file); None if none fits."""
+def _probe(name: str, place: Path) -> tuple[str, Callable[[], ImageSplits]] | None:
+    """The layout found at ``place`` (a folder or an archive file) and a loader for it; None if none.
+
+    Only looks at names on disk (and a tar's member list); nothing is decoded until the loader runs.
+    """
     spec = DATASETS[name]
     if place.is_file():
         if place.name == spec["archive"]:
-            return load_python_archive(name, place)
+            return f"python archive {place}", lambda: load_python_archive(name, place)
         if tarfile.is_tarfile(place):
             with tarfile.open(place) as archive:
-                names = archive.getnames()
-            if any(n.startswith(spec["folder"] + "/") for n in names[:10]):
-                return load_python_archive(name, place)
-            return _cached(folders.load_image_folder_archive, name, place)
+                first = archive.next()
+            if first is not None and first.name.split("/")[0] == spec["folder"]:
+                return f"python archive {place}", lambda: load_python_archive(name, place)
+            return (
+                f"image-folder archive {place}",
+                lambda: _cached(folders.load_image_folder_archive, name, place),
+            )
         return None
     if not place.is_dir():
         return None
     builder_dir = _tfds_builder_dir(name, place)
     if builder_dir is not None:
-        return load_tfds_folder(name, builder_dir)
+        return f"tensorflow-datasets folder {builder_dir}", lambda: load_tfds_folder(
+            name, builder_dir
+        )
     if (place / spec["archive"]).is_file():
-        return load_python_archive(name, place / spec["archive"])
+        archive_path = place / spec["archive"]
+        return f"python archive {archive_path}", lambda: load_python_archive(name, archive_path)
     for folder in (place / spec["folder"], place):
         if (folder / ("batches.meta" if name == "cifar10" else "meta")).is_file():
-            return load_python_folder(name, folder)
+            return f"python folder {folder}", lambda folder=folder: load_python_folder(name, folder)
     if folders.is_image_folder(place):
-        return folders.load_image_folder(place, name)
+        return f"image folder {place}", lambda: folders.load_image_folder(place, name)
     return None
 
 
@@ -222,20 +237,15 @@ def default_places(name: str) -> list[Path]:
     return [tfds_dir] + [keras_home / "datasets" / sub for sub in DATASETS[name]["keras"]]
 
 
-def load_cifar(name: str = "cifar10", data_dir: str | Path | None = None, download: bool = False) -> ImageSplits:
-    """Load CIFAR-10 or CIFAR-100 from local files (see the module docstring for the search order).
+def locate_cifar(
+    name: str = "cifar10", data_dir: str | Path | None = None, download: bool = False
+) -> tuple[str, Callable[[], ImageSplits]]:
+    """Find CIFAR-10/100 without loading it: ``(description, loader)``.
 
-    Args:
-        name: ``"cifar10"`` or ``"cifar100"`` (fine labels).
-        data_dir: a folder or archive to search first; ``None`` uses ``$KERASINV_DATA_DIR`` if set.
-        download: if nothing is found locally, download through ``keras.datasets`` (network).
-
-    Returns:
-        :class:`ImageSplits` with ``uint8 [50000, 32, 32, 3]`` train and ``[10000, 32, 32, 3]`` test.
+    Fast (file names only, no TensorFlow import), so a missing dataset is reported at once.
 
     Raises:
         DataNotFoundError: nothing found and ``download`` is false (names the places searched).
-        DataFormatError: a candidate was found but is broken or of the wrong dataset.
     """
     if name not in DATASETS:
         raise UnknownNameError("dataset", name, DATASETS)
@@ -251,11 +261,11 @@ def load_cifar(name: str = "cifar10", data_dir: str | Path | None = None, downlo
         places.append(explicit)
     places += default_places(name)
     for place in places:
-        splits = _probe(name, place)
-        if splits is not None:
-            return _check(splits, name)
+        found = _probe(name, place)
+        if found is not None:
+            return found
     if download:
-        return _download(name)
+        return "keras.datasets download", lambda: _download(name)
     searched = "\n".join(f"  - {p}" for p in places)
     raise DataNotFoundError(
         f"{name} was not found. Searched, in order:\n{searched}\n"
@@ -268,6 +278,27 @@ def load_cifar(name: str = "cifar10", data_dir: str | Path | None = None, downlo
     )
 
 
+def load_cifar(
+    name: str = "cifar10", data_dir: str | Path | None = None, download: bool = False
+) -> ImageSplits:
+    """Load CIFAR-10 or CIFAR-100 from local files (see the module docstring for the search order).
+
+    Args:
+        name: ``"cifar10"`` or ``"cifar100"`` (fine labels).
+        data_dir: a folder or archive to search first; ``None`` uses ``$KERASINV_DATA_DIR`` if set.
+        download: if nothing is found locally, download through ``keras.datasets`` (network).
+
+    Returns:
+        :class:`ImageSplits` with ``uint8 [50000, 32, 32, 3]`` train and ``[10000, 32, 32, 3]`` test.
+
+    Raises:
+        DataNotFoundError: nothing found and ``download`` is false (names the places searched).
+        DataFormatError: a candidate was found but is broken or of the wrong dataset.
+    """
+    _, loader = locate_cifar(name, data_dir, download)
+    return _check(loader(), name)
+
+
 def _download(name: str) -> ImageSplits:
     import keras
 
@@ -277,7 +308,9 @@ def _download(name: str) -> ImageSplits:
     else:
         (x_train, y_train), (x_test, y_test) = keras.datasets.cifar100.load_data(label_mode="fine")
         folder = Path(default_places(name)[1])
-        classes = [c.decode() for c in _unpickle((folder / "meta").read_bytes())[b"fine_label_names"]]
+        classes = [
+            c.decode() for c in _unpickle((folder / "meta").read_bytes())[b"fine_label_names"]
+        ]
     return ImageSplits(
         name,
         x_train,

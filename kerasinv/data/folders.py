@@ -21,7 +21,9 @@ SPLITS = ("train", "test")
 
 def is_image_folder(root: Path) -> bool:
     """True if ``root`` has ``train/`` and ``test/`` folders with class sub-folders."""
-    return all((root / s).is_dir() and any(p.is_dir() for p in (root / s).iterdir()) for s in SPLITS)
+    return all(
+        (root / s).is_dir() and any(p.is_dir() for p in (root / s).iterdir()) for s in SPLITS
+    )
 
 
 def _decode(encoded: list[bytes], where: str) -> np.ndarray:
@@ -34,7 +36,9 @@ def _decode(encoded: list[bytes], where: str) -> np.ndarray:
     def decode(b):
         return tf.io.decode_image(b, channels=3, expand_animations=False)
 
-    ds = tf.data.Dataset.from_tensor_slices(encoded).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = tf.data.Dataset.from_tensor_slices(encoded).map(
+        decode, num_parallel_calls=tf.data.AUTOTUNE
+    )
     try:
         images = [img.numpy() for img in ds]
     except tf.errors.InvalidArgumentError as e:
@@ -79,7 +83,9 @@ def load_image_folder(root: str | Path, name: str = "images") -> ImageSplits:
     files: dict[str, dict[str, list[bytes]]] = {s: {} for s in SPLITS}
     for split in SPLITS:
         if not (root / split).is_dir():
-            raise DataFormatError(f"{root} has no {split}/ folder (expected root/{{train,test}}/<class>/)")
+            raise DataFormatError(
+                f"{root} has no {split}/ folder (expected root/{{train,test}}/<class>/)"
+            )
         for cls_dir in sorted(p for p in (root / split).iterdir() if p.is_dir()):
             paths = sorted(p for p in cls_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             files[split][cls_dir.name] = [p.read_bytes() for p in paths]

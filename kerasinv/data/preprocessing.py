@@ -83,15 +83,23 @@ class GCNZCA:
             raise DataFormatError(f"fitted on images {self.image_shape}, got {tuple(x.shape[1:])}")
         out = np.empty(x.shape, np.float32)
         for i in range(0, len(x), batch_size):
-            g = global_contrast_normalize(x[i : i + batch_size], self.scale).reshape(-1, self.mean.size)
-            out[i : i + batch_size] = ((g - self.mean) @ self.matrix).reshape((-1, *self.image_shape))
+            g = global_contrast_normalize(x[i : i + batch_size], self.scale).reshape(
+                -1, self.mean.size
+            )
+            out[i : i + batch_size] = ((g - self.mean) @ self.matrix).reshape(
+                (-1, *self.image_shape)
+            )
         return out
 
     def layer(self, name: str = "contrast_whitening") -> ContrastWhitening:
         """The same transform as a Keras layer on raw 0–255 pixels ``[B, H, W, C]``."""
         self._require_fit()
         layer = ContrastWhitening(
-            image_shape=self.image_shape, scale=self.scale, mean=self.mean, matrix=self.matrix, name=name
+            image_shape=self.image_shape,
+            scale=self.scale,
+            mean=self.mean,
+            matrix=self.matrix,
+            name=name,
         )
         layer.build((None, *self.image_shape))  # eagerly, so it can be used inside tf.data maps
         return layer

@@ -31,7 +31,9 @@ class ImageSplits:
     def num_classes(self) -> int:
         return len(self.class_names)
 
-    def subset(self, train: int | None = None, test: int | None = None, seed: int = 0) -> ImageSplits:
+    def subset(
+        self, train: int | None = None, test: int | None = None, seed: int = 0
+    ) -> ImageSplits:
         """A class-stratified random subset of at most ``train`` / ``test`` images per split.
 
         Keeps the class balance (each class contributes in proportion to its share) and the
@@ -57,5 +59,6 @@ class ImageSplits:
             x_test=self.x_test[te],
             y_test=self.y_test[te],
             class_names=self.class_names,
-            source=self.source + (f" (subset {len(tr)}/{len(te)}, seed {seed})" if (train or test) else ""),
+            source=self.source
+            + (f" (subset {len(tr)}/{len(te)}, seed {seed})" if (train or test) else ""),
         )

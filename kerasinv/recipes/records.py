@@ -43,6 +43,10 @@ def within(measured: float, paper: float | None, tolerance: float | None) -> boo
 def _fmt(value, digits: int = 2) -> str:
     if value is None:
         return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
@@ -52,7 +56,9 @@ def markdown_table(headers: list[str], rows: list[list]) -> str:
     """A GitHub-flavoured Markdown table (numbers right-aligned)."""
     cells = [[_fmt(c) for c in row] for row in rows]
     align = [
-        "---:" if rows and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows) else ":---"
+        "---:"
+        if rows and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows)
+        else ":---"
         for i in range(len(headers))
     ]
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]

@@ -78,7 +78,9 @@ def resolve_settings(
         "test_subset": p.get("test_subset"),
         "augment": bool(augment),
         "seed": int(seed),
-        "learning_rate": float(learning_rate if learning_rate is not None else t.get("learning_rate", 0.05)),
+        "learning_rate": float(
+            learning_rate if learning_rate is not None else t.get("learning_rate", 0.05)
+        ),
         "momentum": float(t.get("momentum", 0.9)),
         "weight_decay": float(t.get("weight_decay", 0.001)),
         "batch_size": int(batch_size if batch_size is not None else t.get("batch_size", 128)),
@@ -108,7 +110,9 @@ def _load_data(settings: dict, data_dir, download: bool):
     else:
         splits = load_cifar(settings["dataset"], data_dir=data_dir, download=download)
     if settings["train_subset"] or settings["test_subset"]:
-        splits = splits.subset(settings["train_subset"], settings["test_subset"], seed=settings["seed"])
+        splits = splits.subset(
+            settings["train_subset"], settings["test_subset"], seed=settings["seed"]
+        )
     return splits
 
 
@@ -127,10 +131,13 @@ def _prepare_output(output: Path, settings: dict, overwrite: bool) -> dict:
     try:
         previous = json.loads(results.read_text())
     except ValueError:
-        raise OutputError(f"{results} is not valid JSON; remove it or pick another --output") from None
+        raise OutputError(
+            f"{results} is not valid JSON; remove it or pick another --output"
+        ) from None
     if previous.get("settings") != settings:
         changed = sorted(
-            k for k in settings.keys() | previous.get("settings", {}).keys()
+            k
+            for k in settings.keys() | previous.get("settings", {}).keys()
             if settings.get(k) != previous.get("settings", {}).get(k)
         )
         raise OutputError(
@@ -183,7 +190,7 @@ def render_table(spec: dict, settings: dict, records: list[dict], paper_table: s
     ]
     if settings["tolerance"] is not None:
         headers.append(f"Within ±{settings['tolerance']:g}")
-        for row, r in zip(rows, records):
+        for row, r in zip(rows, records, strict=True):
             row.append({True: "yes", False: "no", None: "–"}[r["within_tolerance"]])
     return head + "\n" + rec.markdown_table(headers, rows) + "\n"
 
@@ -211,7 +218,17 @@ def run(
     """Run the recipe; returns the records (also in ``output/results.json``)."""
     started = time.perf_counter()
     settings = resolve_settings(
-        spec, preset, dataset, epochs, augment, seed, width, learning_rate, batch_size, train_subset, strategy
+        spec,
+        preset,
+        dataset,
+        epochs,
+        augment,
+        seed,
+        width,
+        learning_rate,
+        batch_size,
+        train_subset,
+        strategy,
     )
     chosen = list(models or spec["models"])
     for name in chosen:
@@ -219,7 +236,9 @@ def run(
             raise UnknownNameError("model", name, spec["models"])
     output = Path(output)
     previous = _prepare_output(output, settings, overwrite)
-    done = {r["model"]: r for r in previous.get("records", []) if (output / r["saved_model"]).is_dir()}
+    done = {
+        r["model"]: r for r in previous.get("records", []) if (output / r["saved_model"]).is_dir()
+    }
     paper_table, paper = paper_reference(spec, settings["dataset"], settings["augment"])
 
     log(f"[{spec['recipe']}] preset {settings['preset']}: loading {settings['dataset']} ...")
@@ -283,7 +302,9 @@ def run(
         model_file.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(model_file, suffix=".keras") as tmp:
             model.save(tmp)
-        saved = export_serving(model, output / "saved_models", name, version=1, preprocessing=whitening, overwrite=True)
+        saved = export_serving(
+            model, output / "saved_models", name, version=1, preprocessing=whitening, overwrite=True
+        )
         shutil.rmtree(workdir, ignore_errors=True)
         measured = round(100.0 * result.test_error, 2)
         ref = paper.get(name, {})
@@ -301,14 +322,16 @@ def run(
             "augment": settings["augment"],
             "model": name,
             "params": int(model.count_params()),
-            "params_width1": int(model_registry.get(name, classes=splits.num_classes).count_params()),
+            "params_width1": int(
+                model_registry.get(name, classes=splits.num_classes).count_params()
+            ),
             "params_paper": ref.get("params"),
             "width": settings["width"],
             "epochs": settings["epochs"],
             "epochs_run": result.epochs_run,
             "resumed_from_epoch": result.resumed_from_epoch,
-            "train_images": int(len(splits.x_train)),
-            "test_images": int(len(splits.x_test)),
+            "train_images": len(splits.x_train),
+            "test_images": len(splits.x_test),
             "final_train_loss": result.history.get("loss", [None])[-1],
             "seed": settings["seed"],
             "versions": versions,
@@ -320,11 +343,12 @@ def run(
         results["records"] = [r for r in results["records"] if r["model"] != name] + [record]
         results["records"].sort(key=lambda r: spec["models"].index(r["model"]))
         write_json(output / "results.json", results)
-        write_text(output / "table.md", render_table(spec, settings, results["records"], paper_table))
+        write_text(
+            output / "table.md", render_table(spec, settings, results["records"], paper_table)
+        )
         log(f"[{spec['recipe']}] {name}: test error {measured:.2f} % in {record['wall_s']:.0f} s")
     shutil.rmtree(output / "work", ignore_errors=True)
     results["wall_s"] = round(time.perf_counter() - started, 1)
     write_json(output / "results.json", results)
     write_text(output / "table.md", render_table(spec, settings, results["records"], paper_table))
     return results["records"]
-

@@ -1,0 +1,83 @@
+import keras
+import numpy as np
+import pytest
+
+from kerasinv import models
+from kerasinv.errors import UnknownNameError
+
+# papers.md §1.3: exact counts (with biases) for 10 classes.
+PARAMS = {
+    "model-a": 839_242,
+    "strided-cnn-a": 839_242,
+    "convpool-cnn-a": 1_254_250,
+    "all-cnn-a": 1_254_250,
+    "model-b": 885_610,
+    "strided-cnn-b": 885_610,
+    "convpool-cnn-b": 1_300_618,
+    "all-cnn-b": 1_300_618,
+    "model-c": 954_730,
+    "strided-cnn-c": 954_730,
+    "convpool-cnn-c": 1_369_738,
+    "all-cnn-c": 1_369_738,
+}
+
+
+def test_registry_has_the_twelve_paper_models():
+    assert set(PARAMS) <= set(models.names())
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS))
+def test_parameter_count_and_shapes(name):
+    model = models.get(name)
+    assert model.count_params() == PARAMS[name]
+    assert model.output_shape == (None, 10)
+    # the global average runs over 6x6 (Caffe-style ceil pooling, valid 3x3 head conv)
+    gap_input = model.get_layer("global_average").input.shape
+    assert tuple(gap_input[1:3]) == (6, 6)
+    probs = model(np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32"))
+    np.testing.assert_allclose(np.sum(probs, axis=1), 1.0, rtol=1e-5)
+
+
+def test_layer_structure_follows_the_paper():
+    c = models.get("all-cnn-c")
+    convs = [layer for layer in c.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [(layer.kernel_size[0], layer.strides[0], layer.filters) for layer in convs] == [
+        (3, 1, 96), (3, 1, 96), (3, 2, 96), (3, 1, 192), (3, 1, 192), (3, 2, 192),
+        (3, 1, 192), (1, 1, 192), (1, 1, 10),
+    ]  # fmt: skip
+    assert all(layer.activation.__name__ == "relu" for layer in convs)  # class conv too (paper)
+    drops = [layer.rate for layer in c.layers if isinstance(layer, keras.layers.Dropout)]
+    assert drops == [0.2, 0.5, 0.5]
+    strided = models.get("strided-cnn-b")
+    s_convs = [layer for layer in strided.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [layer.strides[0] for layer in s_convs[:4]] == [1, 2, 1, 2]  # the 1x1 before each pool
+    pools = [
+        layer
+        for layer in models.get("model-a").layers
+        if isinstance(layer, keras.layers.MaxPooling2D)
+    ]
+    assert [(p.pool_size, p.strides, p.padding) for p in pools] == [((3, 3), (2, 2), "same")] * 2
+
+
+def test_options():
+    no_relu = models.get("model-c", class_relu=False)
+    assert no_relu.get_layer("conv7").activation.__name__ == "linear"
+    small = models.get("all-cnn-c", width=0.25, classes=100)
+    assert small.output_shape == (None, 100)
+    assert small.get_layer("conv1").filters == 24
+    no_drop = models.get("model-a", dropout=False)
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in no_drop.layers)
+    decayed = models.get("model-a", weight_decay=1e-3)
+    decayed(np.zeros((1, 32, 32, 3), "float32"))
+    kernel_sq = sum(float(np.sum(np.square(w))) for w in decayed.trainable_weights if w.ndim == 4)
+    assert float(sum(decayed.losses)) == pytest.approx(
+        0.5e-3 * kernel_sq, rel=1e-4
+    )  # Caffe's λ/2·‖w‖²
+
+
+def test_unknown_name_and_reserved_antialias():
+    with pytest.raises(UnknownNameError, match="all-cnn-c"):
+        models.get("all-cnn-x")
+    with pytest.raises(NotImplementedError):
+        models.get("all-cnn-c", antialias="blur-4")
+    assert models.get("ALL_CNN_C").name == "all_cnn_c"

@@ -1,0 +1,87 @@
+"""One end-to-end run of the smoke preset (the twelve models), then resume and error behaviour."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from kerasinv.data.preprocessing import GCNZCA
+from kerasinv.data.samples import load_embedded_sample
+from kerasinv.recipes import load_spec
+from kerasinv.recipes.springenberg import render_table, resolve_settings
+from tests.conftest import run_cli
+
+MODELS = [
+    "model-a", "strided-cnn-a", "convpool-cnn-a", "all-cnn-a", "model-b", "strided-cnn-b",
+    "convpool-cnn-b", "all-cnn-b", "model-c", "strided-cnn-c", "convpool-cnn-c", "all-cnn-c",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("smoke")
+    start = time.perf_counter()
+    proc = run_cli(
+        "recipe", "springenberg-allcnn", "--preset", "smoke", "--quiet", "--output", str(out)
+    )
+    return out, proc, time.perf_counter() - start
+
+
+def test_smoke_run_writes_records_table_and_models(smoke_run):
+    out, proc, _ = smoke_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    records = results["records"]
+    assert [r["model"] for r in records] == MODELS
+    for r in records:
+        assert 0 <= r["measured"] <= 100 and r["paper"] is not None
+        assert r["table"] == "Table 3" and r["preset"] == "smoke" and r["dataset"] == "cifar10"
+        assert r["train_images"] == 2000 and r["test_images"] == 1000 and r["epochs_run"] == 1
+        assert {"tensorflow", "keras", "kerasinv"} <= set(r["versions"]) and r["wall_s"] > 0
+        assert (out / r["saved_model"] / "saved_model.pb").is_file()
+        assert (out / r["model_file"]).is_file()
+    assert {r["model"]: r["params_width1"] for r in records}["all-cnn-c"] == 1_369_738
+    table = (out / "table.md").read_text()
+    assert table in proc.stdout  # printed too
+    assert "| all-cnn-c | 1,369,738 | 1.4M |" in table and "9.08" in table
+    assert not (out / "work").exists()
+    assert not list(out.rglob(".*tmp*"))
+
+
+def test_preprocessing_was_fitted_on_the_training_split_only(smoke_run):
+    out = smoke_run[0]
+    saved = GCNZCA.load(out / "preprocessing.npz")
+    expected = GCNZCA().fit(load_embedded_sample().x_train)
+    np.testing.assert_allclose(saved.matrix, expected.matrix, atol=1e-5)
+
+
+def test_rerun_skips_finished_models_and_refuses_other_settings(smoke_run):
+    out = smoke_run[0]
+    again = run_cli(
+        "recipe", "springenberg-allcnn", "--preset", "smoke", "--quiet", "--output", str(out)
+    )
+    assert again.returncode == 0
+    assert again.stderr.count("already done") == 12
+    other = run_cli(
+        "recipe", "springenberg-allcnn", "--preset", "smoke", "--seed", "3", "--output", str(out)
+    )
+    assert other.returncode == 2 and "different settings (seed)" in other.stderr
+
+
+def test_table_rendering_with_tolerance():
+    spec = load_spec("springenberg-allcnn")
+    settings = resolve_settings(
+        spec, "paper", "cifar10", None, False, 0, None, None, None, None, "default"
+    )
+    record = {
+        "model": "all-cnn-c", "params_width1": 1369738, "params_paper": "1.4M", "params": 1369738,
+        "measured": 9.5, "paper": 9.08, "within_tolerance": True, "wall_s": 1.0,
+        "train_images": 50000, "test_images": 10000,
+    }  # fmt: skip
+    table = render_table(spec, settings, [record], "Table 3")
+    assert "Within ±1" in table and "| yes |" in table and "Reduced protocol" not in table
+    aug = resolve_settings(
+        spec, "paper", "cifar10", None, True, 0, None, None, None, None, "default"
+    )
+    assert aug["augment"] is True

@@ -1,0 +1,83 @@
+import time
+
+import numpy as np
+
+from tests.conftest import run_cli
+
+
+def test_help_and_list():
+    out = run_cli("--help")
+    assert out.returncode == 0 and "recipe" in out.stdout and "export" in out.stdout
+    out = run_cli("recipe", "--list")
+    assert out.returncode == 0
+    assert "springenberg-allcnn" in out.stdout and "--preset smoke" in out.stdout
+
+
+def test_user_errors_are_one_line_without_traceback(tmp_path):
+    cases = [
+        (["recipe", "springenberg-allcnn", "--preset", "huge"], "unknown preset 'huge'"),
+        (["recipe", "springenberg-allcnn", "--models", "all-cnn-x"], "Did you mean"),
+        (["recipe", "no-such-recipe"], "unknown recipe"),
+        (["recipe", str(tmp_path / "missing.toml")], "does not exist"),
+        (
+            ["recipe", "springenberg-allcnn", "--preset", "smoke", "--dataset", "cifar100"],
+            "embedded",
+        ),
+        (["export", str(tmp_path / "nope.keras"), str(tmp_path / "out")], "does not exist"),
+    ]
+    for args, message in cases:
+        out = run_cli(*args)
+        assert out.returncode == 2, (args, out.stderr)
+        assert message in out.stderr, (args, out.stderr)
+        assert "Traceback" not in out.stderr
+
+
+def test_missing_data_fails_fast(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {
+        "HOME": str(tmp_path),
+        "KERAS_HOME": str(tmp_path / ".keras"),
+        "TFDS_DATA_DIR": str(empty),
+    }
+    start = time.perf_counter()
+    out = run_cli(
+        "recipe", "springenberg-allcnn", "--preset", "quick", "--data-dir", str(empty), env=env
+    )
+    elapsed = time.perf_counter() - start
+    assert (
+        out.returncode == 2
+        and "cifar10 was not found" in out.stderr
+        and "Traceback" not in out.stderr
+    )
+    assert elapsed < 5, elapsed
+    debug = run_cli(
+        "--debug",
+        "recipe",
+        "springenberg-allcnn",
+        "--preset",
+        "quick",
+        "--data-dir",
+        str(empty),
+        env=env,
+    )
+    assert "Traceback" in debug.stderr
+
+
+def test_export_command(tmp_path):
+    from kerasinv import models
+
+    model = models.get("model-a", width=0.0625)
+    model.save(tmp_path / "m.keras")
+    out = run_cli("export", str(tmp_path / "m.keras"), str(tmp_path / "serving" / "modela"))
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "serving" / "modela" / "1" / "saved_model.pb").is_file()
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(tmp_path / "serving" / "modela" / "1")).signatures[
+        "serving_default"
+    ]
+    x = np.random.default_rng(0).uniform(size=(2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(
+        serve(images=x)["probabilities"].numpy(), model.predict(x, verbose=0), atol=1e-5
+    )

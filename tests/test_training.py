@@ -1,0 +1,104 @@
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from kerasinv import models, training
+from kerasinv.errors import ConfigError, TrainingDivergedError
+
+
+def test_schedule_scales_the_paper_drops():
+    assert training.drop_epochs(350) == [200, 250, 300]
+    assert training.drop_epochs(7) == [4, 5, 6]
+    cfg = training.TrainConfig(epochs=350, learning_rate=0.05)
+    lrs = [training.learning_rate_at(e, cfg) for e in (0, 199, 200, 249, 250, 300, 349)]
+    np.testing.assert_allclose(lrs, [0.05, 0.05, 0.005, 0.005, 0.0005, 0.00005, 0.00005])
+    with pytest.raises(ConfigError):
+        training.TrainConfig(strategy="tpu")
+    with pytest.raises(ConfigError):
+        training.TrainConfig(epochs=0)
+
+
+def _data(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8)
+    y = (x[..., 0].mean(axis=(1, 2)) > 127).astype(np.int64)  # learnable
+    return x, y
+
+
+def _tiny():
+    return models.get("all-cnn-c", width=0.0625, classes=2, dropout=False)
+
+
+def _scale(batch):
+    return batch / 127.5 - 1.0
+
+
+def test_training_is_repeatable_with_a_seed(tmp_path):
+    x, y = _data()
+    cfg = training.TrainConfig(epochs=2, batch_size=16, seed=7, verbose=0, augment=True)
+    weights = []
+    for run in range(2):
+        tr, te = training.make_datasets(x, y, x[:16], y[:16], _scale, cfg)
+        result = training.train(_tiny, tr, te, cfg, tmp_path / f"run{run}")
+        weights.append([w.numpy() for w in result.model.weights])
+        assert result.epochs_run == 2 and not (tmp_path / f"run{run}" / "backup").exists()
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+def test_interrupted_training_resumes_from_last_completed_epoch(tmp_path):
+    x, y = _data()
+    cfg = training.TrainConfig(epochs=4, batch_size=16, verbose=0)
+    tr, te = training.make_datasets(x, y, x[:16], y[:16], _scale, cfg)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(_tiny, tr, te, cfg, tmp_path, callbacks=[_Interrupt()])
+    assert (tmp_path / "backup").is_dir()
+    result = training.train(_tiny, tr, te, cfg, tmp_path)
+    assert result.resumed_from_epoch == 2 and result.epochs_run == 2
+    assert len(result.history["loss"]) == 2
+
+
+def test_nan_loss_stops_with_a_clear_error(tmp_path):
+    x, y = _data()
+    cfg = training.TrainConfig(epochs=1, batch_size=16, verbose=0, learning_rate=0.05)
+    tr, te = training.make_datasets(x, y, x[:16], y[:16], lambda b: b * np.nan, cfg)
+    with pytest.raises(TrainingDivergedError, match="Lower --lr"):
+        training.train(_tiny, tr, te, cfg, tmp_path)
+
+
+def test_mirrored_training_on_two_logical_cpus(tmp_path):
+    script = textwrap.dedent(
+        """
+        import os
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        import numpy as np, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from kerasinv import models, training
+        rng = np.random.default_rng(0)
+        x = rng.integers(0, 256, size=(64, 32, 32, 3), dtype=np.uint8)
+        y = (x[..., 0].mean(axis=(1, 2)) > 127).astype(np.int64)
+        cfg = training.TrainConfig(epochs=2, batch_size=16, verbose=0, strategy="mirrored")
+        tr, te = training.make_datasets(x, y, x[:16], y[:16], lambda b: b / 127.5 - 1, cfg)
+        strategy = training.make_strategy("mirrored")
+        assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
+        r = training.train(lambda: models.get("model-a", width=0.0625, classes=2), tr, te, cfg, WORKDIR)
+        assert r.epochs_run == 2 and np.isfinite(r.history["loss"]).all()
+        print("replicas", strategy.num_replicas_in_sync)
+        """
+    ).replace("WORKDIR", repr(str(tmp_path)))
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "replicas 2" in out.stdout
