@@ -26,13 +26,13 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from kerasinv import models, training  # noqa: E402
-from kerasinv.data.preprocessing import GCNZCA  # noqa: E402
-from kerasinv.data.samples import load_embedded_sample  # noqa: E402
+from kerasinv import models, training
+from kerasinv.data.preprocessing import GCNZCA
+from kerasinv.data.samples import load_embedded_sample
 
 
 def build(width):
@@ -80,17 +80,26 @@ def kerasinv_path(width: float, splits, layer, steps: int, batch: int) -> float:
     n = steps * batch
     config = training.TrainConfig(epochs=3, batch_size=batch, verbose=0, seed=0)
     train_data, test_data = training.make_datasets(
-        splits.x_train[:n], splits.y_train[:n], splits.x_test[:batch], splits.y_test[:batch], layer, config
+        splits.x_train[:n],
+        splits.y_train[:n],
+        splits.x_test[:batch],
+        splits.y_test[:batch],
+        layer,
+        config,
     )
     timer = _EpochTimes()
     with tempfile.TemporaryDirectory() as workdir:
-        training.train(lambda: build(width), train_data, test_data, config, workdir, callbacks=[timer])
+        training.train(
+            lambda: build(width), train_data, test_data, config, workdir, callbacks=[timer]
+        )
     epoch_seconds = np.diff(timer.starts)[1:]  # drop the first (tracing, cache fill)
     return n / float(np.mean(epoch_seconds))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--width", type=float, default=1.0, help="All-CNN-C width multiplier")
     parser.add_argument("--steps", type=int, default=16, help="batches per timed epoch")
     parser.add_argument("--batch", type=int, default=128)
@@ -107,9 +116,15 @@ def main() -> None:
         base.append(baseline(args.width, x, y, args.steps))
         ours.append(kerasinv_path(args.width, splits, layer, args.steps, args.batch))
     b, o = statistics.median(base), statistics.median(ours)
-    print(f"All-CNN-C width {args.width:g}, batch {args.batch}, {args.steps} steps/epoch, {args.repeats} repeats")
-    print(f"  plain tf.function step : {b:8.1f} images/s   runs: {', '.join(f'{v:.1f}' for v in base)}")
-    print(f"  kerasinv.training.train: {o:8.1f} images/s   runs: {', '.join(f'{v:.1f}' for v in ours)}")
+    print(
+        f"All-CNN-C width {args.width:g}, batch {args.batch}, {args.steps} steps/epoch, {args.repeats} repeats"
+    )
+    print(
+        f"  plain tf.function step : {b:8.1f} images/s   runs: {', '.join(f'{v:.1f}' for v in base)}"
+    )
+    print(
+        f"  kerasinv.training.train: {o:8.1f} images/s   runs: {', '.join(f'{v:.1f}' for v in ours)}"
+    )
     print(f"  ratio kerasinv / plain : {o / b:.3f}   (target >= 0.95)")
 
 

@@ -160,7 +160,8 @@ def recipe(ctx, recipe, list_, output, quiet, **options):
 
     preset = options["preset"] or spec.get("default_preset", "smoke")
     output = output or os.path.join("runs", f"{spec['recipe']}-{preset}")
-    run_recipe(spec, output=output, verbose=0 if quiet else 2, **options)
+    verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2)  # bar on a terminal, else lines
+    run_recipe(spec, output=output, verbose=verbose, **options)
     table = os.path.join(output, "table.md")
     click.echo(open(table, encoding="utf-8").read())
     click.echo(f"Results, models and SavedModels in {output}/", err=True)

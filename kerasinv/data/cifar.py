@@ -117,7 +117,9 @@ def load_tfds_folder(name: str, builder_dir: Path) -> ImageSplits:
     for split in ("train", "test"):
         batch = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
         if "image" not in batch or "label" not in batch:
-            raise DataFormatError(f"{builder_dir} has no 'image' and 'label' features: {sorted(batch)}")
+            raise DataFormatError(
+                f"{builder_dir} has no 'image' and 'label' features: {sorted(batch)}"
+            )
         arrays[split] = (np.asarray(batch["image"], np.uint8), np.asarray(batch["label"], np.int64))
     classes = list(builder.info.features["label"].names)
     return ImageSplits(name, *arrays["train"], *arrays["test"], classes, str(builder_dir))

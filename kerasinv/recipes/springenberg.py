@@ -5,6 +5,7 @@ followed and resumed):
 
 - ``results.json``: the run's settings, software versions and one record per measured test error;
 - ``table.md``: the table printed at the end (ours beside the paper's);
+- ``errors.png``: the same numbers as grouped bars;
 - ``preprocessing.npz``: the GCN+ZCA fitted on this run's training split;
 - ``models/<model>.keras``: each trained network (input: preprocessed images);
 - ``saved_models/<model>/1/``: each network with its preprocessing, in TF Serving's layout;
@@ -31,6 +32,7 @@ from kerasinv.data.samples import load_embedded_sample
 from kerasinv.errors import ConfigError, DataFormatError, OutputError, UnknownNameError
 from kerasinv.export import export_serving
 from kerasinv.io import atomic_path, write_json, write_text
+from kerasinv.recipes import plots
 from kerasinv.recipes import records as rec
 
 DATASETS = ("cifar10", "cifar100")
@@ -351,4 +353,11 @@ def run(
     results["wall_s"] = round(time.perf_counter() - started, 1)
     write_json(output / "results.json", results)
     write_text(output / "table.md", render_table(spec, settings, results["records"], paper_table))
+    if results["records"]:
+        plots.measured_vs_paper(
+            results["records"],
+            output / "errors.png",
+            f"{spec['recipe']} ({settings['preset']}, {settings['dataset']}): test error",
+            COLUMN,
+        )
     return results["records"]

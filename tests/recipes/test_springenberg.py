@@ -45,6 +45,7 @@ def test_smoke_run_writes_records_table_and_models(smoke_run):
     table = (out / "table.md").read_text()
     assert table in proc.stdout  # printed too
     assert "| all-cnn-c | 1,369,738 | 1.4M |" in table and "9.08" in table
+    assert (out / "errors.png").read_bytes()[:4] == b"\x89PNG"
     assert not (out / "work").exists()
     assert not list(out.rglob(".*tmp*"))
 
