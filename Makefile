@@ -18,7 +18,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
-	$(BIN)/kerasinv recipe springenberg-allcnn --preset smoke --output runs/demo
+	$(BIN)/kerasinv recipe springenberg-allcnn --preset smoke --output runs/demo --overwrite
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check kerasinv tests benchmarks

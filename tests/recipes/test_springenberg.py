@@ -86,3 +86,32 @@ def test_table_rendering_with_tolerance():
         spec, "paper", "cifar10", None, True, 0, None, None, None, None, "default"
     )
     assert aug["augment"] is True
+
+
+def test_a_users_own_spec_runs(tmp_path):
+    from kerasinv.recipes import find_spec
+
+    text = find_spec("springenberg-allcnn").read_text()
+    text = text.replace('recipe = "springenberg-allcnn"', 'recipe = "my-variant"')
+    text += '\n[presets.tiny]\ndata = "embedded"\nwidth = 0.0625\nepochs = 1\n'
+    spec = tmp_path / "my-variant.toml"
+    spec.write_text(text)
+    out = tmp_path / "out"
+    proc = run_cli(
+        "recipe",
+        str(spec),
+        "--preset",
+        "tiny",
+        "--models",
+        "model-a",
+        "--quiet",
+        "--output",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (record,) = json.loads((out / "results.json").read_text())["records"]
+    assert (
+        record["recipe"] == "my-variant"
+        and record["model"] == "model-a"
+        and record["width"] == 0.0625
+    )
