@@ -156,14 +156,14 @@ def render_table(spec: dict, settings: dict, records: list[dict], paper_table: s
     head = (
         f"## {spec.get('title', spec['recipe'])}\n\n"
         f"{dataset}{aug}, test error (%). Preset `{settings['preset']}`: width {settings['width']:g}, "
-        f"{settings['epochs']} epochs, {records[0]['train_images'] if records else '?'} training / "
-        f"{records[0]['test_images'] if records else '?'} test images, seed {settings['seed']}. "
+        f"{settings['epochs']} epochs, {records[0]['train_images'] if records else 0:,} training / "
+        f"{records[0]['test_images'] if records else 0:,} test images, seed {settings['seed']}. "
         f"Paper: {paper_table or 'no published value for this setting'}.\n"
     )
     if settings["preset"] != "paper":
         head += (
-            "\nReduced protocol: these numbers check the pipeline and rank the models; they are not "
-            "expected to match the paper's 350-epoch, full-width results.\n"
+            "\nReduced protocol (fewer epochs, narrower networks, less data): these numbers are "
+            "not expected to match the paper's 350-epoch, full-width results.\n"
         )
     rows = []
     for r in records:
@@ -193,7 +193,7 @@ def render_table(spec: dict, settings: dict, records: list[dict], paper_table: s
     if settings["tolerance"] is not None:
         headers.append(f"Within ±{settings['tolerance']:g}")
         for row, r in zip(rows, records, strict=True):
-            row.append({True: "yes", False: "no", None: "–"}[r["within_tolerance"]])
+            row.append(r["within_tolerance"])
     return head + "\n" + rec.markdown_table(headers, rows) + "\n"
 
 
