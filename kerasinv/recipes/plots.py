@@ -24,7 +24,9 @@ def measured_vs_paper(records: list[dict], path: str | Path, title: str, ylabel:
     ax.set_xticks(x, labels, rotation=45, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    ax.legend()
+    top = max([r["measured"] for r in records] + [p for p in paper if p == p], default=1.0)
+    ax.set_ylim(0, 1.25 * top)  # room for the legend above the bars
+    ax.legend(ncol=2, loc="upper right")
     ax.grid(axis="y", alpha=0.3)
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120)

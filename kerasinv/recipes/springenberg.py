@@ -156,7 +156,7 @@ def render_table(spec: dict, settings: dict, records: list[dict], paper_table: s
     head = (
         f"## {spec.get('title', spec['recipe'])}\n\n"
         f"{dataset}{aug}, test error (%). Preset `{settings['preset']}`: width {settings['width']:g}, "
-        f"{settings['epochs']} epochs, {records[0]['train_images'] if records else 0:,} training / "
+        f"{settings['epochs']} epoch{'s' if settings['epochs'] != 1 else ''}, {records[0]['train_images'] if records else 0:,} training / "
         f"{records[0]['test_images'] if records else 0:,} test images, seed {settings['seed']}. "
         f"Paper: {paper_table or 'no published value for this setting'}.\n"
     )
