@@ -102,3 +102,25 @@ def test_mirrored_training_on_two_logical_cpus(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "replicas 2" in out.stdout
+
+
+def test_augmentation_is_a_flip_and_a_translation_of_at_most_max_shift():
+    import tensorflow as tf
+
+    image = np.arange(8 * 8 * 1, dtype=np.float32).reshape(8, 8, 1) + 1
+    padded = np.pad(image, [(2, 2), (2, 2), (0, 0)])
+    candidates = {}
+    for flip in (False, True):
+        src = np.pad(image[:, ::-1], [(2, 2), (2, 2), (0, 0)]) if flip else padded
+        for dy in range(5):
+            for dx in range(5):
+                candidates[(flip, dy - 2, dx - 2)] = src[dy : dy + 8, dx : dx + 8]
+    seen = set()
+    for s in range(60):
+        out = training._augment(
+            tf.constant(image), tf.constant([s, 1], tf.int64), max_shift=2
+        ).numpy()
+        match = [k for k, v in candidates.items() if np.array_equal(v, out)]
+        assert match, "output is not a flip + shift of the input"
+        seen.add(match[0])
+    assert {k[0] for k in seen} == {False, True} and len(seen) > 10
