@@ -1,0 +1,127 @@
+"""Anti-aliased downsampling: BlurPool (Zhang 2019, "Making Convolutional Networks Shift-Invariant
+Again", papers.md §3.1), derived from the paper's description.
+
+``BlurPool2D`` low-pass filters every channel with the normalised outer product of a binomial row of
+length ``filter_size`` and then keeps every ``strides``-th pixel:
+
+======== ===================== =====================
+size     1-D row               name in the paper
+======== ===================== =====================
+1        [1]                   plain subsampling
+2        [1, 1]                Rect-2
+3        [1, 2, 1]             Tri-3
+4        [1, 3, 3, 1]          (binomial-4)
+5        [1, 4, 6, 4, 1]       Bin-5
+6, 7     binomial rows
+======== ===================== =====================
+
+Padding: ``floor((k-1)/2)`` before and ``ceil((k-1)/2)`` after, in both spatial dimensions, so an
+``H x W`` map becomes ``ceil(H/s) x ceil(W/s)``. Modes:
+
+- ``"reflect"`` (default): mirror about the edge pixel (``d c b | a b c d | c b a``). When a map is
+  smaller than the padding (a 2x2 map with a 4-tap filter), the reflection repeats periodically
+  (``a b | a b | a b``), as NumPy's ``np.pad(mode="reflect")`` does, instead of failing; a 1-pixel
+  map is repeated.
+- ``"symmetric"``: mirror including the edge pixel (``c b a | a b c | c b a``), periodic likewise.
+- ``"zero"``: zeros.
+
+The filter is a constant of the layer, not a weight, so models keep their weight lists (stock weights
+load unchanged) and exported SavedModels need no Python.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+PADDINGS = ("reflect", "symmetric", "zero")
+
+
+def binomial_filter(filter_size: int) -> np.ndarray:
+    """The normalised 2-D binomial filter ``[k, k]`` (float64, sums to 1)."""
+    if not 1 <= int(filter_size) <= 7:
+        raise ValueError(f"filter_size must be 1 to 7, got {filter_size}")
+    row = np.array([math.comb(filter_size - 1, i) for i in range(filter_size)], np.float64)
+    kernel = np.outer(row, row)
+    return kernel / kernel.sum()
+
+
+def _pad_indices(n, before: int, after: int, mode: str):
+    """Source indices ``[before + n + after]`` for reflect / symmetric extension of a length-n axis."""
+    ops = keras.ops
+    idx = ops.arange(-before, n + after, dtype="int32")
+    if mode == "reflect":
+        period = ops.maximum(2 * (n - 1), 1)
+        m = ops.mod(idx, period)
+        out = ops.where(m < n, m, period - m)
+        return ops.where(n == 1, ops.zeros_like(out), out)
+    period = 2 * n
+    m = ops.mod(idx, period)
+    return ops.where(m < n, m, period - 1 - m)
+
+
+def pad_spatial(x, before: int, after: int, mode: str):
+    """Pad ``[B, H, W, C]`` by ``before``/``after`` pixels on H and W with ``mode`` (see module doc)."""
+    if before == 0 and after == 0:
+        return x
+    if mode == "zero":
+        return keras.ops.pad(x, [[0, 0], [before, after], [before, after], [0, 0]])
+    shape = keras.ops.shape(x)
+    x = keras.ops.take(x, _pad_indices(shape[1], before, after, mode), axis=1)
+    return keras.ops.take(x, _pad_indices(shape[2], before, after, mode), axis=2)
+
+
+@keras.saving.register_keras_serializable(package="kerasinv")
+class BlurPool2D(keras.layers.Layer):
+    """Blur with a binomial filter, then subsample: ``[B, H, W, C] -> [B, ceil(H/s), ceil(W/s), C]``.
+
+    Args:
+        filter_size: length of the binomial row, 1 to 7 (1 = plain subsampling).
+        strides: subsampling factor (2 in the paper).
+        padding: ``"reflect"`` (default), ``"symmetric"`` or ``"zero"``.
+    """
+
+    def __init__(self, filter_size: int = 4, strides: int = 2, padding: str = "reflect", **kwargs):
+        super().__init__(**kwargs)
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
+        if int(strides) < 1:
+            raise ValueError(f"strides must be a positive integer, got {strides}")
+        self.filter_size = int(filter_size)
+        self.strides = int(strides)
+        self.padding = padding
+        self._filter = binomial_filter(self.filter_size)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError("BlurPool2D needs a known number of channels")
+        # [k, k, C, 1] depthwise kernel: one copy of the filter per channel (a constant)
+        self._kernel = np.tile(self._filter[:, :, None, None], (1, 1, int(channels), 1))
+
+    def call(self, inputs):
+        s = self.strides
+        if self.filter_size == 1:
+            return inputs[:, ::s, ::s, :]
+        before = (self.filter_size - 1) // 2
+        after = self.filter_size - 1 - before
+        x = pad_spatial(inputs, before, after, self.padding)
+        kernel = keras.ops.convert_to_tensor(self._kernel, dtype=inputs.dtype)
+        return keras.ops.depthwise_conv(x, kernel, strides=s, padding="valid")
+
+    def compute_output_shape(self, input_shape):
+        def out(n):
+            return None if n is None else -(-n // self.strides)
+
+        b, h, w, c = input_shape
+        return (b, out(h), out(w), c)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filter_size": self.filter_size,
+            "strides": self.strides,
+            "padding": self.padding,
+        }

@@ -1,0 +1,109 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasinv.layers import BlurPool2D, binomial_filter
+
+NP_MODES = {"reflect": "reflect", "symmetric": "symmetric", "zero": "constant"}
+
+
+def reference(x, k, s, padding):
+    """NumPy: binomial filter from Pascal's triangle, np.pad, explicit loops over output pixels."""
+    row = np.array([1.0])
+    for _ in range(k - 1):
+        row = np.convolve(row, [1.0, 1.0])
+    f = np.outer(row, row) / np.outer(row, row).sum()
+    p0, p1 = (k - 1) // 2, k - 1 - (k - 1) // 2
+    xp = np.pad(x.astype(np.float64), [(0, 0), (p0, p1), (p0, p1), (0, 0)], mode=NP_MODES[padding])
+    h, w = -(-x.shape[1] // s), -(-x.shape[2] // s)
+    out = np.zeros((x.shape[0], h, w, x.shape[3]))
+    for i in range(h):
+        for j in range(w):
+            window = xp[:, i * s : i * s + k, j * s : j * s + k, :]
+            out[:, i, j, :] = np.einsum("bijc,ij->bc", window, f)
+    return out
+
+
+def test_binomial_rows_match_the_paper():
+    assert np.allclose(binomial_filter(3)[1] / binomial_filter(3)[1].min(), [1, 2, 1])
+    assert np.allclose(binomial_filter(5)[2] / binomial_filter(5)[2].min(), [1, 4, 6, 4, 1])
+    for k in range(1, 8):
+        assert binomial_filter(k).sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        binomial_filter(8)
+
+
+@pytest.mark.parametrize("k", range(1, 8))
+@pytest.mark.parametrize("size", [8, 9])
+def test_output_shape_table(k, size):
+    x = np.zeros((1, size, size + 1, 2), np.float32)
+    layer = BlurPool2D(k)
+    expected = (1, -(-size // 2), -(-(size + 1) // 2), 2)
+    assert tuple(layer(x).shape) == expected
+    assert layer.compute_output_shape(x.shape) == expected
+
+
+@pytest.mark.parametrize("padding", ["reflect", "symmetric", "zero"])
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 7])
+@pytest.mark.parametrize("hw", [(9, 8), (2, 2), (1, 3)])
+def test_values_against_numpy(padding, k, hw):
+    x = np.random.default_rng(k).normal(size=(2, *hw, 3)).astype(np.float32)
+    got = np.asarray(BlurPool2D(k, padding=padding)(x))
+    np.testing.assert_allclose(got, reference(x, k, 2, padding), atol=1e-5)
+
+
+def test_filter_size_one_is_strided_slicing_and_strides_three():
+    x = np.random.default_rng(0).normal(size=(2, 7, 6, 3)).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(BlurPool2D(1)(x)), x[:, ::2, ::2, :])
+    np.testing.assert_allclose(
+        np.asarray(BlurPool2D(3, strides=3)(x)), reference(x, 3, 3, "reflect"), atol=1e-5
+    )
+
+
+def test_constant_input_stays_constant_and_no_weights():
+    layer = BlurPool2D(5)
+    out = layer(np.full((1, 6, 6, 4), 3.0, np.float32))
+    np.testing.assert_allclose(np.asarray(out), 3.0, rtol=1e-6)
+    assert layer.weights == []
+
+
+def test_eager_equals_xla_and_float16():
+    x = tf.constant(np.random.default_rng(1).normal(size=(2, 10, 10, 3)).astype(np.float32))
+    layer = BlurPool2D(4)
+    eager = layer(x)
+    compiled = tf.function(layer, jit_compile=True)(x)
+    np.testing.assert_allclose(eager.numpy(), compiled.numpy(), atol=1e-6)
+    for policy, dtype in [("mixed_float16", tf.float16), ("mixed_bfloat16", tf.bfloat16)]:
+        low = BlurPool2D(4, dtype=policy)(x)
+        assert low.dtype == dtype
+        np.testing.assert_allclose(tf.cast(low, tf.float32).numpy(), eager.numpy(), atol=5e-2)
+
+
+def test_gradient_is_the_adjoint():
+    x = tf.constant(np.random.default_rng(2).normal(size=(1, 6, 6, 2)).astype(np.float32))
+    layer = BlurPool2D(3, padding="zero")
+    v = tf.constant(np.random.default_rng(3).normal(size=(1, 3, 3, 2)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(layer(x) * v)
+    grad = tape.gradient(y, x)
+    # <A x, v> = <x, A^T v>: the gradient of <A x, v> is A^T v; check by finite linearity
+    e = tf.constant(np.random.default_rng(4).normal(size=x.shape).astype(np.float32))
+    lhs = tf.reduce_sum(layer(e) * v)
+    np.testing.assert_allclose(lhs.numpy(), tf.reduce_sum(grad * e).numpy(), rtol=1e-4)
+
+
+def test_serialisation_round_trip(tmp_path):
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(
+        inputs, BlurPool2D(5, padding="symmetric")(keras.layers.Conv2D(4, 3)(inputs))
+    )
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    x = np.random.default_rng(5).normal(size=(2, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    layer = loaded.layers[-1]
+    assert (layer.filter_size, layer.strides, layer.padding) == (5, 2, "symmetric")
+    with pytest.raises(ValueError):
+        BlurPool2D(4, padding="wrap")
