@@ -1,5 +1,6 @@
-"""Custom layers: anti-aliased downsampling (BlurPool, Zhang 2019)."""
+"""Custom layers: anti-aliased downsampling (BlurPool, Zhang 2019) and adaptive polyphase sampling."""
 
-from kerasinv.layers.blurpool import BlurPool2D, binomial_filter, pad_spatial
+from kerasinv.layers.aps import PolyphasePool2D
+from kerasinv.layers.blurpool import BlurPool2D, Pad2D, binomial_filter, pad_spatial
 
-__all__ = ["BlurPool2D", "binomial_filter", "pad_spatial"]
+__all__ = ["BlurPool2D", "Pad2D", "PolyphasePool2D", "binomial_filter", "pad_spatial"]

@@ -24,6 +24,7 @@ Padding: ``floor((k-1)/2)`` before and ``ceil((k-1)/2)`` after, in both spatial 
   map is repeated.
 - ``"symmetric"``: mirror including the edge pixel (``c b a | a b c | c b a``), periodic likewise.
 - ``"zero"``: zeros.
+- ``"circular"``: wrap around (``b c d | a b c d | a b c``), for circular-shift equivariance (APS).
 
 The filter is a constant of the layer, not a weight, so models keep their weight lists (stock weights
 load unchanged) and exported SavedModels need no Python.
@@ -36,7 +37,7 @@ import math
 import keras
 import numpy as np
 
-PADDINGS = ("reflect", "symmetric", "zero")
+PADDINGS = ("reflect", "symmetric", "zero", "circular")
 
 
 def binomial_filter(filter_size: int) -> np.ndarray:
@@ -49,9 +50,11 @@ def binomial_filter(filter_size: int) -> np.ndarray:
 
 
 def _pad_indices(n, before: int, after: int, mode: str):
-    """Source indices ``[before + n + after]`` for reflect / symmetric extension of a length-n axis."""
+    """Source indices ``[before + n + after]`` extending a length-n axis by reflect/symmetric/circular."""
     ops = keras.ops
     idx = ops.arange(-before, n + after, dtype="int32")
+    if mode == "circular":
+        return ops.mod(idx, n)
     if mode == "reflect":
         period = ops.maximum(2 * (n - 1), 1)
         m = ops.mod(idx, period)
@@ -80,7 +83,7 @@ class BlurPool2D(keras.layers.Layer):
     Args:
         filter_size: length of the binomial row, 1 to 7 (1 = plain subsampling).
         strides: subsampling factor (2 in the paper).
-        padding: ``"reflect"`` (default), ``"symmetric"`` or ``"zero"``.
+        padding: ``"reflect"`` (default), ``"symmetric"``, ``"zero"`` or ``"circular"``.
     """
 
     def __init__(self, filter_size: int = 4, strides: int = 2, padding: str = "reflect", **kwargs):
@@ -124,4 +127,34 @@ class BlurPool2D(keras.layers.Layer):
             "filter_size": self.filter_size,
             "strides": self.strides,
             "padding": self.padding,
+        }
+
+
+@keras.saving.register_keras_serializable(package="kerasinv")
+class Pad2D(keras.layers.Layer):
+    """Pad H and W of ``[B, H, W, C]`` by ``before``/``after`` pixels with a mode of :data:`PADDINGS`.
+
+    ``Pad2D(1, 1, "circular")`` before a ``padding="valid"`` 3x3 conv gives a circular conv.
+    """
+
+    def __init__(self, before: int = 1, after: int = 1, mode: str = "circular", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in PADDINGS:
+            raise ValueError(f"mode must be one of {PADDINGS}, got {mode!r}")
+        self.before, self.after, self.mode = int(before), int(after), mode
+
+    def call(self, inputs):
+        return pad_spatial(inputs, self.before, self.after, self.mode)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        extra = self.before + self.after
+        return (b, None if h is None else h + extra, None if w is None else w + extra, c)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "before": self.before,
+            "after": self.after,
+            "mode": self.mode,
         }
