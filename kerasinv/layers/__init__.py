@@ -1,6 +1,16 @@
 """Custom layers: anti-aliased downsampling (BlurPool, Zhang 2019) and adaptive polyphase sampling."""
 
+from kerasinv.layers.antialias import MaxBlurPool2D, downsampler, parse_antialias
 from kerasinv.layers.aps import PolyphasePool2D
 from kerasinv.layers.blurpool import BlurPool2D, Pad2D, binomial_filter, pad_spatial
 
-__all__ = ["BlurPool2D", "Pad2D", "PolyphasePool2D", "binomial_filter", "pad_spatial"]
+__all__ = [
+    "BlurPool2D",
+    "MaxBlurPool2D",
+    "Pad2D",
+    "PolyphasePool2D",
+    "binomial_filter",
+    "downsampler",
+    "pad_spatial",
+    "parse_antialias",
+]

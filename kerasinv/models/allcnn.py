@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import keras
 
+from kerasinv.layers.antialias import MaxBlurPool2D, downsampler, parse_antialias
 from kerasinv.models.registry import register
 
 #: (kernel size, channels) of the convs in the two stages before each pool, per base model.
@@ -65,7 +66,10 @@ def build_allcnn(
             kernel as ``keras.regularizers.L2(λ / 2)``; biases are not decayed.
         kernel_initializer: Keras initializer for the conv kernels (the paper does not say; Glorot
             uniform is Caffe's "xavier", which the Caffe reproduction used).
-        antialias: reserved for anti-aliased downsampling (a later release); must be ``None``.
+        antialias: ``None``, ``"blur-K"`` or ``"aps[-K]"`` (see :mod:`kerasinv.layers.antialias`):
+            each max-pool becomes :class:`~kerasinv.layers.MaxBlurPool2D` and each stride-2 conv
+            a stride-1 conv, its ReLU, then BlurPool / APS (Zhang 2019). No weights are added:
+            the weight list and layer names equal the plain model's.
         name: model name; defaults to e.g. ``"all_cnn_c"``.
 
     Returns:
@@ -75,11 +79,7 @@ def build_allcnn(
         raise ValueError(f"variant must be one of {_VARIANTS}, got {variant!r}")
     if base not in _STAGES:
         raise ValueError(f"base must be 'a', 'b' or 'c', got {base!r}")
-    if antialias is not None:
-        raise NotImplementedError(
-            "antialias is reserved for anti-aliased downsampling, which this version does not have "
-            "yet; build with antialias=None"
-        )
+    aa = parse_antialias(antialias)
     if not width > 0:
         raise ValueError(f"width must be positive, got {width}")
     regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
@@ -88,16 +88,25 @@ def build_allcnn(
     def conv(x, kernel, channels, strides=1, padding="same", relu=True):
         nonlocal count
         count += 1
-        return keras.layers.Conv2D(
+        layer = keras.layers.Conv2D(
             channels,
             kernel,
-            strides=strides,
+            strides=1 if aa else strides,  # anti-aliased: dense conv, ReLU, then downsample
             padding=padding,
             activation="relu" if relu else None,
             kernel_initializer=kernel_initializer,
             kernel_regularizer=regularizer,
             name=f"conv{count}",
-        )(x)
+        )
+        x = layer(x)
+        if aa and strides == 2:
+            x = downsampler(*aa, name=f"{aa[0]}_conv{count}")(x)
+        return x
+
+    def pool(x, stage):
+        if aa:
+            return MaxBlurPool2D(3, padding="same", antialias=antialias, name=f"pool{stage}")(x)
+        return keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{stage}")(x)
 
     inputs = keras.Input(shape=tuple(input_shape), name="images")
     x = inputs
@@ -110,10 +119,10 @@ def build_allcnn(
             strides = 2 if (variant == "strided-cnn" and last) else 1
             x = conv(x, kernel, _scaled(c, width), strides=strides)
         if variant == "model":
-            x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{stage}")(x)
+            x = pool(x, stage)
         elif variant == "convpool-cnn":
             x = conv(x, 3, channels)
-            x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{stage}")(x)
+            x = pool(x, stage)
         elif variant == "all-cnn":
             x = conv(x, 3, channels, strides=2)
         if dropout:

@@ -107,3 +107,20 @@ def test_serialisation_round_trip(tmp_path):
     assert (layer.filter_size, layer.strides, layer.padding) == (5, 2, "symmetric")
     with pytest.raises(ValueError):
         BlurPool2D(4, padding="wrap")
+
+
+def test_max_blur_pool_matches_the_pool_it_replaces():
+    from kerasinv.layers import MaxBlurPool2D
+
+    for pool, padding, size in [(2, "valid", 224), (3, "same", 32), (3, "same", 8)]:
+        x = np.zeros((1, size, size, 2), np.float32)
+        plain = keras.layers.MaxPooling2D(pool, strides=2, padding=padding)(x).shape
+        for aa in ("blur-4", "aps"):
+            assert MaxBlurPool2D(pool, padding=padding, antialias=aa)(x).shape == plain
+    x = np.random.default_rng(6).normal(size=(1, 6, 6, 2)).astype(np.float32)
+    layer = MaxBlurPool2D(2, antialias="blur-1")  # 1-tap: max at stride 1 then subsample = max pool
+    np.testing.assert_array_equal(
+        np.asarray(layer(x)), np.asarray(keras.layers.MaxPooling2D(2, 2)(x))
+    )
+    config = MaxBlurPool2D(3, "same", "aps-2").get_config()
+    assert MaxBlurPool2D.from_config(config).antialias == "aps-2"

@@ -75,9 +75,50 @@ def test_options():
     )  # Caffe's λ/2·‖w‖²
 
 
-def test_unknown_name_and_reserved_antialias():
+def test_unknown_name():
     with pytest.raises(UnknownNameError, match="all-cnn-c"):
         models.get("all-cnn-x")
-    with pytest.raises(NotImplementedError):
-        models.get("all-cnn-c", antialias="blur-4")
     assert models.get("ALL_CNN_C").name == "all_cnn_c"
+
+
+@pytest.mark.parametrize("name", ["model-a", "strided-cnn-b", "convpool-cnn-c", "all-cnn-c"])
+@pytest.mark.parametrize("antialias", ["blur-4", "blur-1", "aps", "aps-3"])
+def test_antialiased_twin_keeps_every_weight(name, antialias):
+    plain = models.get(name)
+    twin = models.get(name, antialias=antialias)
+    assert [(w.path, tuple(w.shape)) for w in twin.weights] == [
+        (w.path, tuple(w.shape)) for w in plain.weights
+    ]
+    twin.set_weights(plain.get_weights())
+    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
+    assert twin(x).shape == (2, 10)
+    downsamplers = [layer for layer in twin.layers if "pool" in type(layer).__name__.lower()]
+    assert downsamplers and not any(
+        type(layer) is keras.layers.MaxPooling2D for layer in twin.layers
+    )
+    strided = [
+        layer
+        for layer in twin.layers
+        if isinstance(layer, keras.layers.Conv2D) and layer.strides != (1, 1)
+    ]
+    assert strided == []
+
+
+def test_blur_1_is_the_plain_network_on_the_even_sampling_grid():
+    """With the 1-tap filter the twin subsamples the dense maps at even positions (Zhang's grid);
+    Keras's stride-2 'same' ops on even maps sample odd positions. Check the documented phase on
+    the first strided conv of All-CNN-C."""
+    plain = models.get("all-cnn-c", dropout=False)
+    twin = models.get("all-cnn-c", dropout=False, antialias="blur-1")
+    twin.set_weights(plain.get_weights())
+    x = np.random.default_rng(1).normal(size=(2, 32, 32, 3)).astype("float32")
+    dense = keras.Model(twin.input, twin.get_layer("conv3").output)(x)
+    strided = keras.Model(plain.input, plain.get_layer("conv3").output)(x)
+    subsampled = keras.Model(twin.input, twin.get_layer("blur_conv3").output)(x)
+    np.testing.assert_allclose(np.asarray(subsampled), np.asarray(dense)[:, ::2, ::2], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(strided), np.asarray(dense)[:, 1::2, 1::2], atol=1e-5)
+
+
+def test_bad_antialias_spec():
+    with pytest.raises(ValueError, match="blur-K"):
+        models.get("all-cnn-c", antialias="blur-9")
