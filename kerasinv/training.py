@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -78,9 +78,6 @@ class TrainConfig:
             raise ConfigError(
                 f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
             )
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def drop_epochs(epochs: int, drops=PAPER_DROPS, total: int = PAPER_EPOCHS) -> list[int]:

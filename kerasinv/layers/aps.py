@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import keras
 
-from kerasinv.layers.blurpool import BlurPool2D
+from kerasinv.layers.blurpool import BlurPool2D, extension_indices
 
 CRITERIA = ("l2", "l1", "linf")
 
@@ -46,25 +46,25 @@ class PolyphasePool2D(keras.layers.Layer):
         if self._blur is not None:
             self._blur.build(input_shape)
 
-    def _norm(self, x):
+    def _norms(self, components):
+        """Norm of each component: ``[B, 4, h, w, C] -> [B, 4]``."""
         ops = keras.ops
-        x = ops.cast(x, "float32")
+        x = ops.cast(components, "float32")
         if self.criterion == "l2":
-            return ops.sqrt(ops.sum(ops.square(x), axis=(1, 2, 3)))
+            return ops.sqrt(ops.sum(ops.square(x), axis=(2, 3, 4)))
         if self.criterion == "l1":
-            return ops.sum(ops.abs(x), axis=(1, 2, 3))
-        return ops.max(ops.abs(x), axis=(1, 2, 3))
+            return ops.sum(ops.abs(x), axis=(2, 3, 4))
+        return ops.max(ops.abs(x), axis=(2, 3, 4))
 
     def call(self, inputs):
         ops = keras.ops
         x = self._blur(inputs) if self._blur is not None else inputs
         shape = ops.shape(x)
         # circularly pad odd sizes to even (no-op for even sizes)
-        x = ops.take(x, ops.mod(ops.arange(shape[1] + shape[1] % 2), shape[1]), axis=1)
-        x = ops.take(x, ops.mod(ops.arange(shape[2] + shape[2] % 2), shape[2]), axis=2)
+        x = ops.take(x, extension_indices(shape[1], 0, shape[1] % 2, "circular"), axis=1)
+        x = ops.take(x, extension_indices(shape[2], 0, shape[2] % 2, "circular"), axis=2)
         components = ops.stack([x[:, i::2, j::2, :] for i in (0, 1) for j in (0, 1)], axis=1)
-        norms = ops.stack([self._norm(components[:, k]) for k in range(4)], axis=1)  # [B, 4]
-        choice = ops.argmax(norms, axis=1)
+        choice = ops.argmax(self._norms(components), axis=1)
         onehot = ops.cast(ops.one_hot(choice, 4), components.dtype)  # exact selection, XLA friendly
         return ops.einsum("bk,bkhwc->bhwc", onehot, components)
 

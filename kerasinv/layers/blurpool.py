@@ -49,7 +49,7 @@ def binomial_filter(filter_size: int) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-def _pad_indices(n, before: int, after: int, mode: str):
+def extension_indices(n, before, after, mode: str):
     """Source indices ``[before + n + after]`` extending a length-n axis by reflect/symmetric/circular."""
     ops = keras.ops
     idx = ops.arange(-before, n + after, dtype="int32")
@@ -72,8 +72,8 @@ def pad_spatial(x, before: int, after: int, mode: str):
     if mode == "zero":
         return keras.ops.pad(x, [[0, 0], [before, after], [before, after], [0, 0]])
     shape = keras.ops.shape(x)
-    x = keras.ops.take(x, _pad_indices(shape[1], before, after, mode), axis=1)
-    return keras.ops.take(x, _pad_indices(shape[2], before, after, mode), axis=2)
+    x = keras.ops.take(x, extension_indices(shape[1], before, after, mode), axis=1)
+    return keras.ops.take(x, extension_indices(shape[2], before, after, mode), axis=2)
 
 
 @keras.saving.register_keras_serializable(package="kerasinv")

@@ -18,6 +18,7 @@ starts afresh).
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
@@ -32,7 +33,7 @@ from kerasinv.data.samples import load_embedded_sample
 from kerasinv.errors import ConfigError, OutputError, UnknownNameError
 from kerasinv.export import export_serving
 from kerasinv.io import atomic_path, write_json, write_text
-from kerasinv.recipes import plots
+from kerasinv.recipes import plots, preflight
 from kerasinv.recipes import records as rec
 
 DATASETS = ("cifar10", "cifar100")
@@ -128,8 +129,6 @@ def _prepare_output(output: Path, settings: dict, overwrite: bool) -> dict:
             shutil.rmtree(output / sub, ignore_errors=True)
     if not results.is_file():
         return {}
-    import json
-
     try:
         previous = json.loads(results.read_text())
     except ValueError:
@@ -233,9 +232,7 @@ def run(
         strategy,
     )
     chosen = list(models or spec["models"])
-    for name in chosen:
-        if name not in spec["models"]:
-            raise UnknownNameError("model", name, spec["models"])
+    preflight(spec, preset, chosen, dataset, data_dir, download)  # same checks as the CLI's
     output = Path(output)
     previous = _prepare_output(output, settings, overwrite)
     done = {
