@@ -1,10 +1,11 @@
 """Custom layers: anti-aliased downsampling (BlurPool, Zhang 2019) and adaptive polyphase sampling."""
 
-from kerasinv.layers.antialias import MaxBlurPool2D, downsampler, parse_antialias
+from kerasinv.layers.antialias import AvgBlurPool2D, MaxBlurPool2D, downsampler, parse_antialias
 from kerasinv.layers.aps import PolyphasePool2D
 from kerasinv.layers.blurpool import BlurPool2D, Pad2D, binomial_filter, pad_spatial
 
 __all__ = [
+    "AvgBlurPool2D",
     "BlurPool2D",
     "MaxBlurPool2D",
     "Pad2D",

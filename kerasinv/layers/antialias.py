@@ -58,6 +58,8 @@ class MaxBlurPool2D(keras.layers.Layer):
         blur_padding: padding mode of the blur (see :class:`BlurPool2D`).
     """
 
+    _pool_class = keras.layers.MaxPooling2D
+
     def __init__(
         self, pool_size=2, padding="valid", antialias="blur-4", blur_padding="reflect", **kwargs
     ):
@@ -67,7 +69,7 @@ class MaxBlurPool2D(keras.layers.Layer):
             raise ValueError("MaxBlurPool2D needs an antialias method, e.g. 'blur-4' or 'aps'")
         self.pool_size, self.padding = pool_size, padding
         self.antialias, self.blur_padding = antialias, blur_padding
-        self._max = keras.layers.MaxPooling2D(pool_size, strides=1, padding=padding)
+        self._max = self._pool_class(pool_size, strides=1, padding=padding)
         self._down = downsampler(*parsed, padding=blur_padding)
 
     def build(self, input_shape):
@@ -88,3 +90,11 @@ class MaxBlurPool2D(keras.layers.Layer):
             "antialias": self.antialias,
             "blur_padding": self.blur_padding,
         }
+
+
+@keras.saving.register_keras_serializable(package="kerasinv")
+class AvgBlurPool2D(MaxBlurPool2D):
+    """Average pool at stride 1, then anti-aliased subsampling: the twin of a strided
+    ``AveragePooling2D(pool_size, strides=2, padding)`` (arguments as :class:`MaxBlurPool2D`)."""
+
+    _pool_class = keras.layers.AveragePooling2D

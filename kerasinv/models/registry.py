@@ -29,15 +29,17 @@ def names() -> list[str]:
     return list(_BUILDERS)
 
 
-def get(name: str, classes: int = 10, input_shape=(32, 32, 3), **options) -> keras.Model:
+def get(name: str, classes: int = 10, input_shape=None, **options) -> keras.Model:
     """Build the registered model ``name``.
 
     Args:
         name: a registered name, e.g. ``"all-cnn-c"`` (see :func:`names`).
         classes: number of output classes.
-        input_shape: ``(H, W, C)`` of one input image.
-        **options: builder-specific options (for the All-CNN family: ``width``, ``class_relu``,
-            ``dropout``, ``weight_decay``, ``antialias``).
+        input_shape: ``(H, W, C)`` of one input image; ``None`` = the builder's default (32x32x3
+            for the All-CNN family, 224x224x3 / 299x299x3 for the ImageNet architectures).
+        **options: builder-specific options (All-CNN family: ``width``, ``class_relu``,
+            ``dropout``, ``weight_decay``, ``antialias``; ImageNet architectures: the
+            keras.applications arguments plus ``antialias``, with ``weights=None`` by default).
 
     Returns:
         An uncompiled ``keras.Model`` mapping ``[B, H, W, C]`` float32 to ``[B, classes]`` softmax
@@ -49,4 +51,6 @@ def get(name: str, classes: int = 10, input_shape=(32, 32, 3), **options) -> ker
     key = name.strip().lower().replace("_", "-")
     if key not in _BUILDERS:
         raise UnknownNameError("model", name, _BUILDERS)
-    return _BUILDERS[key](classes=classes, input_shape=tuple(input_shape), **options)
+    if input_shape is not None:
+        options["input_shape"] = tuple(input_shape)
+    return _BUILDERS[key](classes=classes, **options)

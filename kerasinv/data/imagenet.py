@@ -1,0 +1,130 @@
+"""ImageNet photos for evaluation: the class index (shipped, works offline) and labelled photos.
+
+Photos are found in a folder or a ``.tar`` of files named by WordNet id (``n01440764_tench.JPEG``,
+``n01440764/xyz.JPEG`` or ``ILSVRC2012_val_..._n01440764.JPEG``: the first ``n`` + 8 digits token in
+the file's path gives the label). Each photo is decoded, its shorter side resized to ``resize``
+(bilinear, anti-aliased, as torchvision's ``Resize``) and centre-cropped to ``resize x resize``:
+Zhang's validation input, from which 224-pixel crops are taken.
+
+``imagenet_class_index.json`` is the standard Keras class index (index -> [wnid, name]); Keras
+downloads it at run time, kerasinv ships a copy so that labels work offline.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+from kerasinv.errors import DataFormatError, DataNotFoundError
+
+_WNID = re.compile(r"(?<![a-z0-9])(n\d{8})(?![0-9])")
+SUFFIXES = (".jpeg", ".jpg", ".png")
+
+
+@functools.cache
+def class_index() -> tuple[tuple[str, str], ...]:
+    """``((wnid, name), ...)`` for the 1,000 ImageNet classes, in Keras's label order."""
+    raw = json.loads((Path(__file__).parent / "imagenet_class_index.json").read_text())
+    return tuple(tuple(raw[str(i)]) for i in range(len(raw)))
+
+
+@functools.cache
+def wnid_to_label() -> dict[str, int]:
+    """WordNet id -> Keras class index."""
+    return {wnid: i for i, (wnid, _) in enumerate(class_index())}
+
+
+def _label(name: str) -> int | None:
+    match = _WNID.search(name)
+    return None if match is None else wnid_to_label().get(match.group(1))
+
+
+def _encoded_photos(path: Path) -> tuple[list[bytes], list[int], list[str]]:
+    blobs, labels, names = [], [], []
+    if path.is_dir():
+        members = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES)
+        for p in members:
+            label = _label(str(p.relative_to(path)))
+            if label is not None:
+                blobs.append(p.read_bytes())
+                labels.append(label)
+                names.append(str(p.relative_to(path)))
+    elif tarfile.is_tarfile(path):
+        with tarfile.open(path) as tar:
+            for member in sorted(tar.getmembers(), key=lambda m: m.name):
+                label = _label(member.name)
+                if (
+                    member.isfile()
+                    and Path(member.name).suffix.lower() in SUFFIXES
+                    and label is not None
+                ):
+                    blobs.append(tar.extractfile(member).read())
+                    labels.append(label)
+                    names.append(member.name)
+    else:
+        raise DataNotFoundError(f"{path} is neither a folder nor a tar archive of ImageNet photos")
+    return blobs, labels, names
+
+
+def load_photos(path: str | Path, resize: int = 256, limit: int | None = None):
+    """Labelled photos, resized and centre-cropped to ``[N, resize, resize, 3]`` uint8.
+
+    Returns:
+        ``(images, labels, names, skipped)``: uint8 ``[N, resize, resize, 3]``, int64 ``[N]`` Keras
+        class indices, the kept files' names, and the names of files that could not be decoded
+        (skipped, never fatal unless none is left).
+
+    Raises:
+        DataNotFoundError: ``path`` does not exist or holds no photo named by a WordNet id.
+    """
+    import tensorflow as tf
+
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataNotFoundError(f"no ImageNet photos at {path}: give a folder or tar of photos")
+    blobs, labels, names = _encoded_photos(path)
+    if limit is not None:
+        blobs, labels, names = blobs[:limit], labels[:limit], names[:limit]
+    if not blobs:
+        raise DataNotFoundError(
+            f"{path} holds no .jpeg/.jpg/.png file whose name contains a WordNet id such as "
+            "n01440764 (name photos <wnid>_<anything>.JPEG or put them in <wnid>/ folders)"
+        )
+    images, kept, skipped = [], [], []
+    for blob, label, name in zip(blobs, labels, names, strict=True):
+        try:
+            image = tf.io.decode_image(blob, channels=3, expand_animations=False)
+        except (tf.errors.InvalidArgumentError, ValueError):
+            skipped.append(name)
+            continue
+        images.append(_resize_centre_crop(image, resize))
+        kept.append((label, name))
+    if not images:
+        raise DataFormatError(f"none of the {len(blobs)} photos in {path} could be decoded")
+    return (
+        np.stack(images),
+        np.asarray([label for label, _ in kept], np.int64),
+        [name for _, name in kept],
+        skipped,
+    )
+
+
+def _resize_centre_crop(image, size: int) -> np.ndarray:
+    """Shorter side to ``size`` (bilinear, anti-aliased), then the central ``size x size``."""
+    import tensorflow as tf
+
+    h, w = int(image.shape[0]), int(image.shape[1])
+    scale = size / min(h, w)
+    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
+    resized = tf.image.resize(tf.cast(image, tf.float32), (nh, nw), antialias=True)
+    top, left = (nh - size) // 2, (nw - size) // 2
+    crop = resized[top : top + size, left : left + size]
+    return np.clip(np.round(crop.numpy()), 0, 255).astype(np.uint8)
+
+
+__all__ = ["class_index", "load_photos", "wnid_to_label"]
