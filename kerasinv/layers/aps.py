@@ -14,6 +14,7 @@ Odd sizes are first padded by one pixel circularly to even, so the output is ``c
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from kerasinv.layers.blurpool import BlurPool2D, extension_indices
 
@@ -46,27 +47,33 @@ class PolyphasePool2D(keras.layers.Layer):
         if self._blur is not None:
             self._blur.build(input_shape)
 
-    def _norms(self, components):
-        """Norm of each component: ``[B, 4, h, w, C] -> [B, 4]``."""
-        ops = keras.ops
-        x = ops.cast(components, "float32")
+    def _norms(self, phases):
+        """Norm of each polyphase component: ``[B, h, 2, w, 2, C] -> [B, 2, 2]`` (float32)."""
+        x = tf.cast(phases, tf.float32)
+        # reduce the contiguous channel axis first: far faster on CPU than one 3-axis reduction
         if self.criterion == "l2":
-            return ops.sqrt(ops.sum(ops.square(x), axis=(2, 3, 4)))
+            return tf.sqrt(tf.reduce_sum(tf.reduce_sum(tf.square(x), axis=5), axis=(1, 3)))
         if self.criterion == "l1":
-            return ops.sum(ops.abs(x), axis=(2, 3, 4))
-        return ops.max(ops.abs(x), axis=(2, 3, 4))
+            return tf.reduce_sum(tf.reduce_sum(tf.abs(x), axis=5), axis=(1, 3))
+        return tf.reduce_max(tf.reduce_max(tf.abs(x), axis=5), axis=(1, 3))
 
     def call(self, inputs):
-        ops = keras.ops
         x = self._blur(inputs) if self._blur is not None else inputs
-        shape = ops.shape(x)
-        # circularly pad odd sizes to even (no-op for even sizes)
-        x = ops.take(x, extension_indices(shape[1], 0, shape[1] % 2, "circular"), axis=1)
-        x = ops.take(x, extension_indices(shape[2], 0, shape[2] % 2, "circular"), axis=2)
-        components = ops.stack([x[:, i::2, j::2, :] for i in (0, 1) for j in (0, 1)], axis=1)
-        choice = ops.argmax(self._norms(components), axis=1)
-        onehot = ops.cast(ops.one_hot(choice, 4), components.dtype)  # exact selection, XLA friendly
-        return ops.einsum("bk,bkhwc->bhwc", onehot, components)
+        static = x.shape
+        shape = tf.shape(x)
+        for axis in (1, 2):  # circularly pad odd sizes to even (skipped when statically even)
+            n = static[axis]
+            if n is None or n % 2:
+                x = tf.gather(x, extension_indices(shape[axis], 0, shape[axis] % 2, "circular"), axis=axis)
+        shape = tf.shape(x)
+        h, w = shape[1] // 2, shape[2] // 2
+        # a free reshape exposes the four components: x[b, 2i + p, 2j + q, c] = phases[b, i, p, j, q, c]
+        phases = tf.reshape(x, tf.stack([shape[0], h, 2, w, 2, shape[3]]))
+        norms = tf.reshape(self._norms(phases), (-1, 4))
+        choice = tf.argmax(norms, axis=1, output_type=tf.int32)  # first maximum on ties
+        rows = tf.gather(phases, choice // 2, axis=2, batch_dims=1)  # [B, h, w, 2, C]
+        out = tf.gather(rows, choice % 2, axis=3, batch_dims=1)  # [B, h, w, C]
+        return tf.ensure_shape(out, self.compute_output_shape(static))
 
     def compute_output_shape(self, input_shape):
         b, h, w, c = input_shape

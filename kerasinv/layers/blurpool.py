@@ -36,6 +36,7 @@ import math
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 PADDINGS = ("reflect", "symmetric", "zero", "circular")
 
@@ -110,9 +111,57 @@ class BlurPool2D(keras.layers.Layer):
             return inputs[:, ::s, ::s, :]
         before = (self.filter_size - 1) // 2
         after = self.filter_size - 1 - before
+        kernel = tf.constant(self._kernel, dtype=inputs.dtype)
+        h, w = inputs.shape[1], inputs.shape[2]
+        if self.padding == "zero":  # the conv pads with zeros itself: no padded copy
+            pads = [[0, 0], [before, after], [before, after], [0, 0]]
+            return tf.nn.depthwise_conv2d(inputs, kernel, [1, s, s, 1], pads)
+        if h is not None and w is not None and self._has_interior(h) and self._has_interior(w):
+            return self._blur_static(inputs, kernel, before, after)
         x = pad_spatial(inputs, before, after, self.padding)
-        kernel = keras.ops.convert_to_tensor(self._kernel, dtype=inputs.dtype)
-        return keras.ops.depthwise_conv(x, kernel, strides=s, padding="valid")
+        return tf.nn.depthwise_conv2d(x, kernel, [1, s, s, 1], "VALID")
+
+    def _border_outputs(self, n: int) -> tuple[int, int, int]:
+        """``(t, first_bottom, m)``: outputs ``[0, t)`` and ``[first_bottom, m)`` of a length-n axis
+        read padding; the rest read only the input."""
+        k, s = self.filter_size, self.strides
+        before = (k - 1) // 2
+        m = -(-n // s)
+        t = -(-before // s)
+        first_bottom = min(m, (n - k + before) // s + 1)
+        return t, first_bottom, m
+
+    def _has_interior(self, n: int) -> bool:
+        t, first_bottom, _ = self._border_outputs(n)
+        return n >= self.filter_size and t < first_bottom
+
+    def _blur_static(self, x, kernel, before, after):
+        """Padded blur without padding the whole map: zero-padded conv for the interior, exact
+        border rows and columns recomputed from thin padded strips (static H and W only)."""
+        k, s, mode = self.filter_size, self.strides, self.padding
+        h, w = int(x.shape[1]), int(x.shape[2])
+        strides = [1, s, s, 1]
+        pads = [[0, 0], [before, after], [before, after], [0, 0]]
+        core = tf.nn.depthwise_conv2d(x, kernel, strides, pads)
+        ext_h = extension_indices(h, before, after, mode)
+        ext_w = extension_indices(w, before, after, mode)
+
+        def strip(axis, ext, ext_other, first, last):
+            """Outputs ``[first, last)`` along ``axis``, from the padded positions they read."""
+            rows = tf.gather(x, ext[s * first : s * (last - 1) + k], axis=axis)
+            rows = tf.gather(rows, ext_other, axis=3 - axis)
+            return tf.nn.depthwise_conv2d(rows, kernel, strides, "VALID")
+
+        y = core
+        for axis, ext, ext_other, n in ((1, ext_h, ext_w, h), (2, ext_w, ext_h, w)):
+            t, fb, m = self._border_outputs(n)
+            interior = y[:, t:fb] if axis == 1 else y[:, :, t:fb]
+            parts = [strip(axis, ext, ext_other, 0, t)] if t > 0 else []
+            parts.append(interior)
+            if fb < m:
+                parts.append(strip(axis, ext, ext_other, fb, m))
+            y = tf.concat(parts, axis=axis) if len(parts) > 1 else interior
+        return y
 
     def compute_output_shape(self, input_shape):
         def out(n):

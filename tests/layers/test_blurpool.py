@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from kerasinv.layers import BlurPool2D, binomial_filter
 
-NP_MODES = {"reflect": "reflect", "symmetric": "symmetric", "zero": "constant"}
+NP_MODES = {"reflect": "reflect", "symmetric": "symmetric", "zero": "constant", "circular": "wrap"}
 
 
 def reference(x, k, s, padding):
@@ -46,11 +46,27 @@ def test_output_shape_table(k, size):
 
 @pytest.mark.parametrize("padding", ["reflect", "symmetric", "zero"])
 @pytest.mark.parametrize("k", [2, 3, 4, 5, 7])
-@pytest.mark.parametrize("hw", [(9, 8), (2, 2), (1, 3)])
+@pytest.mark.parametrize("hw", [(9, 8), (2, 2), (1, 3), (16, 13)])
 def test_values_against_numpy(padding, k, hw):
     x = np.random.default_rng(k).normal(size=(2, *hw, 3)).astype(np.float32)
     got = np.asarray(BlurPool2D(k, padding=padding)(x))
     np.testing.assert_allclose(got, reference(x, k, 2, padding), atol=1e-5)
+
+
+@pytest.mark.parametrize("padding", ["reflect", "symmetric", "circular"])
+@pytest.mark.parametrize("strides", [1, 2, 3])
+def test_static_border_path_equals_padding_the_whole_map(padding, strides):
+    """Known H, W take the fast path (interior conv + recomputed border strips); unknown H, W pad
+    the whole map. Both must equal NumPy for every filter size and small and odd sizes."""
+    rng = np.random.default_rng(strides)
+    for k in range(2, 8):
+        layer = BlurPool2D(k, strides=strides, padding=padding)
+        dynamic = tf.function(layer, input_signature=[tf.TensorSpec((None, None, None, 2))])
+        for h, w in [(2, 3), (5, 7), (8, 8), (11, 6), (12, 13)]:
+            x = rng.normal(size=(2, h, w, 2)).astype(np.float32)
+            expected = reference(x, k, strides, padding)
+            np.testing.assert_allclose(np.asarray(layer(x)), expected, atol=1e-5)
+            np.testing.assert_allclose(dynamic(x).numpy(), expected, atol=1e-5)
 
 
 def test_filter_size_one_is_strided_slicing_and_strides_three():
