@@ -21,12 +21,12 @@ demo: $(VENV)/.installed
 	$(BIN)/kerasinv recipe springenberg-allcnn --preset smoke --output runs/demo --overwrite
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check kerasinv tests benchmarks
-	$(BIN)/ruff format --check kerasinv tests benchmarks
+	$(BIN)/ruff check kerasinv tests benchmarks examples
+	$(BIN)/ruff format --check kerasinv tests benchmarks examples
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff format kerasinv tests benchmarks
-	$(BIN)/ruff check --fix kerasinv tests benchmarks
+	$(BIN)/ruff format kerasinv tests benchmarks examples
+	$(BIN)/ruff check --fix kerasinv tests benchmarks examples
 
 test: lint
 	$(BIN)/python -m pytest

@@ -188,3 +188,12 @@ def test_cached_imagenet_weights_are_found_without_network(isolated_home, monkey
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"stand-in")
     assert pretrained.ensure_imagenet_weights("vgg16", include_top=False) == cached
+
+
+@pytest.mark.parametrize("antialias", [f"blur-{k}" for k in range(1, 8)] + ["aps-1", "aps-3"])
+def test_every_antialias_option_builds_and_keeps_the_weights(antialias):
+    twin = models.vgg16(
+        weights=None, include_top=False, input_shape=(32, 32, 3), antialias=antialias
+    )
+    assert len(twin.weights) == 26  # 13 convs, kernel + bias, nothing added
+    assert twin.predict_on_batch(_images((32, 32, 3))).shape == (2, 1, 1, 512)
