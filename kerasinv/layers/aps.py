@@ -66,7 +66,9 @@ class PolyphasePool2D(keras.layers.Layer):
         for axis in (1, 2):  # circularly pad odd sizes to even (skipped when statically even)
             n = static[axis]
             if n is None or n % 2:
-                x = tf.gather(x, extension_indices(shape[axis], 0, shape[axis] % 2, "circular"), axis=axis)
+                x = tf.gather(
+                    x, extension_indices(shape[axis], 0, shape[axis] % 2, "circular"), axis=axis
+                )
         shape = tf.shape(x)
         h, w = shape[1] // 2, shape[2] // 2
         # a free reshape exposes the four components: x[b, 2i + p, 2j + q, c] = phases[b, i, p, j, q, c]
