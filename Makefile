@@ -33,6 +33,7 @@ test: lint
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_throughput.py
+	$(BIN)/python benchmarks/antialias_overhead.py
 
 clean:
 	rm -rf runs build dist .pytest_cache
