@@ -7,6 +7,7 @@ so the same seed gives the same perturbation everywhere.
 """
 
 from kerasinv.perturb.inpaint import binomial_taps, inpaint
+from kerasinv.perturb.protocols import PROTOCOLS, onepixel_sequence
 from kerasinv.perturb.sampling import BORDERS, bilinear_sample
 from kerasinv.perturb.shifts import (
     IMAGENET_MEAN_RGB,
@@ -36,6 +37,7 @@ from kerasinv.perturb.tps import (
 __all__ = [
     "BORDERS",
     "IMAGENET_MEAN_RGB",
+    "PROTOCOLS",
     "background_value",
     "bilinear_sample",
     "binomial_taps",
@@ -50,6 +52,7 @@ __all__ = [
     "fit_tps",
     "grid_interpolation_matrix",
     "inpaint",
+    "onepixel_sequence",
     "pixel_grid",
     "random_circular_shift",
     "random_crop_pair",
