@@ -15,6 +15,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from kerasinv.perturb.inpaint import inpaint
+from kerasinv.perturb.resize import resize
 from kerasinv.perturb.shifts import (
     IMAGENET_MEAN_RGB,
     centred_offsets,
@@ -67,7 +68,7 @@ def onepixel_sequence(
         sizes = [size + k - steps // 2 for k in range(steps + 1)]
         frames = [rescale(images, s, canvas, background, mean) for s in sizes]
     else:
-        resized = tf.image.resize(tf.cast(images, tf.float32), (size, size), antialias=True)
+        resized = resize(images, size)
         frames = []
         for o in diagonal_offsets(canvas, size, steps):
             offsets = centred_offsets(batch, canvas, size, shift=o - (canvas - size) // 2)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from kerasinv.perturb.resize import resize
+
 #: ImageNet mean colour in 0..255 pixels (the torchvision normalisation mean x 255): what Azulay &
 #: Weiss's zero canvas is in pixel space, since their code pastes after normalising.
 IMAGENET_MEAN_RGB = (123.675, 116.28, 103.53)
@@ -94,7 +96,7 @@ def embed(
     images = tf.convert_to_tensor(images)
     dtype = images.dtype
     if size is not None:
-        images = tf.image.resize(tf.cast(images, tf.float32), _pair(size), antialias=True)
+        images = resize(images, _pair(size))
     ch, cw = _pair(canvas)
     offsets = tf.cast(offsets, tf.int32)
     # canvas pixel (r, c) shows image pixel (r - o_r, c - o_c) when that pixel exists
@@ -136,7 +138,7 @@ def random_offsets(seed, batch, max_offset):
     """Stateless uniform int offsets ``[B, 2]`` in ``0 .. max_offset - 1`` (Zhang's
     ``np.random.randint(max_offset, size=2)`` per image)."""
     return tf.random.stateless_uniform(
-        [batch, 2], seed=seed, minval=0, maxval=max_offset, dtype=tf.int32
+        [batch, 2], seed=seed, minval=0, maxval=max_offset, dtype=tf.int32, alg="philox"
     )
 
 
@@ -150,7 +152,7 @@ def random_crop_pair(images, crop_size, seed):
     """
     batch = tf.shape(images)[0]
     max_offset = images.shape[1] - _pair(crop_size)[0]
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 2)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 2, alg="philox")
     o0 = random_offsets(seeds[0], batch, max_offset)
     o1 = random_offsets(seeds[1], batch, max_offset)
     return crop(images, o0, crop_size), crop(images, o1, crop_size), tf.stack([o0, o1], 1)

@@ -152,7 +152,9 @@ def grid_interpolation_matrix(height: int, width: int, grid: int) -> np.ndarray:
 
 def random_displacements(seed, batch, grid: int, strength):
     """I.i.d. ``U[-C, C]`` displacements ``[B, grid*grid, 2]``; ``strength`` C is a scalar or ``[B]``."""
-    unit = tf.random.stateless_uniform([batch, grid * grid, 2], seed=seed, minval=-1.0, maxval=1.0)
+    unit = tf.random.stateless_uniform(
+        [batch, grid * grid, 2], seed=seed, minval=-1.0, maxval=1.0, alg="philox"
+    )
     strength = tf.reshape(tf.cast(strength, tf.float32), [-1, 1, 1])
     return unit * strength
 
