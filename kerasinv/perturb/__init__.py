@@ -7,7 +7,9 @@ so the same seed gives the same perturbation everywhere.
 """
 
 from kerasinv.perturb.inpaint import binomial_taps, inpaint
+from kerasinv.perturb.pipeline import perturbation_dataset
 from kerasinv.perturb.protocols import PROTOCOLS, onepixel_sequence
+from kerasinv.perturb.resize import resize, resize_matrix
 from kerasinv.perturb.sampling import BORDERS, bilinear_sample
 from kerasinv.perturb.shifts import (
     IMAGENET_MEAN_RGB,
@@ -53,6 +55,7 @@ __all__ = [
     "grid_interpolation_matrix",
     "inpaint",
     "onepixel_sequence",
+    "perturbation_dataset",
     "pixel_grid",
     "random_circular_shift",
     "random_crop_pair",
@@ -60,5 +63,7 @@ __all__ = [
     "random_displacements",
     "random_offsets",
     "rescale",
+    "resize",
+    "resize_matrix",
     "warp",
 ]
