@@ -21,6 +21,7 @@ def test_matches_scipy_inside_on_and_beyond_the_border(border):
     images = rng.normal(size=(2, 7, 9, 3)).astype(np.float32)
     # points inside, exactly on edges and corners, and up to 3 pixels outside
     coords = rng.uniform(-3, 11, size=(2, 40, 2)).astype(np.float32)
+    coords[:, 20:] = rng.uniform(-30, 40, size=(2, 20, 2))  # several periods away
     coords[:, :4] = [[0, 0], [6, 8], [0, 8], [6, 0]]
     coords[:, 4:8] = [[-0.5, 4], [6.5, 4], [3, -0.25], [3, 8.75]]
     got = bilinear_sample(images, coords, border=border, fill=0.7).numpy()
