@@ -31,9 +31,10 @@ format: $(VENV)/.installed-test
 test: lint
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/train_throughput.py
 	$(BIN)/python benchmarks/antialias_overhead.py
+	$(BIN)/python benchmarks/perturb_throughput.py
 
 clean:
 	rm -rf runs build dist .pytest_cache
