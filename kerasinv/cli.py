@@ -214,5 +214,104 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
     )
 
 
+@main.command()
+@click.argument("model_path", type=click.Path(path_type=str))
+@click.option(
+    "--images",
+    required=True,
+    type=click.Path(path_type=str),
+    help="Folder or tar of photos; names with a WordNet id (n01440764_x.JPEG) give labels.",
+)
+@click.option(
+    "--protocols",
+    callback=_csv,
+    default="crop,black,inpaint,scale,shift",
+    show_default=True,
+    help="Comma-separated: crop, black, inpaint, scale (Azulay & Weiss), shift (Zhang).",
+)
+@click.option(
+    "--preprocess",
+    type=click.Choice(["none", "caffe", "tf", "torch"]),
+    default="none",
+    show_default=True,
+    help="keras.applications preprocessing of 0..255 pixels (VGG16/ResNet50: caffe; IRV2, MobileNet: tf).",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N photos.")
+@click.option(
+    "--background",
+    type=click.Choice(["black", "mean"]),
+    default="black",
+    show_default=True,
+    help="Canvas of the black/inpaint/scale protocols: pixel 0, or the ImageNet mean colour (the authors' code).",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--output", type=click.Path(path_type=str), help="Output folder [runs/evaluate-<model>]."
+)
+@click.pass_context
+def evaluate(
+    ctx, model_path, images, protocols, preprocess, limit, background, batch_size, seed, output
+):
+    """Measure how MODEL_PATH (.keras file or SavedModel folder) reacts to one-pixel shifts,
+    embeddings, rescaling and random crops; print the table and write results, per-image arrays and a
+    figure."""
+    from pathlib import Path
+
+    from kerasinv.errors import ConfigError, DataNotFoundError
+
+    if not Path(model_path).exists():
+        raise DataNotFoundError(
+            f"no model at {model_path}: give a .keras file or a SavedModel folder"
+        )
+    if not Path(images).exists():
+        raise DataNotFoundError(f"no photos at {images}: give a folder or a tar of images")
+    from kerasinv.evaluation import PROTOCOLS
+
+    unknown = [p for p in protocols or [] if p not in PROTOCOLS]
+    if unknown or not protocols:
+        raise ConfigError(f"--protocols must be a comma-separated subset of {', '.join(PROTOCOLS)}")
+    _import_tensorflow(ctx.obj["debug"])
+    import kerasinv.evaluation as ev
+    from kerasinv.data.imagenet import load_photos
+
+    model = ev.load_model(model_path, preprocess)
+    photo_size = round(model.input_size * 256 / 224)
+    x, y, names, skipped = load_photos(images, resize=photo_size, limit=limit, require_labels=False)
+    click.echo(
+        f"{model.name}: input {model.input_size}x{model.input_size}, {len(x)} photos"
+        + (f", {len(skipped)} unreadable skipped" if skipped else ""),
+        err=True,
+    )
+    result = ev.evaluate(
+        model,
+        x,
+        y,
+        protocols,
+        batch_size=batch_size,
+        background=background,
+        seed=seed,
+        progress=lambda line: click.echo(f"  {line}", err=True),
+    )
+    output = output or os.path.join("runs", f"evaluate-{model.name}")
+    meta = {
+        "model": model.name,
+        "source": model.source,
+        "images": images,
+        "photos": len(x),
+        "skipped": skipped,
+        "files": names,  # the order of the per-image arrays in per_image.npz
+        "preprocess": preprocess,
+        "background": background,
+        "seed": seed,
+        "notes": model.notes,
+    }
+    ev.write_report(result, output, meta)
+    click.echo(ev.render_table(result, f"Invariance of {model.name}"))
+    for note in model.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"Report in {output}/", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

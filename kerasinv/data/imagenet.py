@@ -44,12 +44,15 @@ def _label(name: str) -> int | None:
     return None if match is None else wnid_to_label().get(match.group(1))
 
 
-def _encoded_photos(path: Path) -> tuple[list[bytes], list[int], list[str]]:
+def _encoded_photos(
+    path: Path, require_labels: bool = True
+) -> tuple[list[bytes], list[int], list[str]]:
     blobs, labels, names = [], [], []
     if path.is_dir():
         members = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES)
         for p in members:
             label = _label(str(p.relative_to(path)))
+            label = -1 if label is None and not require_labels else label
             if label is not None:
                 blobs.append(p.read_bytes())
                 labels.append(label)
@@ -71,13 +74,16 @@ def _encoded_photos(path: Path) -> tuple[list[bytes], list[int], list[str]]:
     return blobs, labels, names
 
 
-def load_photos(path: str | Path, resize: int = 256, limit: int | None = None):
+def load_photos(
+    path: str | Path, resize: int = 256, limit: int | None = None, require_labels: bool = True
+):
     """Labelled photos, resized and centre-cropped to ``[N, resize, resize, 3]`` uint8.
 
     Returns:
         ``(images, labels, names, skipped)``: uint8 ``[N, resize, resize, 3]``, int64 ``[N]`` Keras
         class indices, the kept files' names, and the names of files that could not be decoded
-        (skipped, never fatal unless none is left).
+        (skipped, never fatal unless none is left). With ``require_labels=False`` photos without a
+        WordNet id are kept with label -1.
 
     Raises:
         DataNotFoundError: ``path`` does not exist or holds no photo named by a WordNet id.
@@ -87,7 +93,7 @@ def load_photos(path: str | Path, resize: int = 256, limit: int | None = None):
     path = Path(path).expanduser()
     if not path.exists():
         raise DataNotFoundError(f"no ImageNet photos at {path}: give a folder or tar of photos")
-    blobs, labels, names = _encoded_photos(path)
+    blobs, labels, names = _encoded_photos(path, require_labels)
     if limit is not None:
         blobs, labels, names = blobs[:limit], labels[:limit], names[:limit]
     if not blobs:
