@@ -61,6 +61,7 @@ def _encoded_photos(
         with tarfile.open(path) as tar:
             for member in sorted(tar.getmembers(), key=lambda m: m.name):
                 label = _label(member.name)
+                label = -1 if label is None and not require_labels else label
                 if (
                     member.isfile()
                     and Path(member.name).suffix.lower() in SUFFIXES
@@ -98,8 +99,13 @@ def load_photos(
         blobs, labels, names = blobs[:limit], labels[:limit], names[:limit]
     if not blobs:
         raise DataNotFoundError(
-            f"{path} holds no .jpeg/.jpg/.png file whose name contains a WordNet id such as "
-            "n01440764 (name photos <wnid>_<anything>.JPEG or put them in <wnid>/ folders)"
+            f"{path} holds no .jpeg/.jpg/.png file"
+            + (
+                " whose name contains a WordNet id such as n01440764 (name photos "
+                "<wnid>_<anything>.JPEG or put them in <wnid>/ folders)"
+                if require_labels
+                else ""
+            )
         )
     images, kept, skipped = [], [], []
     for blob, label, name in zip(blobs, labels, names, strict=True):

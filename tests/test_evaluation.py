@@ -1,0 +1,136 @@
+"""``kerasinv evaluate`` and its engine: SavedModels and .keras files, real pretrained MobileNet."""
+
+import io
+import json
+import tarfile
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasinv import evaluation, models
+from kerasinv.export import export_serving
+from tests.conftest import SHARED_DATA, run_cli
+
+MOBILENET = SHARED_DATA / "mobilenet_0.75_224_imagenet.weights.h5"
+PHOTOS = SHARED_DATA / "imagenet-samples-100.tar"
+
+
+@pytest.fixture(scope="module")
+def photo_tar(tmp_path_factory):
+    """Six unlabelled 48x40 photos and one broken file."""
+    path = tmp_path_factory.mktemp("photos") / "photos.tar"
+    rng = np.random.default_rng(0)
+    with tarfile.open(path, "w") as tar:
+        for i in range(6):
+            data = tf.io.encode_png(rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)).numpy()
+            info = tarfile.TarInfo(f"photo_{i}.png")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        info = tarfile.TarInfo("broken.png")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"bad"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    model = models.get("all-cnn-c", width=0.0625, classes=4)
+    return export_serving(model, tmp_path_factory.mktemp("serving"), "tiny", version=1)
+
+
+def test_savedmodel_report_through_the_cli(saved_model, photo_tar, tmp_path):
+    out = tmp_path / "report"
+    result = run_cli(
+        "evaluate",
+        str(saved_model),
+        "--images",
+        str(photo_tar),
+        "--protocols",
+        "crop,scale,shift",
+        "--output",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| crop | 6 |" in result.stdout and "unreadable skipped" in result.stderr
+    report = json.loads((out / "results.json").read_text())
+    assert report["skipped"] == ["broken.png"] and len(report["files"]) == 6
+    for protocol in ("crop", "scale"):
+        row = report["summary"][protocol]
+        assert 0 <= row["p_top1_change"] <= 1 and row["mean_absolute_change"] >= 0
+        assert "accuracy" not in row  # no WordNet ids, no labels
+    assert 0 <= report["summary"]["shift"]["consistency"] <= 1
+    arrays = np.load(out / "per_image.npz")
+    assert arrays["crop_changed"].shape == (6, 8) and arrays["shift_top1"].shape == (6, 2)
+    assert (out / "p_top1_change.png").stat().st_size > 1000
+
+
+def test_engine_on_a_keras_file_matches_the_metrics(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Rescaling(1 / 64)(inputs)
+    x = keras.layers.Conv2D(8, 5, strides=2, activation="relu")(x)
+    x = keras.layers.Flatten()(x)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    model.save(tmp_path / "m.keras")
+    loaded = evaluation.load_model(tmp_path / "m.keras")
+    assert loaded.input_size == 32
+    images = np.random.default_rng(1).uniform(0, 255, (5, 37, 37, 3)).astype(np.float32)
+    result = evaluation.evaluate(loaded, images, np.array([0, 1, 2, 0, 1]), ["black"], batch_size=2)
+    frames = np.asarray(evaluation.protocol_frames(images, "black", 32))
+    probs = loaded.predict(frames.reshape(-1, 32, 32, 3)).reshape(5, 9, -1)
+    from kerasinv import metrics
+
+    row = result["summary"]["black"]
+    assert row["p_top1_change"] == pytest.approx(metrics.p_top1_change(probs))
+    assert row["mean_absolute_change"] == pytest.approx(
+        metrics.mean_absolute_change(probs), abs=1e-6
+    )
+    assert row["mean_absolute_change"] > 1e-3
+    assert row["accuracy"] == pytest.approx(metrics.accuracy(probs[:, 0], [0, 1, 2, 0, 1]))
+
+
+def test_bad_input_is_explained_quickly(photo_tar, tmp_path):
+    start = time.perf_counter()
+    result = run_cli("evaluate", str(tmp_path / "none.keras"), "--images", str(photo_tar))
+    assert result.returncode == 2 and "no model at" in result.stderr
+    assert "Traceback" not in result.stderr and time.perf_counter() - start < 10
+    (tmp_path / "m.keras").write_text("x")
+    result = run_cli(
+        "evaluate", str(tmp_path / "m.keras"), "--images", str(photo_tar), "--protocols", "tilt"
+    )
+    assert result.returncode == 2 and "--protocols must be" in result.stderr
+
+
+@pytest.mark.skipif(
+    not (MOBILENET.is_file() and PHOTOS.is_file()), reason="../shared/data is absent"
+)
+def test_real_pretrained_mobilenet(tmp_path):
+    import keras
+
+    model = keras.applications.MobileNet(input_shape=(224, 224, 3), alpha=0.75, weights=None)
+    model.load_weights(MOBILENET)
+    model.save(tmp_path / "mobilenet.keras")
+    out = tmp_path / "report"
+    result = run_cli(
+        "evaluate",
+        str(tmp_path / "mobilenet.keras"),
+        "--images",
+        str(PHOTOS),
+        "--preprocess",
+        "tf",
+        "--protocols",
+        "crop,black",
+        "--limit",
+        "12",
+        "--output",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "results.json").read_text())["summary"]
+    assert summary["crop"]["accuracy"] >= 0.6  # a genuinely trained model on real photos
+    # black-canvas embedding changes predictions more often than crops (Azulay & Weiss Table 1)
+    assert summary["black"]["p_top1_change"] >= summary["crop"]["p_top1_change"]
