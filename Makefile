@@ -35,6 +35,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/train_throughput.py
 	$(BIN)/python benchmarks/antialias_overhead.py
 	$(BIN)/python benchmarks/perturb_throughput.py
+	$(BIN)/python benchmarks/eval_overhead.py
 
 clean:
 	rm -rf runs build dist .pytest_cache
