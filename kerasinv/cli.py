@@ -231,10 +231,11 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
 )
 @click.option(
     "--preprocess",
-    type=click.Choice(["none", "caffe", "tf", "torch"]),
-    default="none",
+    type=click.Choice(["auto", "none", "caffe", "tf", "torch"]),
+    default="auto",
     show_default=True,
-    help="keras.applications preprocessing of 0..255 pixels (VGG16/ResNet50: caffe; IRV2, MobileNet: tf).",
+    help="keras.applications preprocessing of 0..255 pixels (VGG16/ResNet50: caffe; IRV2, MobileNet: "
+    "tf); auto: by the model's name, none for SavedModels.",
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N photos.")
 @click.option(
@@ -301,7 +302,7 @@ def evaluate(
         "photos": len(x),
         "skipped": skipped,
         "files": names,  # the order of the per-image arrays in per_image.npz
-        "preprocess": preprocess,
+        "preprocess": model.preprocess,
         "background": background,
         "seed": seed,
         "notes": model.notes,

@@ -29,7 +29,33 @@ import numpy as np
 from kerasinv.errors import ConfigError, DataFormatError, DataNotFoundError
 
 PROTOCOLS = ("crop", "black", "inpaint", "scale", "shift")
-PREPROCESSING = ("none", "caffe", "tf", "torch")
+PREPROCESSING = ("auto", "none", "caffe", "tf", "torch")
+
+#: keras.applications preprocessing by model-name prefix, for ``preprocess="auto"``.
+AUTO_PREPROCESSING = {
+    "vgg": "caffe",
+    "resnet50": "caffe",
+    "resnet101": "caffe",
+    "resnet152": "caffe",
+    "inception_resnet_v2": "tf",
+    "inception_v3": "tf",
+    "xception": "tf",
+    "mobilenet": "tf",
+    "densenet": "torch",
+}
+
+
+def auto_preprocessing(model_name: str) -> str:
+    """The keras.applications preprocessing of a model named like a stock one (``vgg16`` ->
+    ``caffe``, ``inception_resnet_v2`` / ``mobilenet...`` -> ``tf``), else ``none`` (raw pixels, as
+    kerasinv's SavedModels take)."""
+    name = model_name.lower()
+    for prefix, mode in AUTO_PREPROCESSING.items():
+        if name.startswith(prefix):
+            return mode
+    return "none"
+
+
 STEPS = 8
 
 
@@ -42,6 +68,7 @@ class LoadedModel:
     input_size: int
     predict: Callable[[np.ndarray], np.ndarray]
     notes: list[str]
+    preprocess: str = "none"
 
 
 def _softmax_if_needed(scores: np.ndarray, notes: list[str]) -> np.ndarray:
@@ -55,14 +82,15 @@ def _softmax_if_needed(scores: np.ndarray, notes: list[str]) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
-def load_model(path: str | Path, preprocess: str = "none") -> LoadedModel:
+def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
     """Load a ``.keras`` / ``.h5`` file or a SavedModel folder (``serving_default`` signature).
 
     Args:
         path: the model.
         preprocess: what to apply to 0..255 pixels before the model: ``"none"`` (the model takes raw
-            pixels, as kerasinv's exported SavedModels do), or keras.applications' ``"caffe"``
-            (VGG16, ResNet50), ``"tf"`` ([-1, 1]: InceptionResNetV2, MobileNet) or ``"torch"``.
+            pixels, as kerasinv's exported SavedModels do), keras.applications' ``"caffe"``
+            (VGG16, ResNet50), ``"tf"`` ([-1, 1]: InceptionResNetV2, MobileNet) or ``"torch"``, or
+            ``"auto"``: by the model's name (:func:`auto_preprocessing`; SavedModels: ``"none"``).
     """
     import keras
     import tensorflow as tf
@@ -98,6 +126,7 @@ def load_model(path: str | Path, preprocess: str = "none") -> LoadedModel:
             return out[key].numpy()
 
         name = path.name if not path.name.isdigit() else path.parent.name
+        preprocess = "none" if preprocess == "auto" else preprocess
     else:
         try:
             model = keras.saving.load_model(str(path), compile=False)
@@ -109,6 +138,9 @@ def load_model(path: str | Path, preprocess: str = "none") -> LoadedModel:
                 f"{path}: the model must take one [B, S, S, 3] input of fixed size, got {shape}"
             )
         size, name = int(shape[1]), model.name
+        if preprocess == "auto":
+            preprocess = auto_preprocessing(name)
+            notes.append(f"preprocessing chosen from the model name: {preprocess}")
 
         def call(x):
             return np.asarray(model.predict_on_batch(x))
@@ -119,7 +151,7 @@ def load_model(path: str | Path, preprocess: str = "none") -> LoadedModel:
             x = keras.applications.imagenet_utils.preprocess_input(x.copy(), mode=preprocess)
         return _softmax_if_needed(call(x), notes)
 
-    return LoadedModel(name, str(path), size, predict, notes)
+    return LoadedModel(name, str(path), size, predict, notes, preprocess)
 
 
 def protocol_frames(images, protocol: str, size: int, background="black", seed: int = 0):

@@ -55,6 +55,7 @@ def test_savedmodel_report_through_the_cli(saved_model, photo_tar, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "| crop | 6 |" in result.stdout and "unreadable skipped" in result.stderr
     report = json.loads((out / "results.json").read_text())
+    assert report["preprocess"] == "none"  # SavedModels take raw pixels
     assert report["skipped"] == ["broken.png"] and len(report["files"]) == 6
     for protocol in ("crop", "scale"):
         row = report["summary"][protocol]
@@ -91,6 +92,13 @@ def test_engine_on_a_keras_file_matches_the_metrics(tmp_path):
     )
     assert row["mean_absolute_change"] > 1e-3
     assert row["accuracy"] == pytest.approx(metrics.accuracy(probs[:, 0], [0, 1, 2, 0, 1]))
+
+
+def test_auto_preprocessing_by_name():
+    assert evaluation.auto_preprocessing("vgg16") == "caffe"
+    assert evaluation.auto_preprocessing("inception_resnet_v2") == "tf"
+    assert evaluation.auto_preprocessing("mobilenet_0.75_224") == "tf"
+    assert evaluation.auto_preprocessing("all_cnn_c") == "none"
 
 
 def test_bad_input_is_explained_quickly(photo_tar, tmp_path):
@@ -130,7 +138,9 @@ def test_real_pretrained_mobilenet(tmp_path):
         str(out),
     )
     assert result.returncode == 0, result.stderr
-    summary = json.loads((out / "results.json").read_text())["summary"]
+    report = json.loads((out / "results.json").read_text())
+    assert report["preprocess"] == "tf"  # chosen from the model name (mobilenet_0.75_224)
+    summary = report["summary"]
     assert summary["crop"]["accuracy"] >= 0.6  # a genuinely trained model on real photos
     # black-canvas embedding changes predictions more often than crops (Azulay & Weiss Table 1)
     assert summary["black"]["p_top1_change"] >= summary["crop"]["p_top1_change"]
