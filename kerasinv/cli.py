@@ -237,6 +237,12 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
     help="keras.applications preprocessing of 0..255 pixels (VGG16/ResNet50: caffe; IRV2, MobileNet: "
     "tf); auto: by the model's name, none for SavedModels.",
 )
+@click.option(
+    "--labels",
+    "label_file",
+    type=click.Path(path_type=str),
+    help="Label file for photos named without WordNet ids: '<file> <wnid>' or '<file> <index>' lines, or LOC_val_solution.csv.",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N photos.")
 @click.option(
     "--background",
@@ -252,7 +258,17 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
 )
 @click.pass_context
 def evaluate(
-    ctx, model_path, images, protocols, preprocess, limit, background, batch_size, seed, output
+    ctx,
+    model_path,
+    images,
+    protocols,
+    preprocess,
+    label_file,
+    limit,
+    background,
+    batch_size,
+    seed,
+    output,
 ):
     """Measure how MODEL_PATH (.keras file or SavedModel folder) reacts to one-pixel shifts,
     embeddings, rescaling and random crops; print the table and write results, per-image arrays and a
@@ -267,6 +283,8 @@ def evaluate(
         )
     if not Path(images).exists():
         raise DataNotFoundError(f"no photos at {images}: give a folder or a tar of images")
+    if label_file and not Path(label_file).is_file():
+        raise DataNotFoundError(f"no label file at {label_file}")
     from kerasinv.evaluation import PROTOCOLS
 
     unknown = [p for p in protocols or [] if p not in PROTOCOLS]
@@ -278,7 +296,9 @@ def evaluate(
 
     model = ev.load_model(model_path, preprocess)
     photo_size = round(model.input_size * 256 / 224)
-    x, y, names, skipped = load_photos(images, resize=photo_size, limit=limit, require_labels=False)
+    x, y, names, skipped = load_photos(
+        images, resize=photo_size, limit=limit, require_labels=False, label_file=label_file
+    )
     click.echo(
         f"{model.name}: input {model.input_size}x{model.input_size}, {len(x)} photos"
         + (f", {len(skipped)} unreadable skipped" if skipped else ""),

@@ -39,6 +39,41 @@ def wnid_to_label() -> dict[str, int]:
     return {wnid: i for i, (wnid, _) in enumerate(class_index())}
 
 
+def read_label_file(path: str | Path) -> dict[str, int]:
+    """File name (without folders and extension) -> Keras class index, from a label file:
+
+    - ``<file> <wnid>`` lines (space, tab or comma separated), e.g. a listing of validation files;
+    - Kaggle's ``LOC_val_solution.csv`` (``ImageId,PredictionString``; the first token of the
+      prediction string is the wnid);
+    - Caffe-style ``<file> <index>`` lines with 0-based indices in Keras's order (sorted wnids).
+
+    The ILSVRC devkit's ``ILSVRC2012_validation_ground_truth.txt`` numbers classes in the devkit's own
+    order (``meta.mat``), not Keras's: convert it to ``<file> <wnid>`` lines first.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"no label file at {path}")
+    table = wnid_to_label()
+    labels: dict[str, int] = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        fields = [f for f in re.split(r"[\s,]+", line.strip()) if f]
+        if len(fields) < 2 or fields[0].lower() == "imageid":
+            continue
+        name, value = Path(fields[0]).stem, fields[1]
+        if value in table:
+            labels[name] = table[value]
+        elif value.isdigit() and int(value) < len(table):
+            labels[name] = int(value)
+        else:
+            raise DataFormatError(
+                f"{path}:{number}: expected '<file> <wnid>' or '<file> <class index 0-999>', "
+                f"got {line.strip()!r}"
+            )
+    if not labels:
+        raise DataFormatError(f"{path} holds no '<file> <wnid>' or '<file> <index>' lines")
+    return labels
+
+
 def _label(name: str) -> int | None:
     match = _WNID.search(name)
     return None if match is None else wnid_to_label().get(match.group(1))
@@ -76,7 +111,11 @@ def _encoded_photos(
 
 
 def load_photos(
-    path: str | Path, resize: int = 256, limit: int | None = None, require_labels: bool = True
+    path: str | Path,
+    resize: int = 256,
+    limit: int | None = None,
+    require_labels: bool = True,
+    label_file: str | Path | None = None,
 ):
     """Labelled photos, resized and centre-cropped to ``[N, resize, resize, 3]`` uint8.
 
@@ -84,7 +123,9 @@ def load_photos(
         ``(images, labels, names, skipped)``: uint8 ``[N, resize, resize, 3]``, int64 ``[N]`` Keras
         class indices, the kept files' names, and the names of files that could not be decoded
         (skipped, never fatal unless none is left). With ``require_labels=False`` photos without a
-        WordNet id are kept with label -1.
+        WordNet id are kept with label -1. With ``label_file`` (see :func:`read_label_file`) labels
+        come from that file by file name, for photos named without WordNet ids (ILSVRC validation
+        files); photos it does not list get -1.
 
     Raises:
         DataNotFoundError: ``path`` does not exist or holds no photo named by a WordNet id.
@@ -94,7 +135,12 @@ def load_photos(
     path = Path(path).expanduser()
     if not path.exists():
         raise DataNotFoundError(f"no ImageNet photos at {path}: give a folder or tar of photos")
-    blobs, labels, names = _encoded_photos(path, require_labels)
+    blobs, labels, names = _encoded_photos(path, require_labels and label_file is None)
+    if label_file is not None:
+        table = read_label_file(label_file)
+        labels = [
+            table.get(Path(name).stem, label) for name, label in zip(names, labels, strict=True)
+        ]
     if limit is not None:
         blobs, labels, names = blobs[:limit], labels[:limit], names[:limit]
     if not blobs:
@@ -139,4 +185,4 @@ def _resize_centre_crop(image, size: int) -> np.ndarray:
     return np.clip(np.round(crop.numpy()), 0, 255).astype(np.uint8)
 
 
-__all__ = ["class_index", "load_photos", "wnid_to_label"]
+__all__ = ["class_index", "load_photos", "read_label_file", "wnid_to_label"]

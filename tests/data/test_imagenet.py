@@ -62,3 +62,34 @@ def test_shared_sample_photos_load():
     images, labels, names, skipped = load_photos(path, resize=64, limit=10)
     assert images.shape == (10, 64, 64, 3) and not skipped
     assert class_index()[labels[0]][0] in names[0]
+
+
+def test_label_files_in_three_formats(tmp_path):
+    from kerasinv.data.imagenet import read_label_file
+    from kerasinv.errors import DataFormatError
+
+    (tmp_path / "pairs.txt").write_text(
+        "ILSVRC2012_val_00000001.JPEG n01751748\nval/x2.JPEG\tn15075141\n"
+    )
+    (tmp_path / "kaggle.csv").write_text(
+        "ImageId,PredictionString\nILSVRC2012_val_00000001,n01751748 1 2 3 4 n01751748 5 6 7 8\n"
+    )
+    (tmp_path / "caffe.txt").write_text("ILSVRC2012_val_00000001.JPEG 65\n")
+    expected = {"ILSVRC2012_val_00000001": 65}
+    assert read_label_file(tmp_path / "pairs.txt") == {**expected, "x2": 999}
+    assert read_label_file(tmp_path / "kaggle.csv") == expected
+    assert read_label_file(tmp_path / "caffe.txt") == expected
+    (tmp_path / "bad.txt").write_text("a.JPEG tench\n")
+    with pytest.raises(DataFormatError, match=r"bad\.txt:1"):
+        read_label_file(tmp_path / "bad.txt")
+
+
+def test_photos_labelled_by_a_label_file(tmp_path):
+    folder = tmp_path / "val"
+    folder.mkdir()
+    for i in (1, 2):
+        (folder / f"ILSVRC2012_val_0000000{i}.JPEG").write_bytes(_jpeg(40, 50, i))
+    (tmp_path / "labels.txt").write_text("ILSVRC2012_val_00000001.JPEG n01751748\n")
+    images, labels, files, _ = load_photos(folder, resize=32, label_file=tmp_path / "labels.txt")
+    assert images.shape == (2, 32, 32, 3) and labels.tolist() == [65, -1]
+    assert files == ["ILSVRC2012_val_00000001.JPEG", "ILSVRC2012_val_00000002.JPEG"]
