@@ -227,18 +227,13 @@ def evaluate(
             changed.append(c)
             change.append(a)
         tops, changed, change = (np.concatenate(v) for v in (tops, changed, change))
-        row = {
-            "images": len(tops),
-            "p_top1_change": float(changed.mean()),
-            "mean_absolute_change": float(change.mean()),
-            "seconds": round(time.perf_counter() - start, 2),
-        }
+        row = {"images": len(tops)}
         if protocol == "shift":
-            row = {
-                "images": row["images"],
-                "consistency": float(1 - changed.mean()),
-                "seconds": row["seconds"],
-            }
+            row["consistency"] = float(1 - changed.mean())
+        else:
+            row["p_top1_change"] = float(changed.mean())
+            row["mean_absolute_change"] = float(change.mean())
+        row["seconds"] = round(time.perf_counter() - start, 2)
         if labels is not None and np.all(labels >= 0):
             row["accuracy"] = float(np.mean(tops[:, 0] == labels))
         summary[protocol] = row

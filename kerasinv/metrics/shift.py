@@ -72,18 +72,17 @@ def random_shift_consistency(
     n, s = images.shape[0], images.shape[1]
     if images.shape[2] != s or s <= crop:
         raise ValueError(f"images must be square and larger than crop={crop}, got {images.shape}")
+    from kerasinv import perturb  # TensorFlow only when measuring: the metrics stay NumPy
+
     rng = np.random.default_rng(seed)
     offsets = rng.integers(0, s - crop, size=(trials, n, 2, 2))
     centre = _top1(predict, centre_crop(images, crop), batch_size)
     agree = np.zeros((trials, n), bool)
-    index = np.arange(n)
     for t in range(trials):
-        tops = []
-        for k in (0, 1):
-            rows = offsets[t, :, k, 0, None] + np.arange(crop)  # [N, crop]
-            cols = offsets[t, :, k, 1, None] + np.arange(crop)
-            windows = images[index[:, None, None], rows[:, :, None], cols[:, None, :]]
-            tops.append(_top1(predict, windows, batch_size))
+        tops = [
+            _top1(predict, perturb.crop(images, offsets[t, :, k], crop).numpy(), batch_size)
+            for k in (0, 1)
+        ]
         agree[t] = tops[0] == tops[1]
     accuracy = float(np.mean(centre == labels)) if labels is not None else float("nan")
     return ShiftResult(accuracy, float(agree.mean()), agree, offsets, centre)

@@ -63,8 +63,9 @@ def _pair(value) -> tuple[int, int]:
     return (int(value), int(value)) if isinstance(value, int) else tuple(int(v) for v in value)
 
 
-def _as_functional(model: keras.Model) -> keras.Model:
-    """A functional view of ``model`` (Sequential models are re-called on a new input)."""
+def _functional(model: keras.Model) -> tuple[keras.Model, dict]:
+    """A functional view of ``model`` and its config (Sequential models are re-called on a new
+    input); the config is computed once."""
     if isinstance(model, keras.Sequential):
         if not model.built or model.inputs is None:
             raise ValueError(
@@ -74,14 +75,18 @@ def _as_functional(model: keras.Model) -> keras.Model:
         x = inputs
         for layer in model.layers:
             x = layer(x)
-        return keras.Model(inputs, x, name=model.name)
-    if not hasattr(model, "get_config") or "layers" not in (model.get_config() or {}):
+        model = keras.Model(inputs, x, name=model.name)
+    try:
+        config = model.get_config() or {}
+    except NotImplementedError:
+        config = {}
+    if "layers" not in config:
         raise ValueError(
             f"antialias works on functional and Sequential Keras models; {type(model).__name__} is "
             "a subclassed model whose graph cannot be rewritten (build its anti-aliased version with "
             "kerasinv.layers.BlurPool2D / MaxBlurPool2D directly)"
         )
-    return model
+    return model, config
 
 
 def _all_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -160,8 +165,11 @@ def plan_antialias(
     """The changes :func:`antialias` would make to ``model``, in graph order (nothing is built)."""
     if parse_antialias(method) is None:
         raise ValueError("method must be 'blur-K' or 'aps[-K]', not None")
+    return _plan(_Graph(_functional(model)[1]), method, leave_stem, skip)
+
+
+def _plan(graph: _Graph, method: str, leave_stem: bool, skip: Iterable[str]) -> list[Change]:
     down = str(method).strip().lower()
-    graph = _Graph(_as_functional(model).get_config())
     skip = set(skip)
     changes: list[Change] = []
     downsampled = False
@@ -274,10 +282,10 @@ def antialias(
     if padding not in PADDINGS:
         raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
     how, size = parsed
-    source_model = _as_functional(model)
-    changes = plan_antialias(source_model, method, leave_stem=leave_stem, skip=skip)
-    config = copy.deepcopy(source_model.get_config())
+    source_model, config = _functional(model)
+    config = copy.deepcopy(config)  # layer configs may share dicts with the layers themselves
     graph = _Graph(config)
+    changes = _plan(graph, method, leave_stem, skip)  # before the graph is edited below
     suffix = "blurpool" if how == "blur" else "aps"
     blur_for_source: dict[str, str] = {}
     inserts: dict[str, list[dict]] = {}  # configs to place right after the named layer

@@ -29,39 +29,28 @@ class WeightsFile:
     md5: str
 
 
-#: (architecture, include_top) -> the file keras.applications downloads for ``weights="imagenet"``.
-IMAGENET_WEIGHTS = {
-    ("vgg16", True): WeightsFile(
-        "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
-        _BASE + "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5",
-        "64373286793e3c8b2b4e3219cbf3544b",
-    ),
-    ("vgg16", False): WeightsFile(
-        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        _BASE + "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "6d6bbae143d832006294945121d1f1fc",
-    ),
-    ("resnet50", True): WeightsFile(
-        "resnet50_weights_tf_dim_ordering_tf_kernels.h5",
-        _BASE + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
-        "2cb95161c43110f7111970584f804107",
-    ),
-    ("resnet50", False): WeightsFile(
-        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        _BASE + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "4d473c1dd8becc155b73f8504c6f6626",
-    ),
-    ("inception_resnet_v2", True): WeightsFile(
-        "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5",
-        _BASE + "inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5",
+#: architecture -> (folder of its files on the server, MD5 with the top, MD5 without), as in
+#: keras.applications; the file names follow one pattern (see ``_weights_file``).
+_FILES = {
+    "vgg16": ("vgg16", "64373286793e3c8b2b4e3219cbf3544b", "6d6bbae143d832006294945121d1f1fc"),
+    "resnet50": ("resnet", "2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626"),
+    "inception_resnet_v2": (
+        "inception_resnet_v2",
         "e693bd0210a403b3192acc6073ad2e96",
-    ),
-    ("inception_resnet_v2", False): WeightsFile(
-        "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        _BASE
-        + "inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
         "d19885ff4a710c122648d3b5c3b684e4",
     ),
+}
+
+
+def _weights_file(arch: str, include_top: bool) -> WeightsFile:
+    folder, md5_top, md5_notop = _FILES[arch]
+    fname = f"{arch}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    return WeightsFile(fname, f"{_BASE}{folder}/{fname}", md5_top if include_top else md5_notop)
+
+
+#: (architecture, include_top) -> the file keras.applications downloads for ``weights="imagenet"``.
+IMAGENET_WEIGHTS = {
+    (arch, top): _weights_file(arch, top) for arch in _FILES for top in (True, False)
 }
 
 
