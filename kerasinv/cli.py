@@ -84,42 +84,133 @@ def _csv(_ctx, _param, value):
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _csv_or_none(_ctx, _param, value):
+    """Comma-separated list; ``none`` gives an empty list (e.g. ``--networks none``)."""
+    if value is None:
+        return None
+    if value.strip().lower() == "none":
+        return []
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _floats(_ctx, param, value):
+    if not value:
+        return None
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated numbers, got {value!r}") from None
+
+
 @main.command()
 @click.argument("recipe", required=False)
 @click.option("--list", "list_", is_flag=True, help="List the shipped recipes and their presets.")
+@click.option("--preset", help="Preset from the recipe spec (smoke, quick, paper).")
 @click.option(
-    "--preset", help="Preset from the recipe spec (springenberg-allcnn: smoke, quick, paper)."
+    "--models",
+    callback=_csv,
+    help="Comma-separated subset of the recipe's models (springenberg, zhang, ruderman).",
 )
-@click.option("--models", callback=_csv, help="Comma-separated subset of the recipe's models.")
-@click.option("--dataset", default="cifar10", show_default=True, help="cifar10 or cifar100.")
+@click.option(
+    "--networks",
+    callback=_csv_or_none,
+    help="azulay: comma-separated ImageNet networks (vgg16, resnet50, inception-resnet-v2) or none.",
+)
+@click.option(
+    "--weights",
+    multiple=True,
+    help="azulay: 'imagenet' (default), NETWORK=PATH, or NETWORK:blur-K=PATH for anti-aliased "
+    "weights. Repeatable.",
+)
+@click.option(
+    "--model",
+    multiple=True,
+    help="azulay, zhang: a .keras file or SavedModel folder to measure, as PATH or LABEL=PATH "
+    "(zhang: LABEL like resnet50/bin-5 puts the paper's numbers beside it). Repeatable.",
+)
+@click.option(
+    "--images",
+    type=click.Path(path_type=str),
+    help="azulay, zhang: folder or tar of ImageNet photos (named by WordNet id, or see --labels).",
+)
+@click.option(
+    "--labels",
+    type=click.Path(path_type=str),
+    help="Label file for photos named without WordNet ids ('<file> <wnid>' lines, LOC_val_solution.csv).",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Use at most N photos.")
+@click.option(
+    "--protocols",
+    callback=_csv,
+    help="azulay: comma-separated subset of crop, black, inpaint, scale, shift.",
+)
+@click.option(
+    "--countermeasures",
+    callback=_csv_or_none,
+    help="azulay: anti-aliasing twins to add, e.g. blur-3,aps, or none.",
+)
+@click.option(
+    "--background",
+    type=click.Choice(["black", "mean"]),
+    help="azulay: canvas of black/inpaint/scale (the spec's default: mean, as the authors' code).",
+)
+@click.option(
+    "--preprocess",
+    type=click.Choice(["auto", "none", "caffe", "tf", "torch"]),
+    help="azulay, zhang: preprocessing of --model inputs (auto: by the model's name).",
+)
+@click.option(
+    "--cifar-images",
+    type=click.IntRange(min=2),
+    help="azulay: CIFAR-10 test images for CIFAR-size models.",
+)
+@click.option(
+    "--variants",
+    callback=_csv,
+    help="zhang: comma-separated subset of the downsampling variants (blur-1 .. blur-7, aps).",
+)
+@click.option("--trials", type=click.IntRange(min=1), help="zhang: random-shift passes (paper: 5).")
+@click.option(
+    "--strengths",
+    callback=_floats,
+    help="ruderman: comma-separated deformation strengths C in pixels, e.g. 0.5,1,2,4.",
+)
+@click.option(
+    "--probe-images",
+    type=click.IntRange(min=4),
+    help="ruderman: test images on which sensitivity is measured.",
+)
+@click.option("--dataset", help="springenberg: cifar10 or cifar100.")
 @click.option(
     "--data-dir",
     type=click.Path(path_type=str),
-    help="Folder or archive holding the dataset (default: $KERASINV_DATA_DIR, then the tfds and Keras caches).",
+    help="Folder or archive holding CIFAR (default: $KERASINV_DATA_DIR, then the tfds and Keras caches).",
 )
 @click.option(
-    "--download", is_flag=True, help="Download the dataset if it is not found locally (network)."
+    "--download",
+    is_flag=True,
+    default=None,
+    help="Download CIFAR if it is not found locally (network).",
 )
 @click.option("--epochs", type=click.IntRange(min=1), help="Override the preset's epochs.")
 @click.option(
-    "--augment", is_flag=True, help="Flips + translations up to 5 px (the paper's augmented row)."
+    "--augment",
+    is_flag=True,
+    default=None,
+    help="Flips + translations (springenberg: the paper's augmented row).",
 )
 @click.option(
     "--output", type=click.Path(path_type=str), help="Output folder [runs/<recipe>-<preset>]."
 )
-@click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed for Python, NumPy and TensorFlow."
-)
+@click.option("--seed", type=int, help="Seed for Python, NumPy and TensorFlow [0].")
 @click.option("--width", type=float, help="Override the preset's channel-width multiplier.")
 @click.option(
     "--lr",
     "learning_rate",
     type=float,
-    help="Override the learning rate (paper grid: 0.25, 0.1, 0.05, 0.01).",
+    help="Override the learning rate (springenberg's paper grid: 0.25, 0.1, 0.05, 0.01).",
 )
-@click.option(
-    "--batch-size", type=click.IntRange(min=1), help="Override the batch size (default 128)."
-)
+@click.option("--batch-size", type=click.IntRange(min=1), help="Override the batch size.")
 @click.option(
     "--train-subset",
     type=click.IntRange(min=10),
@@ -128,17 +219,22 @@ def _csv(_ctx, _param, value):
 @click.option(
     "--strategy",
     type=click.Choice(["default", "mirrored", "multi-worker"]),
-    default="default",
-    show_default=True,
-    help="tf.distribute strategy.",
+    help="springenberg: tf.distribute strategy [default].",
 )
-@click.option("--overwrite", is_flag=True, help="Discard earlier results in the output folder.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    default=None,
+    help="Discard earlier results in the output folder.",
+)
 @click.option("--quiet", is_flag=True, help="No per-epoch progress lines.")
 @click.pass_context
 def recipe(ctx, recipe, list_, output, quiet, **options):
     """Run a paper recipe (a shipped name or a path to your own .toml spec) and print its table.
 
-    Running again into the same --output with the same settings resumes where it stopped.
+    Each recipe takes the options marked with its runner's name plus --preset, --seed, --data-dir,
+    --download and --overwrite. Running again into the same --output with the same settings resumes
+    where it stopped.
     """
     from kerasinv.recipes import list_specs, load_spec, preflight
 
@@ -153,18 +249,23 @@ def recipe(ctx, recipe, list_, output, quiet, **options):
             for preset, p in spec["presets"].items():
                 click.echo(f"      --preset {preset:<7} {p.get('description', '')}")
         return
+    options = {k: v for k, v in options.items() if v is not None and v != ()}
+    if "weights" in options:
+        options["weights"] = list(options["weights"])
+    if "model" in options:
+        options["model"] = list(options["model"])
     spec = load_spec(recipe)
     preflight(spec, **options)
     _import_tensorflow(ctx.obj["debug"])
     from kerasinv.recipes import run_recipe
 
-    preset = options["preset"] or spec.get("default_preset", "smoke")
+    preset = options.get("preset") or spec.get("default_preset", "smoke")
     output = output or os.path.join("runs", f"{spec['recipe']}-{preset}")
     verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2)  # bar on a terminal, else lines
     run_recipe(spec, output=output, verbose=verbose, **options)
     table = os.path.join(output, "table.md")
     click.echo(open(table, encoding="utf-8").read())
-    click.echo(f"Results, models and SavedModels in {output}/", err=True)
+    click.echo(f"Results, tables and figures in {output}/", err=True)
 
 
 @main.command()

@@ -69,6 +69,46 @@ class LoadedModel:
     predict: Callable[[np.ndarray], np.ndarray]
     notes: list[str]
     preprocess: str = "none"
+    keras_model: object = None  # the keras.Model when there is one (None for SavedModels)
+
+
+def from_keras(model, preprocess: str = "auto", source: str = "", name: str | None = None):
+    """Wrap an in-memory ``keras.Model`` ``[B, S, S, 3] -> [B, classes]`` as a :class:`LoadedModel`
+    (``preprocess`` as in :func:`load_model`; ``"auto"`` chooses by ``model.name``)."""
+    if preprocess not in PREPROCESSING:
+        raise ConfigError(
+            f"preprocess must be one of {', '.join(PREPROCESSING)}, got {preprocess!r}"
+        )
+    shape = model.input_shape
+    if isinstance(shape, list) or len(shape) != 4 or shape[1] is None:
+        raise DataFormatError(
+            f"{source or model.name}: the model must take one [B, S, S, 3] input of fixed size, "
+            f"got {shape}"
+        )
+    notes: list[str] = []
+    if preprocess == "auto":
+        preprocess = auto_preprocessing(model.name)
+        notes.append(f"preprocessing chosen from the model name: {preprocess}")
+
+    predict = _predictor(lambda x: np.asarray(model.predict_on_batch(x)), preprocess, notes)
+    return LoadedModel(
+        name or model.name, source or model.name, int(shape[1]), predict, notes, preprocess, model
+    )
+
+
+def _predictor(call: Callable, preprocess: str, notes: list[str]) -> Callable:
+    """``0..255 pixels -> probabilities``: keras.applications preprocessing, ``call``, softmax if the
+    outputs are logits."""
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        import keras
+
+        x = np.asarray(batch, np.float32)
+        if preprocess != "none":
+            x = keras.applications.imagenet_utils.preprocess_input(x.copy(), mode=preprocess)
+        return _softmax_if_needed(call(x), notes)
+
+    return predict
 
 
 def _softmax_if_needed(scores: np.ndarray, notes: list[str]) -> np.ndarray:
@@ -132,26 +172,9 @@ def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
             model = keras.saving.load_model(str(path), compile=False)
         except Exception as e:  # Keras raises many types for unreadable files
             raise DataFormatError(f"could not load {path} as a Keras model: {e}") from None
-        shape = model.input_shape
-        if isinstance(shape, list) or len(shape) != 4 or shape[1] is None:
-            raise DataFormatError(
-                f"{path}: the model must take one [B, S, S, 3] input of fixed size, got {shape}"
-            )
-        size, name = int(shape[1]), model.name
-        if preprocess == "auto":
-            preprocess = auto_preprocessing(name)
-            notes.append(f"preprocessing chosen from the model name: {preprocess}")
+        return from_keras(model, preprocess, source=str(path))
 
-        def call(x):
-            return np.asarray(model.predict_on_batch(x))
-
-    def predict(batch: np.ndarray) -> np.ndarray:
-        x = np.asarray(batch, np.float32)
-        if preprocess != "none":
-            x = keras.applications.imagenet_utils.preprocess_input(x.copy(), mode=preprocess)
-        return _softmax_if_needed(call(x), notes)
-
-    return LoadedModel(name, str(path), size, predict, notes, preprocess)
+    return LoadedModel(name, str(path), size, _predictor(call, preprocess, notes), notes, preprocess)
 
 
 def protocol_frames(images, protocol: str, size: int, background="black", seed: int = 0):
@@ -303,6 +326,7 @@ __all__ = [
     "PROTOCOLS",
     "LoadedModel",
     "evaluate",
+    "from_keras",
     "load_model",
     "protocol_frames",
     "render_table",

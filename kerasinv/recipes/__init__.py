@@ -1,43 +1,126 @@
-"""The recipe engine: load a declarative spec (TOML), run it, write records, tables and models.
+"""The recipe engine: load a declarative spec (TOML), run it, write records, tables and figures.
 
 Specs live in the repository's top-level ``recipes/`` folder and ship inside the wheel as
 ``kerasinv/recipes/specs/``. ``kerasinv recipe NAME`` finds a shipped spec by name; ``kerasinv recipe
-path/to/spec.toml`` runs a user's own.
+path/to/spec.toml`` runs a user's own. A spec names its ``runner``: the module that runs it.
 """
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
 
 from kerasinv.recipes.specs import find_spec, list_specs, load_spec
 
-__all__ = ["find_spec", "list_specs", "load_spec", "preflight", "run_recipe"]
+__all__ = ["RUNNERS", "find_spec", "list_specs", "load_spec", "preflight", "run_recipe"]
+
+_COMMON = {"preset", "seed", "overwrite", "data_dir", "download"}
+#: runner name -> (module, the options it takes besides the spec, output, verbose and log).
+RUNNERS = {
+    "springenberg": (
+        "kerasinv.recipes.springenberg",
+        _COMMON
+        | {"models", "dataset", "epochs", "augment", "width", "learning_rate", "batch_size"}
+        | {"train_subset", "strategy"},
+    ),
+    "azulay": (
+        "kerasinv.recipes.azulay",
+        _COMMON
+        | {"images", "labels", "limit", "networks", "weights", "model", "protocols"}
+        | {"countermeasures", "background", "preprocess", "cifar_images", "batch_size"},
+    ),
+    "zhang": (
+        "kerasinv.recipes.zhang",
+        _COMMON
+        | {"models", "variants", "epochs", "width", "learning_rate", "batch_size", "train_subset"}
+        | {"augment", "images", "labels", "limit", "model", "preprocess", "trials"},
+    ),
+    "ruderman": (
+        "kerasinv.recipes.ruderman",
+        _COMMON
+        | {"models", "epochs", "width", "learning_rate", "batch_size", "train_subset"}
+        | {"strengths", "probe_images"},
+    ),
+}
 
 
-def run_recipe(spec: dict, **options):
-    """Run ``spec`` with the runner it names (``runner = "..."``); returns the run's records."""
-    from kerasinv.recipes import springenberg
+def _runner_entry(spec: dict):
+    from kerasinv.errors import ConfigError
 
-    runners = {"springenberg": springenberg.run}
     runner = spec.get("runner")
-    if runner not in runners:
-        from kerasinv.errors import ConfigError
-
+    if runner not in RUNNERS:
         raise ConfigError(
             f"recipe {spec.get('recipe', '?')!r} names runner {runner!r}; known runners: "
-            f"{', '.join(runners)}"
+            f"{', '.join(RUNNERS)}"
         )
-    return runners[runner](spec, **options)
+    return RUNNERS[runner]
 
 
-def preflight(
-    spec: dict, preset=None, models=None, dataset="cifar10", data_dir=None, download=False, **_
-):
-    """Check names and that the data can be found, without importing TensorFlow (fails in < 1 s)."""
+def check_options(spec: dict, options: dict) -> None:
+    """Refuse options the recipe's runner does not use (e.g. ``--augment`` for azulay-onepixel)."""
+    from kerasinv.errors import ConfigError
+
+    _, accepted = _runner_entry(spec)
+    extra = sorted(k for k in options if k not in accepted)
+    if extra:
+        flags = ", ".join("--" + k.replace("_", "-") for k in extra)
+        takes = ", ".join("--" + k.replace("_", "-") for k in sorted(accepted))
+        raise ConfigError(
+            f"{flags} do(es) not apply to recipe {spec['recipe']!r}; it takes {takes}"
+        )
+
+
+def run_recipe(spec: dict, output, verbose: int = 2, **options):
+    """Run ``spec`` with the runner it names; returns the run's records.
+
+    ``options`` are the runner's keyword arguments (see each runner's ``run``); unknown ones are
+    refused with the list of accepted ones.
+    """
+    check_options(spec, options)
+    module, _ = _runner_entry(spec)
+    return importlib.import_module(module).run(spec, output=output, verbose=verbose, **options)
+
+
+def preflight(spec: dict, **options) -> None:
+    """Check names, paths and that the data can be found, without importing TensorFlow (< 1 s)."""
     from kerasinv.data.cifar import locate_cifar
-    from kerasinv.errors import UnknownNameError
+    from kerasinv.errors import ConfigError, DataNotFoundError, UnknownNameError
 
-    preset = preset or spec.get("default_preset")
+    check_options(spec, options)
+    preset = options.get("preset") or spec.get("default_preset")
     if preset not in spec["presets"]:
         raise UnknownNameError("preset", str(preset), spec["presets"])
-    for name in models or []:
-        if name not in spec["models"]:
+    p = spec["presets"][preset]
+    for name in options.get("models") or []:
+        if name not in spec["models"] and spec["runner"] != "azulay":
             raise UnknownNameError("model", name, spec["models"])
-    if spec["presets"][preset].get("data", "cifar") != "embedded":
-        locate_cifar(dataset, data_dir, download)
+    for name in options.get("networks") or []:
+        if name not in spec["models"]:
+            raise UnknownNameError("network", name, spec["models"])
+    for key in ("images", "labels"):
+        if options.get(key) and not Path(options[key]).exists():
+            raise DataNotFoundError(f"--{key} {options[key]}: no such file or folder")
+    runner = spec["runner"]
+    if runner == "azulay":
+        from kerasinv.recipes import subjects
+
+        subjects.parse_weights(options.get("weights"))
+        subjects.parse_models(options.get("model"))
+        networks = options.get("networks", p.get("networks", spec["models"]))
+        if networks and not options.get("images"):
+            raise ConfigError(
+                f"preset {preset!r} measures {', '.join(networks)} on ImageNet photos: pass --images "
+                "DIR (a folder or tar of photos), or --networks none to skip them"
+            )
+        if p.get("cifar_model") and p.get("cifar_data", "cifar") == "cifar":
+            locate_cifar("cifar10", options.get("data_dir"), options.get("download", False))
+        return
+    if runner == "zhang":
+        from kerasinv.recipes import subjects
+
+        subjects.parse_models(options.get("model"))
+        if options.get("model") and not options.get("images"):
+            raise ConfigError("--model needs --images DIR: the photos to measure consistency on")
+    if p.get("data", "cifar") != "embedded":
+        dataset = options.get("dataset", "cifar10")
+        locate_cifar(dataset, options.get("data_dir"), options.get("download", False))

@@ -52,9 +52,9 @@ def _fmt(value, digits: int = 2) -> str:
     return str(value)
 
 
-def markdown_table(headers: list[str], rows: list[list]) -> str:
-    """A GitHub-flavoured Markdown table (numbers right-aligned)."""
-    cells = [[_fmt(c) for c in row] for row in rows]
+def markdown_table(headers: list[str], rows: list[list], digits: int = 2) -> str:
+    """A GitHub-flavoured Markdown table (numbers right-aligned, floats with ``digits`` decimals)."""
+    cells = [[_fmt(c, digits) for c in row] for row in rows]
     align = [
         "---:"
         if rows and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows)

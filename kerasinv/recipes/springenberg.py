@@ -18,9 +18,7 @@ starts afresh).
 
 from __future__ import annotations
 
-import json
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,18 +28,19 @@ from kerasinv import training
 from kerasinv.data.cifar import load_cifar
 from kerasinv.data.preprocessing import GCNZCA
 from kerasinv.data.samples import load_embedded_sample
-from kerasinv.errors import ConfigError, OutputError, UnknownNameError
+from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.export import export_serving
 from kerasinv.io import atomic_path, write_json, write_text
 from kerasinv.recipes import plots, preflight
 from kerasinv.recipes import records as rec
+from kerasinv.recipes.outputs import log, prepare_output
 
 DATASETS = ("cifar10", "cifar100")
 COLUMN = "test error (%)"
 
 
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+#: What a run writes into its output folder (removed by ``overwrite``).
+GENERATED = ("table.md", "errors.png", "preprocessing.npz", "models", "saved_models", "work")
 
 
 def resolve_settings(
@@ -119,35 +118,6 @@ def _load_data(settings: dict, data_dir, download: bool):
     return splits
 
 
-def _prepare_output(output: Path, settings: dict, overwrite: bool) -> dict:
-    """Previous results to resume from ({} when starting afresh)."""
-    results = output / "results.json"
-    if overwrite and output.exists():
-        for sub in ("results.json", "table.md", "preprocessing.npz"):
-            (output / sub).unlink(missing_ok=True)
-        for sub in ("models", "saved_models", "work"):
-            shutil.rmtree(output / sub, ignore_errors=True)
-    if not results.is_file():
-        return {}
-    try:
-        previous = json.loads(results.read_text())
-    except ValueError:
-        raise OutputError(
-            f"{results} is not valid JSON; remove it or pick another --output"
-        ) from None
-    if previous.get("settings") != settings:
-        changed = sorted(
-            k
-            for k in settings.keys() | previous.get("settings", {}).keys()
-            if settings.get(k) != previous.get("settings", {}).get(k)
-        )
-        raise OutputError(
-            f"{output} holds a run with different settings ({', '.join(changed)}); pass --overwrite "
-            "to replace it or choose another --output"
-        )
-    return previous
-
-
 def render_table(spec: dict, settings: dict, records: list[dict], paper_table: str | None) -> str:
     """Markdown: our test errors beside the paper's, one row per model."""
     dataset = settings["dataset"].upper().replace("CIFAR", "CIFAR-")
@@ -214,7 +184,7 @@ def run(
     strategy: str = "default",
     overwrite: bool = False,
     verbose: int = 2,
-    log: Callable[[str], None] = _log,
+    log: Callable[[str], None] = log,
 ) -> list[dict]:
     """Run the recipe; returns the records (also in ``output/results.json``)."""
     started = time.perf_counter()
@@ -232,9 +202,12 @@ def run(
         strategy,
     )
     chosen = list(models or spec["models"])
-    preflight(spec, preset, chosen, dataset, data_dir, download)  # same checks as the CLI's
+    # the same checks as the CLI's
+    preflight(
+        spec, preset=preset, models=chosen, dataset=dataset, data_dir=data_dir, download=download
+    )
     output = Path(output)
-    previous = _prepare_output(output, settings, overwrite)
+    previous = prepare_output(output, settings, overwrite, GENERATED)
     done = {
         r["model"]: r for r in previous.get("records", []) if (output / r["saved_model"]).is_dir()
     }

@@ -1,0 +1,385 @@
+"""Runner for ``azulay-onepixel``: one-pixel instability of ImageNet and CIFAR networks (papers.md §2).
+
+Each subject (a paper network with its weights, a user model, the shipped CIFAR-10 model, and the
+anti-aliased twin of each) is measured by :func:`kerasinv.evaluation.evaluate` on every protocol:
+P(top-1 change) and mean absolute change over 8 consecutive one-pixel diagonal steps, and top-1
+accuracy of the first frame. Networks with an input of at most 64 px are measured on CIFAR-10 test
+images, the others on the ``--images`` photos (resized to ``S · 256/224`` and centre-cropped).
+
+Output folder (written atomically, ``results.json`` after every subject so a long run resumes):
+
+- ``results.json``: settings, versions, one record per (subject, protocol, metric), subject details,
+  the subjects that could not be loaded and why;
+- ``table.md``: the JMLR Table 1 layout (rows: metric and protocol; columns: networks), the paper's
+  values under ours;
+- ``p_top1_change.png``: P(top-1 change) per protocol and network, the paper's values as markers;
+- ``per_image/<subject>.npz``: per-image top-1 classes, change flags and absolute changes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from kerasinv.errors import ConfigError, DataNotFoundError, UnknownNameError
+from kerasinv.io import atomic_path, write_json, write_text
+from kerasinv.recipes import records as rec
+from kerasinv.recipes import subjects as subj
+from kerasinv.recipes.outputs import log, prepare_output
+
+GENERATED = ("table.md", "p_top1_change.png", "per_image")
+METRICS = {"p_top1_change": "P(top-1 change)", "mean_absolute_change": "MAC"}
+CIFAR_MAX_SIZE = 64  # subjects with inputs up to this size are measured on CIFAR-10
+
+
+def resolve_settings(spec, preset, images, limit, networks, protocols, countermeasures, background,
+                     seed, cifar_images) -> dict:  # fmt: skip
+    """The settings that define a run (stored in results.json, compared on resume)."""
+    from kerasinv.evaluation import PROTOCOLS
+
+    preset = preset or spec.get("default_preset", "smoke")
+    if preset not in spec["presets"]:
+        raise UnknownNameError("preset", preset, spec["presets"])
+    p = spec["presets"][preset]
+    chosen = list(p.get("networks", spec["models"]) if networks is None else networks)
+    for name in chosen:
+        if name not in spec["models"]:
+            raise UnknownNameError("network", name, spec["models"])
+    protocols = list(protocols or spec.get("protocols", ["crop", "black", "inpaint", "scale"]))
+    unknown = [x for x in protocols if x not in PROTOCOLS]
+    if unknown:
+        raise ConfigError(f"unknown protocols {unknown}; known: {', '.join(PROTOCOLS)}")
+    return {
+        "preset": preset,
+        "images": str(images) if images else None,
+        "photos": int(limit or p.get("images", 1000)),
+        "networks": chosen,
+        "protocols": protocols,
+        "countermeasures": list(
+            spec.get("countermeasures", []) if countermeasures is None else countermeasures
+        ),
+        "background": background or spec.get("background", "mean"),
+        "cifar_model": bool(p.get("cifar_model", False)),
+        "cifar_data": p.get("cifar_data", "cifar"),
+        "cifar_images": int(cifar_images or p.get("cifar_images", 1000)),
+        "seed": int(seed),
+    }
+
+
+def _cifar_images(settings: dict, data_dir, download: bool):
+    from kerasinv.data.cifar import load_cifar
+    from kerasinv.data.samples import load_embedded_sample
+
+    if settings["cifar_data"] == "embedded":
+        splits = load_embedded_sample()
+    else:
+        splits = load_cifar("cifar10", data_dir=data_dir, download=download)
+    splits = splits.subset(0, settings["cifar_images"], seed=settings["seed"])
+    return splits.x_test, splits.y_test, f"CIFAR-10 test images: {splits.source}"
+
+
+def paper_values(spec: dict, network: str | None, protocol: str, metric: str) -> dict:
+    """``{"keras": value, "pytorch": value}`` from the spec's Table 1 entries (missing: absent)."""
+    entry = spec.get("paper", {}).get(network or "", {}).get(protocol, {})
+    out = {}
+    if f"{metric}_keras" in entry:
+        out["keras"] = entry[f"{metric}_keras"]
+    if metric in entry:
+        out["pytorch"] = entry[metric]
+    return out
+
+
+def render_table(spec: dict, settings: dict, results: dict) -> str:
+    """Markdown in the shape of JMLR Table 1: one block per data source."""
+    lines = [f"## {spec.get('title', spec['recipe'])}", ""]
+    lines.append(
+        f"Preset `{settings['preset']}`, background `{settings['background']}`, seed "
+        f"{settings['seed']}. Columns are networks; under each of our rows, the paper's value "
+        f"({spec.get('paper', {}).get('table', 'paper')}: Keras / PyTorch) where published. "
+        "`+ blur-K` / `+ aps`: anti-aliased twin"
+        " with the same weights (drop-in, not retrained) unless marked retrained."
+    )
+    subjects = results["subjects"]
+    by_data: dict[str, list[str]] = {}
+    for label, info in subjects.items():
+        by_data.setdefault(info["data"], []).append(label)
+    for data, labels in by_data.items():
+        lines += ["", f"**{data}**", ""]
+        headers = [""] + [
+            label + ("" if subjects[label]["retrained"] else " (drop-in)")
+            if subjects[label]["variant"] != subj.BASELINE
+            else label
+            for label in labels
+        ]
+        rows = []
+        for metric, metric_name in METRICS.items():
+            for protocol in settings["protocols"]:
+                if protocol == "shift":
+                    continue
+                row = [f"{metric_name}, {protocol}"]
+                paper_row, any_paper = ["↳ paper (Keras / PyTorch)"], False
+                for label in labels:
+                    value = subjects[label]["summary"].get(protocol, {}).get(metric)
+                    row.append("–" if value is None else f"{value:.3f}")
+                    info = subjects[label]
+                    ref = (
+                        paper_values(spec, info["network"], protocol, metric)
+                        if info["variant"] == subj.BASELINE
+                        else {}
+                    )
+                    any_paper |= bool(ref)
+                    paper_row.append(
+                        " / ".join(str(ref[k]) if k in ref else "–" for k in ("keras", "pytorch"))
+                        if ref
+                        else ""
+                    )
+                rows.append(row)
+                if any_paper:
+                    rows.append(paper_row)
+        if "shift" in settings["protocols"]:
+            rows.append(
+                ["consistency, shift"]
+                + [f"{subjects[label]['summary']['shift']['consistency']:.3f}" for label in labels]
+            )
+        first = settings["protocols"][0]
+        rows.append(
+            [f"top-1 accuracy ({first}, first frame)"]
+            + [
+                "–"
+                if subjects[label]["summary"][first].get("accuracy") is None
+                else f"{subjects[label]['summary'][first]['accuracy']:.3f}"
+                for label in labels
+            ]
+        )
+        rows.append(["images"] + [str(subjects[label]["images"]) for label in labels])
+        lines.append(rec.markdown_table(headers, rows))
+    if results.get("unavailable"):
+        lines += ["", "Not measured:", ""]
+        lines += [f"- **{label}**: {reason}" for label, reason in results["unavailable"].items()]
+    if settings["preset"] != "paper":
+        lines += [
+            "",
+            "Reduced protocol (fewer images than the paper's 1,000): expect sampling error of "
+            "about ±√(p(1−p)/n) on each P(top-1 change).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(spec: dict, settings: dict, results: dict, path: Path) -> Path:
+    """Grouped bars of P(top-1 change): protocols on x, one bar per subject, paper (Keras) as dots."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    protocols = [p for p in settings["protocols"] if p != "shift"]
+    labels = list(results["subjects"])
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(protocols) + 0.4 * len(labels)), 4.2))
+    width = 0.8 / max(1, len(labels))
+    x = np.arange(len(protocols))
+    for i, label in enumerate(labels):
+        info = results["subjects"][label]
+        values = [info["summary"].get(p, {}).get("p_top1_change", np.nan) for p in protocols]
+        bars = ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=label)
+        refs = [
+            paper_values(spec, info["network"], p, "p_top1_change").get("keras", np.nan)
+            if info["variant"] == subj.BASELINE
+            else np.nan
+            for p in protocols
+        ]
+        if not np.all(np.isnan(refs)):
+            ax.plot(
+                x - 0.4 + width * (i + 0.5),
+                refs,
+                "k_",
+                markersize=14,
+                markeredgewidth=2,
+                label=f"{label}: paper (Keras)",
+                color=bars.patches[0].get_facecolor(),
+            )
+    ax.set_xticks(x, protocols)
+    ax.set_ylabel("P(top-1 change), one-pixel step")
+    ax.set_title(f"{spec['recipe']} ({settings['preset']})", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def run(
+    spec: dict,
+    preset: str | None = None,
+    images: str | None = None,
+    labels: str | None = None,
+    limit: int | None = None,
+    networks: list[str] | None = None,
+    weights: list[str] | None = None,
+    model: list[str] | None = None,
+    protocols: list[str] | None = None,
+    countermeasures: list[str] | None = None,
+    background: str | None = None,
+    preprocess: str = "auto",
+    cifar_images: int | None = None,
+    data_dir=None,
+    download: bool = False,
+    batch_size: int = 16,
+    output="runs/azulay-onepixel",
+    seed: int = 0,
+    overwrite: bool = False,
+    verbose: int = 2,
+    log: Callable[[str], None] = log,
+) -> list[dict]:
+    """Run the recipe; returns the records (also in ``output/results.json``)."""
+    from kerasinv.evaluation import evaluate
+
+    started = time.perf_counter()
+    settings = resolve_settings(
+        spec, preset, images, limit, networks, protocols, countermeasures, background, seed,
+        cifar_images,
+    )  # fmt: skip
+    weight_sources = subj.parse_weights(weights)
+    model_paths = subj.parse_models(model)
+    settings["weights"] = {f"{k[0]}:{k[1]}": v for k, v in sorted(weight_sources.items())}
+    settings["models"] = {label: str(path) for label, path in model_paths}
+    if settings["networks"] and not images:
+        raise ConfigError(
+            f"the ImageNet networks ({', '.join(settings['networks'])}) need photos: pass --images "
+            "DIR (a folder or tar of ImageNet photos), or --networks none to skip them"
+        )
+    output = Path(output)
+    previous = prepare_output(output, settings, overwrite, GENERATED)
+    results = {
+        "recipe": spec["recipe"],
+        "spec": spec["_path"],
+        "settings": settings,
+        "versions": rec.versions(),
+        "subjects": previous.get("subjects", {}),
+        "unavailable": {},
+        "records": [r for r in previous.get("records", [])],
+    }
+    subjects = subj.collect(
+        settings["networks"],
+        weight_sources,
+        model_paths,
+        settings["countermeasures"],
+        preprocess,
+        log=lambda m: log(f"[{spec['recipe']}] {m}"),
+    )
+    if settings["cifar_model"]:
+        from kerasinv.models.shipped import SHIPPED_NAME, shipped_keras
+
+        subjects += subj.collect(
+            [], {}, [(SHIPPED_NAME, shipped_keras())], settings["countermeasures"], "none",
+            log=lambda m: log(f"[{spec['recipe']}] {m}"),
+        )  # fmt: skip
+    photo_cache: dict[int, tuple] = {}
+    cifar = None
+    for s in subjects:
+        if isinstance(s, subj.Unavailable):
+            results["unavailable"][s.label] = s.reason
+            continue
+        if s.label in results["subjects"]:
+            log(f"[{spec['recipe']}] {s.label}: already measured in {output}, skipped")
+            continue
+        size = s.model.input_size
+        if size <= CIFAR_MAX_SIZE:
+            if cifar is None:
+                cifar = _cifar_images(settings, data_dir, download)
+            x, y, data = cifar
+            skipped: list = []
+        else:
+            if not images:
+                results["unavailable"][s.label] = f"input {size}x{size}: needs --images"
+                continue
+            if size not in photo_cache:
+                from kerasinv.data.imagenet import load_photos
+
+                photo_cache[size] = load_photos(
+                    images,
+                    resize=round(size * 256 / 224),
+                    limit=settings["photos"],
+                    require_labels=False,
+                    label_file=labels,
+                )
+            x, y, _, skipped = photo_cache[size]
+            data = f"ImageNet photos from {images}" + (
+                f" ({len(skipped)} unreadable skipped)" if skipped else ""
+            )
+        log(f"[{spec['recipe']}] {s.label}: {len(x)} images at {size}x{size} ...")
+        t0 = time.perf_counter()
+        result = evaluate(
+            s.model,
+            x,
+            None if y is None or np.any(np.asarray(y) < 0) else y,
+            settings["protocols"],
+            batch_size=batch_size,
+            background=settings["background"],
+            seed=settings["seed"],
+            progress=lambda line, label=s.label: log(f"[{spec['recipe']}]   {label} {line}"),
+        )
+        wall = round(time.perf_counter() - t0, 1)
+        with atomic_path(output / "per_image" / f"{s.label}.npz", suffix=".npz") as tmp:
+            np.savez_compressed(tmp, **result["per_image"])
+        results["subjects"][s.label] = {
+            "network": s.network,
+            "variant": s.variant,
+            "retrained": s.retrained,
+            "weights": s.weights,
+            "source": s.model.source,
+            "preprocess": s.model.preprocess,
+            "input_size": size,
+            "data": data,
+            "images": len(x),
+            "skipped_files": len(skipped),
+            "summary": result["summary"],
+            "notes": s.model.notes,
+            "wall_s": wall,
+        }
+        for protocol, row in result["summary"].items():
+            for metric in (*METRICS, "consistency", "accuracy"):
+                if metric not in row:
+                    continue
+                ref = (
+                    paper_values(spec, s.network, protocol, metric)
+                    if s.variant == subj.BASELINE
+                    else {}
+                )
+                results["records"].append(
+                    {
+                        "recipe": spec["recipe"],
+                        "table": spec.get("paper", {}).get("table") if ref else None,
+                        "row": f"{metric}, {protocol}",
+                        "column": s.label,
+                        "measured": row[metric],
+                        "paper": ref.get("keras"),
+                        "paper_pytorch": ref.get("pytorch"),
+                        "tolerance": None,
+                        "within_tolerance": None,
+                        "preset": settings["preset"],
+                        "dataset": data,
+                        "model": s.label,
+                        "images": row["images"],
+                        "seed": settings["seed"],
+                        "versions": results["versions"],
+                        "wall_s": row["seconds"],
+                        "finished_at": rec.now(),
+                    }
+                )
+        write_json(output / "results.json", results)
+        write_text(output / "table.md", render_table(spec, settings, results))
+    if not results["subjects"]:
+        raise DataNotFoundError(
+            "nothing could be measured:\n"
+            + "\n".join(f"  {k}: {v}" for k, v in results["unavailable"].items())
+        )
+    results["wall_s"] = round(time.perf_counter() - started, 1)
+    write_json(output / "results.json", results)
+    write_text(output / "table.md", render_table(spec, settings, results))
+    plot(spec, settings, results, output / "p_top1_change.png")
+    return results["records"]

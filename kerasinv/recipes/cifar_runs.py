@@ -1,0 +1,80 @@
+"""Training pieces shared by the CIFAR recipes that train many small networks (zhang-blurpool,
+ruderman-deformation): data loading, the in-graph input normalisation, one resumable training run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from kerasinv import training
+from kerasinv.io import atomic_path
+
+
+def load_splits(
+    data: str, data_dir, download: bool, train: int | None, test: int | None, seed: int
+):
+    """CIFAR-10 (``data="cifar"``) or the embedded sample (``"embedded"``), optionally subsampled
+    (class-balanced, ``seed``)."""
+    from kerasinv.data.cifar import load_cifar
+    from kerasinv.data.samples import load_embedded_sample
+
+    splits = (
+        load_embedded_sample() if data == "embedded" else load_cifar("cifar10", data_dir, download)
+    )
+    if train or test:
+        splits = splits.subset(train, test, seed=seed)
+    return splits
+
+
+def channel_stats(x: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-channel mean and standard deviation of ``uint8 [N, H, W, C]`` training images, the
+    ``input_normalization`` the builders put in the graph."""
+    x = np.asarray(x, np.float64)
+    return x.mean(axis=(0, 1, 2)).tolist(), x.std(axis=(0, 1, 2)).tolist()
+
+
+def scaled_drops(drops: list[int], total: int) -> tuple[int, ...]:
+    """Drop epochs given for a ``total``-epoch schedule, in :mod:`kerasinv.training`'s 350-epoch
+    convention (so ``TrainConfig`` scales them to any run length)."""
+    return tuple(round(d * training.PAPER_EPOCHS / total) for d in drops)
+
+
+def train_or_load(
+    build: Callable,
+    model_file: Path,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    config: training.TrainConfig,
+    workdir: Path,
+):
+    """Train ``build()`` (resuming from ``workdir``) and save it to ``model_file`` atomically; or
+    load ``model_file`` if a previous run finished it. Returns ``(model, history or None)``."""
+    import keras
+
+    import kerasinv.layers  # noqa: F401  (custom layers for loading)
+
+    if model_file.is_file():
+        return keras.saving.load_model(model_file, compile=False), None
+    train_data, test_data = training.make_datasets(x_train, y_train, x_test, y_test, None, config)
+    result = training.train(build, train_data, test_data, config, workdir)
+    model_file.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(model_file, suffix=".keras") as tmp:
+        result.model.save(tmp)
+    return result.model, result.history
+
+
+def predict(model, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """Probabilities ``[N, K]`` of ``model`` on ``x`` in batches (inference mode)."""
+    out = [
+        np.asarray(model.predict_on_batch(np.asarray(x[i : i + batch_size], np.float32)))
+        for i in range(0, len(x), batch_size)
+    ]
+    return np.concatenate(out)
+
+
+__all__ = ["channel_stats", "load_splits", "predict", "scaled_drops", "train_or_load"]

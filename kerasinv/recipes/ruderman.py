@@ -1,0 +1,372 @@
+"""Runner for ``ruderman-deformation``: layerwise deformation sensitivity of networks that differ only
+in their downsampling, at initialisation, after training, and after training on random labels
+(papers.md §4; the paper's own protocol is unverified, this follows the proposal recorded there).
+
+For every network and state the runner measures, on the same probe images and the same deformations:
+the per-layer normalised sensitivity (:func:`kerasinv.metrics.layerwise_sensitivity`) at each strength
+C, the filters' smoothness (:func:`kerasinv.metrics.layer_smoothness`) and the test accuracy.
+
+Output folder: ``results.json`` (one entry per network and state, plus records), ``table.md``,
+``sensitivity_by_layer.png``, ``sensitivity_by_strength.png``, ``smoothness_vs_sensitivity.png``,
+``models/*.keras`` (trained networks), ``work/`` while training.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from kerasinv import models as registry
+from kerasinv import training
+from kerasinv.errors import ConfigError, UnknownNameError
+from kerasinv.io import atomic_path, write_json, write_text
+from kerasinv.recipes import cifar_runs
+from kerasinv.recipes import records as rec
+from kerasinv.recipes.outputs import log, prepare_output
+
+GENERATED = (
+    "table.md",
+    "sensitivity_by_layer.png",
+    "sensitivity_by_strength.png",
+    "smoothness_vs_sensitivity.png",
+    "models",
+    "work",
+)
+STATES = ("init", "trained", "random-labels")
+
+
+def resolve_settings(spec, preset, models, epochs, width, learning_rate, batch_size, train_subset,
+                     strengths, probe_images, seed) -> dict:  # fmt: skip
+    preset = preset or spec.get("default_preset", "smoke")
+    if preset not in spec["presets"]:
+        raise UnknownNameError("preset", preset, spec["presets"])
+    p, t, d = spec["presets"][preset], spec.get("training", {}), spec.get("deformation", {})
+    chosen = list(models or p.get("models", spec["models"]))
+    for name in chosen:
+        if name not in spec["models"]:
+            raise UnknownNameError("model", name, spec["models"])
+    chosen_strengths = [float(c) for c in (strengths or p.get("strengths", d.get("strengths")))]
+    if not chosen_strengths or min(chosen_strengths) < 0:
+        raise ConfigError(f"strengths must be non-negative pixels, got {chosen_strengths}")
+    reference = float(d.get("reference_strength", 2.0))
+    if reference not in chosen_strengths:
+        reference = min(chosen_strengths, key=lambda c: abs(c - reference))
+    settings = {
+        "preset": preset,
+        "data": p.get("data", "cifar"),
+        "models": chosen,
+        "width": float(width if width is not None else p.get("width", 1.0)),
+        "epochs": int(epochs if epochs is not None else p.get("epochs", 60)),
+        "train_subset": train_subset if train_subset is not None else p.get("train_subset"),
+        "test_subset": p.get("test_subset"),
+        "learning_rate": float(learning_rate or t.get("learning_rate", 0.05)),
+        "momentum": float(t.get("momentum", 0.9)),
+        "batch_size": int(batch_size or t.get("batch_size", 128)),
+        "drops": list(t.get("drops", [210, 300])),
+        "strengths": chosen_strengths,
+        "reference_strength": reference,
+        "grid": int(d.get("grid", 5)),
+        "border": d.get("border", "reflect"),
+        "pairs": int(p.get("pairs", d.get("pairs", 2000))),
+        "probe_images": int(probe_images or p.get("probe_images", 1000)),
+        "seed": int(seed),
+    }
+    if settings["width"] <= 0:
+        raise ConfigError(f"width must be positive, got {settings['width']}")
+    return settings
+
+
+def deformed_probes(x: np.ndarray, settings: dict) -> dict[float, np.ndarray]:
+    """``{C: deformed probe images}``: one fixed random deformation per image and strength."""
+    import tensorflow as tf
+
+    from kerasinv.perturb import random_deformation
+
+    images = tf.constant(x, tf.float32)
+    out = {}
+    for i, c in enumerate(settings["strengths"]):
+        seed = tf.constant([settings["seed"], 7919 + i], tf.int64)
+        moved, _ = random_deformation(
+            images, c, seed, grid=settings["grid"], border=settings["border"]
+        )
+        out[c] = moved.numpy()
+    return out
+
+
+def measure(model, probes: np.ndarray, deformed: dict, x_test, y_test, settings: dict) -> dict:
+    """Sensitivity per strength and layer, smoothness per conv layer, test accuracy."""
+    from kerasinv import metrics
+
+    layers = registry.probe_layers(model)
+    sensitivity = {}
+    for c, moved in deformed.items():
+        per_image = metrics.layerwise_sensitivity(
+            model, layers, probes, moved, pairs=settings["pairs"], seed=settings["seed"]
+        )
+        sensitivity[str(c)] = {name: float(v.mean()) for name, v in per_image.items()}
+    smooth = metrics.layer_smoothness(model)
+    probs = cifar_runs.predict(model, x_test)
+    return {
+        "layers": layers,
+        "sensitivity": sensitivity,
+        "smoothness": smooth,
+        "accuracy": metrics.accuracy(probs, y_test),
+    }
+
+
+def _conv_of(stage: str, smooth: dict) -> str | None:
+    """The conv layer feeding probe ``stage{i}`` (``conv{i}`` or the strided conv ``stage{i}``)."""
+    i = stage.removeprefix("stage")
+    for name in (f"conv{i}", f"stage{i}"):
+        if name in smooth:
+            return name
+    return None
+
+
+def render_table(spec: dict, settings: dict, results: dict) -> str:
+    c = str(settings["reference_strength"])
+    lines = [
+        f"## {spec.get('title', spec['recipe'])}",
+        "",
+        f"{results.get('data_source', '')}. Preset `{settings['preset']}`: width {settings['width']:g}, "
+        f"{settings['epochs']} epoch(s), {settings['probe_images']} probe images, thin-plate "
+        f"deformations on a {settings['grid']}x{settings['grid']} grid. Cells: mean normalised "
+        f"sensitivity at C = {c} px (0 = unchanged, 1 = as different as another image). "
+        "Smoothness: mean Gaussian-smoothing ratio ‖G*W‖/‖W‖ of the conv filters (1 = smooth). "
+        "The paper's protocol and numbers are unverified (papers.md §4): this is the proposal "
+        "recorded there, with no published values to compare.",
+        "",
+    ]
+    layers = registry.probe_layers()
+    headers = ["Network", "State", *layers, "Smoothness", "Accuracy %"]
+    rows = []
+    for r in results["runs"]:
+        rows.append(
+            [r["model"].removeprefix("downsampling-"), r["state"]]
+            + [r["sensitivity"][c][name] for name in layers]
+            + [
+                float(np.mean([v["gaussian_smoothness"] for v in r["smoothness"].values()])),
+                100 * r["accuracy"],
+            ]
+        )
+    lines.append(rec.markdown_table(headers, rows, digits=3))
+    if settings["preset"] != "paper":
+        lines += [
+            "",
+            "Reduced protocol (few epochs, a subset of the data): the random-label networks are far "
+            "from memorising their labels, so their column shows the early effect of label noise.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(settings: dict, results: dict, output: Path) -> None:
+    """The three figures (see the module docstring)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    layers = registry.probe_layers()
+    c = str(settings["reference_strength"])
+    states = [s for s in STATES if any(r["state"] == s for r in results["runs"])]
+    models = [m for m in settings["models"] if any(r["model"] == m for r in results["runs"])]
+
+    def runs(state):
+        return [r for r in results["runs"] if r["state"] == state]
+
+    fig, axes = plt.subplots(1, len(states), figsize=(4.6 * len(states), 3.6), squeeze=False)
+    for ax, state in zip(axes[0], states, strict=True):
+        for r in runs(state):
+            ax.plot(layers, [r["sensitivity"][c][n] for n in layers], "o-", label=r["model"][13:])
+        ax.set_title(f"{state}: sensitivity at C = {c} px", fontsize=9)
+        ax.set_ylabel("normalised sensitivity")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(output / "sensitivity_by_layer.png", suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+
+    last = layers[-2]  # the deepest conv stage
+    fig, axes = plt.subplots(1, len(states), figsize=(4.6 * len(states), 3.6), squeeze=False)
+    for ax, state in zip(axes[0], states, strict=True):
+        for r in runs(state):
+            cs = settings["strengths"]
+            ax.plot(cs, [r["sensitivity"][str(x)][last] for x in cs], "o-", label=r["model"][13:])
+        ax.set_title(f"{state}: {last} sensitivity", fontsize=9)
+        ax.set_xlabel("deformation strength C (px)")
+        ax.set_ylabel("normalised sensitivity")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(output / "sensitivity_by_strength.png", suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    markers = dict(zip(models, "osd^vP", strict=False))
+    colours = {"init": "#999999", "trained": "#4477aa", "random-labels": "#cc6677"}
+    for r in results["runs"]:
+        for stage in layers[:-1]:
+            conv = _conv_of(stage, r["smoothness"])
+            if conv is None:
+                continue
+            ax.scatter(
+                r["smoothness"][conv]["gaussian_smoothness"],
+                r["sensitivity"][c][stage],
+                marker=markers.get(r["model"], "o"),
+                color=colours[r["state"]],
+                s=22,
+            )
+    for state, colour in colours.items():
+        ax.scatter([], [], color=colour, label=state)
+    for model, marker in markers.items():
+        ax.scatter([], [], marker=marker, color="k", label=model[13:])
+    ax.set_xlabel("filter smoothness ‖G*W‖/‖W‖ (conv feeding the stage)")
+    ax.set_ylabel(f"sensitivity of the stage at C = {c} px")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(output / "smoothness_vs_sensitivity.png", suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+
+
+def run(
+    spec: dict,
+    preset: str | None = None,
+    models: list[str] | None = None,
+    epochs: int | None = None,
+    width: float | None = None,
+    learning_rate: float | None = None,
+    batch_size: int | None = None,
+    train_subset: int | None = None,
+    strengths: list[float] | None = None,
+    probe_images: int | None = None,
+    data_dir=None,
+    download: bool = False,
+    output="runs/ruderman-deformation",
+    seed: int = 0,
+    overwrite: bool = False,
+    verbose: int = 2,
+    log: Callable[[str], None] = log,
+) -> list[dict]:
+    """Run the recipe; returns the records (also in ``output/results.json``)."""
+    started = time.perf_counter()
+    settings = resolve_settings(
+        spec, preset, models, epochs, width, learning_rate, batch_size, train_subset, strengths,
+        probe_images, seed,
+    )  # fmt: skip
+    output = Path(output)
+    previous = prepare_output(output, settings, overwrite, GENERATED)
+    say = lambda m: log(f"[{spec['recipe']}] {m}")  # noqa: E731
+    results = {
+        "recipe": spec["recipe"],
+        "spec": spec["_path"],
+        "settings": settings,
+        "versions": rec.versions(),
+        "runs": previous.get("runs", []),
+        "records": previous.get("records", []),
+    }
+    splits = cifar_runs.load_splits(
+        settings["data"], data_dir, download, settings["train_subset"], settings["test_subset"],
+        settings["seed"],
+    )  # fmt: skip
+    results["data_source"] = splits.source
+    say(f"data: {splits.source}")
+    stats = cifar_runs.channel_stats(splits.x_train)
+    rng = np.random.default_rng(settings["seed"])
+    probe_index = rng.choice(len(splits.x_test), min(settings["probe_images"], len(splits.x_test)), replace=False)  # fmt: skip
+    probes = splits.x_test[np.sort(probe_index)].astype(np.float32)
+    deformed = deformed_probes(probes, settings)
+    random_labels = np.random.default_rng(settings["seed"] + 1).integers(
+        0, splits.num_classes, len(splits.y_train)
+    )
+    config = training.TrainConfig(
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"],
+        momentum=settings["momentum"],
+        drops=tuple(settings["drops"]),
+        seed=settings["seed"],
+        verbose=verbose,
+    )
+    done = {(r["model"], r["state"]) for r in results["runs"]}
+    for name in settings["models"]:
+
+        def build(name=name):
+            return registry.get(
+                name,
+                classes=splits.num_classes,
+                width=settings["width"],
+                input_normalization=stats,
+            )
+
+        for state in STATES:
+            if (name, state) in done:
+                say(f"{name} {state}: already measured in {output}, skipped")
+                continue
+            t0 = time.perf_counter()
+            if state == "init":
+                training.seed_everything(settings["seed"])  # the same init as the trained runs
+                net, history = build(), None
+            else:
+                labels = splits.y_train if state == "trained" else random_labels
+                say(f"{name} {state}: training {settings['epochs']} epoch(s) ...")
+                net, history = cifar_runs.train_or_load(
+                    build, output / "models" / f"{name}-{state}.keras", splits.x_train, labels,
+                    splits.x_test, splits.y_test, config, output / "work" / f"{name}-{state}",
+                )  # fmt: skip
+            row = {
+                "model": name,
+                "state": state,
+                **measure(net, probes, deformed, splits.x_test, splits.y_test, settings),
+                "final_train_loss": (history or {}).get("loss", [None])[-1],
+                "final_train_accuracy": (history or {}).get("accuracy", [None])[-1],
+                "params": int(net.count_params()),
+                "wall_s": round(time.perf_counter() - t0, 1),
+            }
+            results["runs"].append(row)
+            results["runs"].sort(
+                key=lambda r: (settings["models"].index(r["model"]), STATES.index(r["state"]))
+            )
+            for c, per_layer in row["sensitivity"].items():
+                for layer, value in per_layer.items():
+                    results["records"].append(
+                        {
+                            "recipe": spec["recipe"],
+                            "table": None,
+                            "row": f"{name} {state}",
+                            "column": f"sensitivity {layer} C={c}",
+                            "measured": value,
+                            "paper": None,
+                            "tolerance": None,
+                            "preset": settings["preset"],
+                            "dataset": splits.source,
+                            "model": name,
+                            "state": state,
+                            "layer": layer,
+                            "strength": float(c),
+                            "seed": settings["seed"],
+                            "versions": results["versions"],
+                            "wall_s": row["wall_s"],
+                            "finished_at": rec.now(),
+                        }
+                    )
+            write_json(output / "results.json", results)
+            write_text(output / "table.md", render_table(spec, settings, results))
+            c = str(settings["reference_strength"])
+            say(
+                f"{name} {state}: accuracy {100 * row['accuracy']:.1f} %, sensitivity at C={c}: "
+                + ", ".join(f"{k} {v:.3f}" for k, v in row["sensitivity"][c].items())
+            )
+    shutil.rmtree(output / "work", ignore_errors=True)
+    results["wall_s"] = round(time.perf_counter() - started, 1)
+    write_json(output / "results.json", results)
+    write_text(output / "table.md", render_table(spec, settings, results))
+    plot(settings, results, output)
+    return results["records"]

@@ -1,0 +1,201 @@
+"""What a measuring recipe measures: the paper's networks with their weights, users' models, the
+shipped CIFAR-10 model, and drop-in anti-aliased twins of any of them.
+
+Command-line forms (parsed here, so the CLI stays thin):
+
+- ``--weights imagenet`` (default): every paper network gets its keras.applications ImageNet weights;
+  ``--weights vgg16=PATH`` gives one network a local ``.weights.h5`` / ``.h5``;
+  ``--weights resnet50:blur-4=PATH`` gives an anti-aliased build of it its own (retrained) weights.
+- ``--model PATH`` or ``--model LABEL=PATH``: any ``.keras`` file or SavedModel folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+from kerasinv.errors import ConfigError, KerasinvError
+
+#: keras.applications preprocessing of the paper networks (papers.md §2.3 Keras notes).
+NETWORK_PREPROCESSING = {"vgg16": "caffe", "resnet50": "caffe", "inception-resnet-v2": "tf"}
+BASELINE = "baseline"
+
+
+@dataclasses.dataclass
+class Subject:
+    """One network to measure.
+
+    Attributes:
+        label: its column name in tables and figures, e.g. ``"vgg16"``, ``"vgg16 + blur-3"``.
+        network: the paper network it is an instance of (``"vgg16"``), or ``None`` for user models.
+        variant: ``"baseline"`` or the anti-aliasing method (``"blur-3"``, ``"aps"``).
+        model: the loaded model (:class:`kerasinv.evaluation.LoadedModel`).
+        weights: where the weights came from (for records).
+        retrained: whether anti-aliased weights were trained with the blur (``False`` for drop-in
+            twins of a network trained without it).
+    """
+
+    label: str
+    network: str | None
+    variant: str
+    model: object
+    weights: str
+    retrained: bool = True
+
+
+@dataclasses.dataclass
+class Unavailable:
+    """A subject that could not be loaded, with the reason (reported in the table, not fatal)."""
+
+    label: str
+    reason: str
+
+
+def parse_weights(values: Sequence[str] | None) -> dict[tuple[str, str], str]:
+    """``--weights`` values -> ``{(network, variant): "imagenet" | path}``; ``("*", "baseline")``
+    holds the default for every network (``"imagenet"`` unless given)."""
+    out: dict[tuple[str, str], str] = {("*", BASELINE): "imagenet"}
+    for value in values or []:
+        value = value.strip()
+        if value == "imagenet":
+            out[("*", BASELINE)] = "imagenet"
+            continue
+        if "=" not in value:
+            raise ConfigError(
+                f"--weights {value!r}: use 'imagenet', 'NETWORK=PATH' or 'NETWORK:blur-K=PATH' "
+                "(e.g. --weights vgg16=vgg16.weights.h5)"
+            )
+        key, source = (part.strip() for part in value.split("=", 1))
+        network, _, variant = key.partition(":")
+        if network not in NETWORK_PREPROCESSING:
+            raise ConfigError(
+                f"--weights {value!r}: unknown network {network!r}; known: "
+                f"{', '.join(NETWORK_PREPROCESSING)}"
+            )
+        if source != "imagenet" and not Path(source).is_file():
+            raise ConfigError(f"--weights {value!r}: no file at {source}")
+        out[(network, variant or BASELINE)] = source
+    return out
+
+
+def parse_models(values: Sequence[str] | None) -> list[tuple[str, Path]]:
+    """``--model`` values -> ``[(label, path)]``; the label defaults to the file or folder name."""
+    out = []
+    for value in values or []:
+        label, sep, path = value.partition("=")
+        if not sep:
+            label, path = "", value
+        path = Path(path.strip()).expanduser()
+        if not path.exists():
+            raise ConfigError(f"--model {value!r}: no .keras file or SavedModel folder at {path}")
+        if not label:
+            label = path.parent.name if path.name.isdigit() else path.stem
+        out.append((label.strip(), path))
+    return out
+
+
+def network(name: str, weights: str = "imagenet", variant: str = BASELINE) -> Subject:
+    """A paper network built by :mod:`kerasinv.models.imagenet` with ``weights`` (``"imagenet"`` or a
+    file) and ``variant`` (``"baseline"`` or an anti-aliasing method) built in."""
+    from kerasinv import models
+    from kerasinv.evaluation import from_keras
+
+    model = models.get(
+        name, classes=1000, weights=weights, antialias=None if variant == BASELINE else variant
+    )
+    label = name if variant == BASELINE else f"{name} + {variant}"
+    loaded = from_keras(
+        model, NETWORK_PREPROCESSING[name], source=f"{name} ({weights})", name=label
+    )
+    return Subject(label, name, variant, loaded, weights)
+
+
+def user_model(path: Path, label: str, preprocess: str = "auto") -> Subject:
+    """A user's ``.keras`` file or SavedModel."""
+    from kerasinv.evaluation import load_model
+
+    loaded = load_model(path, preprocess)
+    loaded.name = label
+    return Subject(label, None, BASELINE, loaded, str(path))
+
+
+def twin(subject: Subject, method: str) -> Subject:
+    """The drop-in anti-aliased twin of ``subject`` (same weights, no retraining).
+
+    Raises:
+        ConfigError: the subject has no Keras model (a SavedModel) or nothing to anti-alias.
+    """
+    from kerasinv.evaluation import from_keras
+    from kerasinv.models import antialias, plan_antialias
+
+    keras_model = subject.model.keras_model
+    if keras_model is None:
+        raise ConfigError(
+            f"{subject.label} is a SavedModel: anti-aliased twins need the Keras model (.keras)"
+        )
+    try:
+        changes = [c for c in plan_antialias(keras_model, method) if c.kind != "skipped"]
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{subject.label} cannot be anti-aliased: {e}") from None
+    if not changes:
+        raise ConfigError(f"{subject.label} has no strided layer to anti-alias")
+    model = antialias(keras_model, method)
+    label = f"{subject.label} + {method}"
+    loaded = from_keras(model, subject.model.preprocess, source=subject.model.source, name=label)
+    return Subject(label, subject.network, method, loaded, subject.weights, retrained=False)
+
+
+def collect(
+    networks: Sequence[str],
+    weights: dict[tuple[str, str], str],
+    model_paths: Sequence[tuple[str, Path]],
+    countermeasures: Sequence[str],
+    preprocess: str = "auto",
+    log=print,
+) -> list[Subject | Unavailable]:
+    """Every subject of a run, in table order: each network (then its twins or retrained
+    anti-aliased builds), then each user model (then its twins). Failures become
+    :class:`Unavailable` entries with the reason."""
+    out: list[Subject | Unavailable] = []
+
+    def attempt(label, make):
+        log(f"loading {label} ...")
+        try:
+            out.append(make())
+            return out[-1]
+        except KerasinvError as e:
+            log(f"{label}: not measured: {e}")
+            out.append(Unavailable(label, str(e)))
+            return None
+
+    for name in networks:
+        base_weights = weights.get((name, BASELINE), weights[("*", BASELINE)])
+        base = attempt(name, lambda name=name, w=base_weights: network(name, w))
+        for method in countermeasures:
+            label = f"{name} + {method}"
+            own = weights.get((name, method))
+            if own is not None:  # anti-aliased weights of their own: build with the blur inside
+                attempt(label, lambda name=name, own=own, m=method: network(name, own, m))
+            elif base is not None:
+                attempt(label, lambda base=base, m=method: twin(base, m))
+    for label, path in model_paths:
+        base = attempt(label, lambda path=path, label=label: user_model(path, label, preprocess))
+        for method in countermeasures:
+            if base is not None:
+                attempt(f"{label} + {method}", lambda base=base, m=method: twin(base, m))
+    return out
+
+
+__all__ = [
+    "BASELINE",
+    "NETWORK_PREPROCESSING",
+    "Subject",
+    "Unavailable",
+    "collect",
+    "network",
+    "parse_models",
+    "parse_weights",
+    "twin",
+    "user_model",
+]

@@ -1,0 +1,486 @@
+"""Runner for ``zhang-blurpool``: anti-aliased downsampling on CIFAR-10, and the ImageNet consistency
+table for models the user provides (papers.md §3).
+
+CIFAR-10 part: every (model, variant) is trained with the same data, seed and schedule, then
+measured on the test images: accuracy, consistency under two random shifts, consistency under two
+random circular shifts, accuracy and correct-class probability along a diagonal shift, and the filters'
+total variation and Gaussian-smoothing ratio (:mod:`kerasinv.metrics.smoothness`; the TV
+normalisation is papers.md §3.6's proposal).
+
+ImageNet part (``--model LABEL=PATH --images DIR``): centre-crop accuracy and Zhang's consistency
+(two random 224 crops of the 256 photo, ``trials`` passes); a label ``NETWORK/FILTER`` (e.g.
+``resnet50/bin-5``) puts the paper's numbers beside it.
+
+Output folder (atomic writes; ``results.json`` after each model, so a long run resumes):
+``results.json``, ``table.md``, ``diagonal.png`` (accuracy along the diagonal shift),
+``by_filter.png`` (accuracy, consistency and TV against the filter size), ``models/*.keras``,
+``work/`` (checkpoints of the model being trained).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from kerasinv import models as registry
+from kerasinv import training
+from kerasinv.errors import ConfigError, UnknownNameError
+from kerasinv.io import atomic_path, write_json, write_text
+from kerasinv.recipes import cifar_runs
+from kerasinv.recipes import records as rec
+from kerasinv.recipes.outputs import log, prepare_output
+
+GENERATED = ("table.md", "diagonal.png", "by_filter.png", "models", "work")
+#: paper column names for our variants (papers.md §3.1).
+PAPER_COLUMNS = {"blur-1": "baseline", "blur-2": "rect-2", "blur-3": "tri-3", "blur-4": "bin-4"}
+PAPER_COLUMNS["blur-5"] = "bin-5"
+_ALIASES = {v: k for k, v in PAPER_COLUMNS.items()} | {"tri-4": "blur-4"}
+
+
+def resolve_settings(spec, preset, models, variants, epochs, width, learning_rate, batch_size,
+                     train_subset, augment, seed, trials) -> dict:  # fmt: skip
+    """The settings that define a run (stored in results.json, compared on resume)."""
+    preset = preset or spec.get("default_preset", "smoke")
+    if preset not in spec["presets"]:
+        raise UnknownNameError("preset", preset, spec["presets"])
+    p, t, e = spec["presets"][preset], spec.get("training", {}), spec.get("evaluation", {})
+    chosen = list(models or p.get("models", spec["models"]))
+    for name in chosen:
+        if name not in spec["models"]:
+            raise UnknownNameError("model", name, spec["models"])
+    chosen_variants = list(variants or p.get("variants", spec["variants"]))
+    for v in chosen_variants:
+        if v not in spec["variants"]:
+            raise UnknownNameError("variant", v, spec["variants"])
+    settings = {
+        "preset": preset,
+        "data": p.get("data", "cifar"),
+        "models": chosen,
+        "variants": chosen_variants,
+        "width": float(width if width is not None else p.get("width", 1.0)),
+        "epochs": int(epochs if epochs is not None else p.get("epochs", 250)),
+        "train_subset": train_subset if train_subset is not None else p.get("train_subset"),
+        "test_subset": p.get("test_subset"),
+        "augment": bool(augment),
+        "learning_rate": float(learning_rate or t.get("learning_rate", 0.1)),
+        "momentum": float(t.get("momentum", 0.9)),
+        "weight_decay": float(t.get("weight_decay", 5e-4)),
+        "batch_size": int(batch_size or t.get("batch_size", 128)),
+        "drops": list(
+            cifar_runs.scaled_drops(t.get("drops", [100, 150]), t.get("schedule_epochs", 250))
+        ),
+        "drop_factor": float(t.get("drop_factor", 0.1)),
+        "augment_shift": int(t.get("max_shift", 4)),
+        "max_shift": int(e.get("max_shift", 4)),
+        "padding": e.get("padding", "reflect"),
+        "trials": int(trials or p.get("trials", e.get("trials", 5))),
+        "seed": int(seed),
+    }
+    if settings["width"] <= 0:
+        raise ConfigError(f"width must be positive, got {settings['width']}")
+    if settings["padding"] not in ("reflect", "zero"):
+        raise ConfigError(
+            f"evaluation padding must be reflect or zero, got {settings['padding']!r}"
+        )
+    return settings
+
+
+def build(name: str, variant: str, width: float, weight_decay: float, stats) -> Callable:
+    """A builder of ``name`` (``all-cnn-c`` or a ``vgg*-cifar``) with ``variant`` downsampling."""
+    options = {
+        "width": width,
+        "weight_decay": weight_decay,
+        "batch_norm": True,
+        "input_normalization": stats,
+        "antialias": variant,
+    }
+    if name.startswith("all-cnn"):
+        options.update(dropout=False, class_relu=False, kernel_initializer="he_normal")
+    return lambda: registry.get(name, **options)
+
+
+def shift_metrics(model, x: np.ndarray, y: np.ndarray, settings: dict) -> dict:
+    """Accuracy, shift and circular consistency, and the diagonal curve of ``model`` on ``x``."""
+    import tensorflow as tf
+
+    from kerasinv import metrics, perturb
+
+    m, size = settings["max_shift"], x.shape[1]
+    mode = "REFLECT" if settings["padding"] == "reflect" else "CONSTANT"
+    padded = tf.pad(tf.constant(x, tf.float32), [[0, 0], [m, m], [m, m], [0, 0]], mode=mode)
+    clean = cifar_runs.predict(model, x)
+    agree, circular = [], []
+    for trial in range(settings["trials"]):
+        seed = tf.constant([settings["seed"], trial], tf.int64)
+        first, second, _ = perturb.random_crop_pair(padded, size, seed)
+        a, b = cifar_runs.predict(model, first.numpy()), cifar_runs.predict(model, second.numpy())
+        agree.append(a.argmax(-1) == b.argmax(-1))
+        s0, s1 = tf.unstack(tf.random.experimental.stateless_split(seed + 1000, 2, alg="philox"))
+        c0, _ = perturb.random_circular_shift(tf.constant(x, tf.float32), s0, 2 * m)
+        c1, _ = perturb.random_circular_shift(tf.constant(x, tf.float32), s1, 2 * m)
+        a, b = cifar_runs.predict(model, c0.numpy()), cifar_runs.predict(model, c1.numpy())
+        circular.append(a.argmax(-1) == b.argmax(-1))
+    sweep = perturb.diagonal_sweep(padded, size).numpy()  # [N, 2m+1, S, S, C]
+    n, steps = sweep.shape[:2]
+    probs = cifar_runs.predict(model, sweep.reshape(n * steps, *sweep.shape[2:]))
+    probs = probs.reshape(n, steps, -1)
+    return {
+        "accuracy": metrics.accuracy(clean, y),
+        "consistency": float(np.mean(agree)),
+        "circular_consistency": float(np.mean(circular)),
+        "diagonal_shift": list(range(-m, m + 1)),
+        "diagonal_accuracy": metrics.accuracy_by_offset(probs, y).tolist(),
+        "diagonal_true_probability": metrics.true_class_probability_by_offset(probs, y).tolist(),
+    }
+
+
+def filter_smoothness(model) -> dict:
+    """Mean total variation and Gaussian-smoothing ratio over the spatial conv filters."""
+    from kerasinv.metrics import layer_smoothness
+
+    layers = layer_smoothness(model)
+    return {
+        "total_variation": float(np.mean([v["total_variation"] for v in layers.values()])),
+        "gaussian_smoothness": float(np.mean([v["gaussian_smoothness"] for v in layers.values()])),
+        "layers": layers,
+    }
+
+
+def parse_paper_label(label: str, spec: dict) -> tuple[str, str] | None:
+    """``"resnet50/bin-5"`` -> ``("resnet50", "bin-5")`` if the paper's table has that cell."""
+    match = re.fullmatch(r"([a-z0-9]+)/([a-z0-9-]+)", label.strip().lower())
+    if not match:
+        return None
+    network, column = match.groups()
+    column = PAPER_COLUMNS.get(column, column)
+    table = spec.get("paper", {})
+    if network in table and column in table[network]:
+        return network, column
+    return None
+
+
+def imagenet_part(spec, settings, model_paths, images, labels, limit, preprocess, log) -> dict:
+    """Accuracy and consistency of each user model on the photos (``{label: row}``)."""
+    from kerasinv.data.imagenet import load_photos
+    from kerasinv.metrics import random_shift_consistency
+    from kerasinv.recipes import subjects
+
+    out = {}
+    cache: dict[int, tuple] = {}
+    for label, path in model_paths:
+        subject = subjects.user_model(path, label, preprocess or "auto")
+        size = subject.model.input_size
+        if size not in cache:
+            cache[size] = load_photos(
+                images, resize=round(size * 256 / 224), limit=limit, require_labels=True,
+                label_file=labels,
+            )  # fmt: skip
+        x, y, _, skipped = cache[size]
+        log(f"{label}: {len(x)} photos, {settings['trials']} random-shift passes ...")
+        t0 = time.perf_counter()
+        r = random_shift_consistency(
+            subject.model.predict, x, y, crop=size, trials=settings["trials"], seed=settings["seed"],
+            batch_size=16,
+        )  # fmt: skip
+        ref = parse_paper_label(label, spec)
+        paper = spec["paper"][ref[0]][ref[1]] if ref else None
+        out[label] = {
+            "source": str(path),
+            "preprocess": subject.model.preprocess,
+            "photos": len(x),
+            "skipped_files": len(skipped),
+            "accuracy": 100 * r.accuracy,
+            "consistency": 100 * r.consistency,
+            "paper_row": ref,
+            "paper": paper,
+            "wall_s": round(time.perf_counter() - t0, 1),
+        }
+    return out
+
+
+def render_table(spec: dict, settings: dict, results: dict) -> str:
+    lines = [f"## {spec.get('title', spec['recipe'])}", ""]
+    if results["cifar"]:
+        lines.append(
+            f"CIFAR-10 ({results.get('data_source', '')}). Preset `{settings['preset']}`: width "
+            f"{settings['width']:g}, {settings['epochs']} epoch(s), "
+            f"{'flips + shifts' if settings['augment'] else 'no augmentation'}, seed "
+            f"{settings['seed']}. Consistency: two random shifts of up to ±{settings['max_shift']} px "
+            f"({settings['padding']} padding), {settings['trials']} pass(es); circular: two random "
+            "circular shifts. TV: mean normalised total variation of the spatial filters (lower = "
+            "smoother; papers.md §3.6 proposal). The paper's CIFAR numbers are unverified, so none "
+            "are shown."
+        )
+        lines.append("")
+        headers = ["Model", "Variant", "Accuracy %", "Consistency %", "Circular cons. %"]
+        headers += ["Mean acc. along diagonal %", "TV", "Gaussian ratio", "Params", "Time (s)"]
+        rows = []
+        for r in results["cifar"]:
+            rows.append(
+                [
+                    r["model"],
+                    r["variant"],
+                    100 * r["accuracy"],
+                    100 * r["consistency"],
+                    100 * r["circular_consistency"],
+                    100 * float(np.mean(r["diagonal_accuracy"])),
+                    r["total_variation"],
+                    r["gaussian_smoothness"],
+                    r["params"],
+                    r["wall_s"],
+                ]
+            )
+        lines.append(rec.markdown_table(headers, rows))
+        if settings["preset"] != "paper":
+            lines += [
+                "",
+                "Reduced protocol (few epochs, narrow networks, a subset of the data): compare the "
+                "variants with each other, not with published numbers.",
+            ]
+    if results["imagenet"]:
+        lines += [
+            "",
+            f"**ImageNet** ({spec['paper'].get('table', 'paper')}): accuracy / consistency %",
+            "",
+        ]
+        headers = [
+            "Model",
+            "Photos",
+            "Accuracy %",
+            "Consistency %",
+            "Paper row",
+            "Paper acc. / cons. %",
+        ]
+        rows = []
+        for label, r in results["imagenet"].items():
+            rows.append(
+                [
+                    label,
+                    r["photos"],
+                    r["accuracy"],
+                    r["consistency"],
+                    "/".join(r["paper_row"]) if r["paper_row"] else "–",
+                    " / ".join(f"{v:.2f}" for v in r["paper"]) if r["paper"] else "–",
+                ]
+            )
+        lines.append(rec.markdown_table(headers, rows))
+    return "\n".join(lines) + "\n"
+
+
+def plot(settings: dict, results: dict, output: Path) -> None:
+    """``diagonal.png`` and ``by_filter.png`` from the CIFAR records."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = [m for m in settings["models"] if any(r["model"] == m for r in results["cifar"])]
+    if not models:
+        return
+    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], models, strict=True):
+        for r in results["cifar"]:
+            if r["model"] == name:
+                ax.plot(
+                    r["diagonal_shift"], np.array(r["diagonal_accuracy"]) * 100, label=r["variant"]
+                )
+        ax.set_title(f"{name}: accuracy along a diagonal shift", fontsize=9)
+        ax.set_xlabel("shift (px, both axes)")
+        ax.set_ylabel("accuracy %")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    with atomic_path(output / "diagonal.png", suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    keys = [("accuracy", "accuracy %", 100), ("consistency", "consistency %", 100)]
+    keys.append(("total_variation", "filter TV", 1))
+    for ax, (key, label, scale) in zip(axes, keys, strict=True):
+        for name in models:
+            rows = [r for r in results["cifar"] if r["model"] == name]
+            blur = [r for r in rows if r["variant"].startswith("blur-")]
+            sizes = [int(r["variant"].split("-")[1]) for r in blur]
+            ax.plot(sizes, [scale * r[key] for r in blur], "o-", label=name)
+            for r in rows:
+                if r["variant"].startswith("aps"):
+                    ax.axhline(scale * r[key], ls="--", lw=1, color=ax.lines[-1].get_color())
+        ax.set_xlabel("blur filter size (1 = no blur); dashed: APS")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(output / "by_filter.png", suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+
+
+def run(
+    spec: dict,
+    preset: str | None = None,
+    models: list[str] | None = None,
+    variants: list[str] | None = None,
+    epochs: int | None = None,
+    width: float | None = None,
+    learning_rate: float | None = None,
+    batch_size: int | None = None,
+    train_subset: int | None = None,
+    augment: bool = False,
+    images: str | None = None,
+    labels: str | None = None,
+    limit: int | None = None,
+    model: list[str] | None = None,
+    preprocess: str | None = None,
+    trials: int | None = None,
+    data_dir=None,
+    download: bool = False,
+    output="runs/zhang-blurpool",
+    seed: int = 0,
+    overwrite: bool = False,
+    verbose: int = 2,
+    log: Callable[[str], None] = log,
+) -> list[dict]:
+    """Run the recipe; returns the records (also in ``output/results.json``)."""
+    from kerasinv.recipes import subjects
+
+    started = time.perf_counter()
+    settings = resolve_settings(
+        spec, preset, models, variants, epochs, width, learning_rate, batch_size, train_subset,
+        augment, seed, trials,
+    )  # fmt: skip
+    model_paths = subjects.parse_models(model)
+    if model_paths and not images:
+        raise ConfigError("--model needs --images DIR: the photos to measure consistency on")
+    settings["imagenet_models"] = {label: str(path) for label, path in model_paths}
+    settings["images"] = str(images) if images else None
+    settings["limit"] = limit
+    output = Path(output)
+    previous = prepare_output(output, settings, overwrite, GENERATED)
+    say = lambda m: log(f"[{spec['recipe']}] {m}")  # noqa: E731
+    results = {
+        "recipe": spec["recipe"],
+        "spec": spec["_path"],
+        "settings": settings,
+        "versions": rec.versions(),
+        "cifar": previous.get("cifar", []),
+        "imagenet": previous.get("imagenet", {}),
+        "records": previous.get("records", []),
+    }
+    done = {(r["model"], r["variant"]) for r in results["cifar"]}
+    todo = [(m, v) for m in settings["models"] for v in settings["variants"] if (m, v) not in done]
+    if todo:
+        splits = cifar_runs.load_splits(
+            settings["data"], data_dir, download, settings["train_subset"],
+            settings["test_subset"], settings["seed"],
+        )  # fmt: skip
+        results["data_source"] = splits.source
+        say(f"data: {splits.source}")
+        stats = cifar_runs.channel_stats(splits.x_train)
+        config = training.TrainConfig(
+            epochs=settings["epochs"],
+            batch_size=settings["batch_size"],
+            learning_rate=settings["learning_rate"],
+            momentum=settings["momentum"],
+            drops=tuple(settings["drops"]),
+            drop_factor=settings["drop_factor"],
+            augment=settings["augment"],
+            max_shift=settings["augment_shift"],
+            seed=settings["seed"],
+            verbose=verbose,
+        )
+    for name, variant in todo:
+        say(f"{name} {variant}: training {settings['epochs']} epoch(s) ...")
+        t0 = time.perf_counter()
+        net, history = cifar_runs.train_or_load(
+            build(name, variant, settings["width"], settings["weight_decay"], stats),
+            output / "models" / f"{name}-{variant}.keras",
+            splits.x_train, splits.y_train, splits.x_test, splits.y_test, config,
+            output / "work" / f"{name}-{variant}",
+        )  # fmt: skip
+        train_s = time.perf_counter() - t0
+        measured = shift_metrics(net, splits.x_test, splits.y_test, settings)
+        smooth = filter_smoothness(net)
+        row = {
+            "model": name,
+            "variant": variant,
+            "params": int(net.count_params()),
+            **measured,
+            "total_variation": smooth["total_variation"],
+            "gaussian_smoothness": smooth["gaussian_smoothness"],
+            "layer_smoothness": smooth["layers"],
+            "final_train_loss": (history or {}).get("loss", [None])[-1],
+            "train_images": len(splits.x_train),
+            "test_images": len(splits.x_test),
+            "train_s": round(train_s, 1),
+            "wall_s": round(time.perf_counter() - t0, 1),
+        }
+        results["cifar"].append(row)
+        results["cifar"].sort(
+            key=lambda r: (
+                settings["models"].index(r["model"]),
+                settings["variants"].index(r["variant"]),
+            )
+        )
+        for metric in ("accuracy", "consistency", "circular_consistency", "total_variation"):
+            results["records"].append(
+                {
+                    "recipe": spec["recipe"],
+                    "table": "CIFAR-10",
+                    "row": f"{name} {variant}",
+                    "column": metric,
+                    "measured": row[metric],
+                    "paper": None,
+                    "tolerance": None,
+                    "preset": settings["preset"],
+                    "dataset": results.get("data_source"),
+                    "model": name,
+                    "variant": variant,
+                    "seed": settings["seed"],
+                    "versions": results["versions"],
+                    "wall_s": row["wall_s"],
+                    "finished_at": rec.now(),
+                }
+            )
+        write_json(output / "results.json", results)
+        write_text(output / "table.md", render_table(spec, settings, results))
+        say(
+            f"{name} {variant}: accuracy {100 * row['accuracy']:.1f} %, consistency "
+            f"{100 * row['consistency']:.1f} %, TV {row['total_variation']:.3f} ({row['wall_s']:.0f} s)"
+        )
+    if model_paths:
+        results["imagenet"] = imagenet_part(
+            spec, settings, model_paths, images, labels, limit, preprocess, say
+        )
+        results["records"] = [r for r in results["records"] if r["table"] == "CIFAR-10"]
+        for label, r in results["imagenet"].items():
+            for i, metric in enumerate(("accuracy", "consistency")):
+                results["records"].append(
+                    {
+                        "recipe": spec["recipe"],
+                        "table": spec["paper"].get("table"),
+                        "row": "/".join(r["paper_row"]) if r["paper_row"] else label,
+                        "column": metric,
+                        "measured": r[metric],
+                        "paper": r["paper"][i] if r["paper"] else None,
+                        "tolerance": None,
+                        "preset": settings["preset"],
+                        "dataset": f"ImageNet photos from {images}",
+                        "model": label,
+                        "seed": settings["seed"],
+                        "versions": results["versions"],
+                        "wall_s": r["wall_s"],
+                        "finished_at": rec.now(),
+                    }
+                )
+    shutil.rmtree(output / "work", ignore_errors=True)
+    results["wall_s"] = round(time.perf_counter() - started, 1)
+    write_json(output / "results.json", results)
+    write_text(output / "table.md", render_table(spec, settings, results))
+    plot(settings, results, output)
+    return results["records"]
