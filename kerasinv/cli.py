@@ -108,8 +108,9 @@ def _floats(_ctx, param, value):
 @click.option("--preset", help="Preset from the recipe spec (smoke, quick, paper).")
 @click.option(
     "--models",
-    callback=_csv,
-    help="Comma-separated subset of the recipe's models (springenberg, zhang, ruderman).",
+    callback=_csv_or_none,
+    help="Comma-separated subset of the recipe's models (springenberg, zhang, ruderman); zhang: "
+    "none measures only the --model files.",
 )
 @click.option(
     "--networks",

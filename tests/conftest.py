@@ -13,6 +13,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 CIFAR_JPEG = SHARED_DATA / "cifar10-jpeg.tar.gz"
+PHOTOS = SHARED_DATA / "imagenet-samples-100.tar"
+MOBILENET_WEIGHTS = SHARED_DATA / "mobilenet_0.75_224_imagenet.weights.h5"
+
+
+@pytest.fixture(scope="session")
+def mobilenet_keras(tmp_path_factory):
+    """The genuinely pretrained Keras MobileNet 0.75 from ../shared/data, saved as a .keras file."""
+    if not (MOBILENET_WEIGHTS.is_file() and PHOTOS.is_file()):
+        pytest.skip("../shared/data (MobileNet weights, ImageNet photos) is absent")
+    import keras
+
+    model = keras.applications.MobileNet(input_shape=(224, 224, 3), alpha=0.75, weights=None)
+    model.load_weights(MOBILENET_WEIGHTS)
+    path = tmp_path_factory.mktemp("mobilenet") / "mobilenet.keras"
+    model.save(path)
+    return path
 
 
 @pytest.fixture

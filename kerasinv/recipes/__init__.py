@@ -65,19 +65,19 @@ def check_options(spec: dict, options: dict) -> None:
     if extra:
         flags = ", ".join("--" + k.replace("_", "-") for k in extra)
         takes = ", ".join("--" + k.replace("_", "-") for k in sorted(accepted))
-        raise ConfigError(
-            f"{flags} do(es) not apply to recipe {spec['recipe']!r}; it takes {takes}"
-        )
+        raise ConfigError(f"{flags}: not an option of recipe {spec['recipe']!r} (it takes {takes})")
 
 
-def run_recipe(spec: dict, output, verbose: int = 2, **options):
+def run_recipe(spec: dict, output, verbose: int = 2, log=None, **options):
     """Run ``spec`` with the runner it names; returns the run's records.
 
     ``options`` are the runner's keyword arguments (see each runner's ``run``); unknown ones are
-    refused with the list of accepted ones.
+    refused with the list of accepted ones. ``log`` receives progress lines (default: stderr).
     """
     check_options(spec, options)
     module, _ = _runner_entry(spec)
+    if log is not None:
+        options["log"] = log
     return importlib.import_module(module).run(spec, output=output, verbose=verbose, **options)
 
 

@@ -49,7 +49,7 @@ def resolve_settings(spec, preset, models, variants, epochs, width, learning_rat
     if preset not in spec["presets"]:
         raise UnknownNameError("preset", preset, spec["presets"])
     p, t, e = spec["presets"][preset], spec.get("training", {}), spec.get("evaluation", {})
-    chosen = list(models or p.get("models", spec["models"]))
+    chosen = list(p.get("models", spec["models"]) if models is None else models)
     for name in chosen:
         if name not in spec["models"]:
             raise UnknownNameError("model", name, spec["models"])

@@ -1,0 +1,164 @@
+"""azulay-onepixel: the smoke preset on the shipped trained model, real MobileNet weights, the
+Table 1 layout, and option errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from kerasinv.errors import ConfigError
+from kerasinv.recipes import load_spec, run_recipe
+from kerasinv.recipes.azulay import paper_values, render_table
+from kerasinv.recipes.subjects import parse_models, parse_weights
+from tests.conftest import PHOTOS, run_cli
+
+SHIPPED = "all-cnn-c-bn-w050"
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("azulay")
+    proc = run_cli(
+        "recipe", "azulay-onepixel", "--preset", "smoke", "--cifar-images", "40", "--output",
+        str(out),
+    )  # fmt: skip
+    return out, proc
+
+
+def test_smoke_preset_measures_the_shipped_model_and_its_twins(smoke_run):
+    out, proc = smoke_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert list(results["subjects"]) == [SHIPPED, f"{SHIPPED} + blur-3", f"{SHIPPED} + aps"]
+    for label, info in results["subjects"].items():
+        assert info["images"] == 40 and info["input_size"] == 32
+        for protocol in ("crop", "black", "inpaint", "scale"):
+            row = info["summary"][protocol]
+            assert 0 <= row["p_top1_change"] <= 1 and 0 <= row["mean_absolute_change"] <= 1
+        per_image = np.load(out / "per_image" / f"{label}.npz")
+        assert per_image["crop_top1"].shape == (40, 9)
+    shipped = results["subjects"][SHIPPED]["summary"]
+    assert shipped["crop"]["accuracy"] >= 0.6  # a genuinely trained network
+    assert not results["subjects"][f"{SHIPPED} + aps"]["retrained"]
+    # one record per (subject, protocol, metric): P, MAC and accuracy for 4 protocols
+    assert len(results["records"]) == 3 * 4 * 3
+    table = (out / "table.md").read_text()
+    assert "P(top-1 change), crop" in table and "MAC, inpaint" in table
+    assert f"{SHIPPED} + blur-3 (drop-in)" in table
+    assert "P(top-1 change), crop" in proc.stdout  # the table is printed
+    assert (out / "p_top1_change.png").stat().st_size > 5000
+
+
+def test_rerun_resumes_and_other_settings_are_refused(smoke_run):
+    out, _ = smoke_run
+    before = (out / "results.json").read_text()
+    again = run_cli(
+        "recipe", "azulay-onepixel", "--preset", "smoke", "--cifar-images", "40", "--output",
+        str(out),
+    )  # fmt: skip
+    assert again.returncode == 0 and "already measured" in again.stderr
+    assert (
+        json.loads(before)["records"] == json.loads((out / "results.json").read_text())["records"]
+    )
+    other = run_cli(
+        "recipe", "azulay-onepixel", "--preset", "smoke", "--background", "black", "--output",
+        str(out),
+    )  # fmt: skip
+    assert other.returncode != 0 and "different settings (background" in other.stderr
+
+
+def test_pretrained_mobilenet_and_unavailable_networks(tmp_path, mobilenet_keras, isolated_home):
+    """Real ImageNet weights on real photos, next to a network whose weights cannot be fetched
+    offline: the network is reported as not measured, the run still succeeds."""
+    spec = load_spec("azulay-onepixel")
+    import os
+
+    os.environ["KERASINV_OFFLINE"] = "1"
+    try:
+        run_recipe(
+            spec,
+            output=tmp_path / "out",
+            preset="smoke",
+            images=str(PHOTOS),
+            limit=10,
+            networks=["vgg16"],
+            model=[f"mobilenet={mobilenet_keras}"],
+            protocols=["crop", "black"],
+            countermeasures=["aps"],
+            cifar_images=20,
+            log=lambda m: None,
+        )
+    finally:
+        del os.environ["KERASINV_OFFLINE"]
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert (
+        "vgg16" in results["unavailable"] and "vgg16.weights.h5" in results["unavailable"]["vgg16"]
+    )
+    mobilenet = results["subjects"]["mobilenet"]
+    assert mobilenet["preprocess"] == "tf" and mobilenet["images"] == 10
+    assert mobilenet["summary"]["crop"]["accuracy"] >= 0.6
+    aps = results["subjects"]["mobilenet + aps"]["summary"]
+    assert aps["crop"]["accuracy"] >= 0.5  # APS only picks a phase: no retraining needed
+    table = (tmp_path / "out" / "table.md").read_text()
+    assert "Not measured" in table and "ImageNet photos from" in table
+
+
+def test_table_1_layout_puts_the_papers_values_under_ours():
+    spec = load_spec("azulay-onepixel")
+    assert paper_values(spec, "resnet50", "black", "p_top1_change") == {
+        "keras": 0.29,
+        "pytorch": 0.2,
+    }
+    assert paper_values(spec, "resnet50", "inpaint", "p_top1_change") == {}
+    summary = {p: {"images": 5, "p_top1_change": 0.1, "mean_absolute_change": 0.02, "accuracy": 0.8}
+               for p in ("crop", "black")}  # fmt: skip
+    results = {
+        "subjects": {
+            "vgg16": {
+                "network": "vgg16",
+                "variant": "baseline",
+                "retrained": True,
+                "data": "photos",
+                "summary": summary,
+                "images": 5,
+            },
+            "vgg16 + blur-3": {
+                "network": "vgg16",
+                "variant": "blur-3",
+                "retrained": False,
+                "data": "photos",
+                "summary": summary,
+                "images": 5,
+            },
+        },
+        "unavailable": {},
+    }
+    settings = {"preset": "paper", "background": "mean", "seed": 0, "protocols": ["crop", "black"]}
+    table = render_table(spec, settings, results)
+    lines = table.splitlines()
+    crop = lines.index(next(x for x in lines if x.startswith("| P(top-1 change), crop")))
+    assert lines[crop + 1].startswith("| ↳ paper (Keras / PyTorch) | 0.05 / 0.062 |")
+    assert "vgg16 + blur-3 (drop-in)" in table
+
+
+def test_option_parsing_and_errors(tmp_path):
+    weights = tmp_path / "w.weights.h5"
+    weights.write_bytes(b"x")
+    parsed = parse_weights(["imagenet", f"resnet50={weights}", f"vgg16:blur-4={weights}"])
+    assert parsed[("resnet50", "baseline")] == str(weights)
+    assert parsed[("vgg16", "blur-4")] == str(weights) and parsed[("*", "baseline")] == "imagenet"
+    with pytest.raises(ConfigError, match="unknown network 'alexnet'"):
+        parse_weights([f"alexnet={weights}"])
+    with pytest.raises(ConfigError, match="no file"):
+        parse_weights(["vgg16=/nonexistent.h5"])
+    assert parse_models([f"mine={weights}", str(weights)]) == [
+        ("mine", weights),
+        ("w.weights", weights),
+    ]
+    result = run_cli("recipe", "azulay-onepixel", "--augment")
+    assert (
+        result.returncode == 2
+        and "--augment: not an option of recipe 'azulay-onepixel'" in result.stderr
+    )
+    result = run_cli("recipe", "azulay-onepixel", "--preset", "quick")
+    assert result.returncode == 2 and "--images" in result.stderr

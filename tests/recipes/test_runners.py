@@ -1,0 +1,43 @@
+"""The recipe engine: every shipped spec names a runner whose options match its ``run`` signature."""
+
+import importlib
+import inspect
+
+import pytest
+
+from kerasinv.errors import ConfigError
+from kerasinv.recipes import RUNNERS, check_options, list_specs, load_spec
+
+ENGINE_ARGUMENTS = {"spec", "output", "verbose", "log"}
+
+
+@pytest.mark.parametrize("runner", sorted(RUNNERS))
+def test_declared_options_are_the_runners_parameters(runner):
+    module, options = RUNNERS[runner]
+    run = importlib.import_module(module).run
+    assert set(inspect.signature(run).parameters) - ENGINE_ARGUMENTS == options
+
+
+def test_every_shipped_spec_has_smoke_quick_and_paper_presets():
+    specs = list_specs()
+    assert {
+        "springenberg-allcnn",
+        "azulay-onepixel",
+        "zhang-blurpool",
+        "ruderman-deformation",
+    } <= set(specs)
+    for name in specs:
+        spec = load_spec(name)
+        assert spec["runner"] in RUNNERS
+        assert {"smoke", "quick", "paper"} <= set(spec["presets"]), name
+        for preset in spec["presets"].values():
+            assert preset.get("description"), name
+
+
+def test_options_of_another_runner_are_refused():
+    spec = load_spec("ruderman-deformation")
+    check_options(spec, {"strengths": [1.0], "preset": "smoke"})
+    with pytest.raises(
+        ConfigError, match="--images: not an option of recipe 'ruderman-deformation'"
+    ):
+        check_options(spec, {"images": "x"})

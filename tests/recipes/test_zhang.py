@@ -1,0 +1,89 @@
+"""zhang-blurpool: CIFAR training of anti-aliased variants, shift metrics, and the ImageNet table."""
+
+import json
+
+import pytest
+
+from kerasinv.recipes import load_spec, run_recipe
+from kerasinv.recipes.zhang import parse_paper_label
+from tests.conftest import PHOTOS, run_cli
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("zhang")
+    proc = run_cli(
+        "recipe", "zhang-blurpool", "--preset", "smoke", "--variants", "blur-1,aps", "--quiet",
+        "--output", str(out),
+    )  # fmt: skip
+    return out, proc
+
+
+def test_smoke_trains_variants_and_measures_shift_metrics(smoke_run):
+    out, proc = smoke_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    rows = results["cifar"]
+    assert [(r["model"], r["variant"]) for r in rows] == [
+        ("all-cnn-c", "blur-1"),
+        ("all-cnn-c", "aps"),
+    ]
+    for r in rows:
+        assert r["train_images"] == 2000 and r["test_images"] == 500
+        for key in ("accuracy", "consistency", "circular_consistency"):
+            assert 0 <= r[key] <= 1
+        assert r["diagonal_shift"] == list(range(-4, 5)) and len(r["diagonal_accuracy"]) == 9
+        assert r["total_variation"] > 0 and 0 < r["gaussian_smoothness"] <= 1
+        assert (out / "models" / f"all-cnn-c-{r['variant']}.keras").is_file()
+    assert rows[0]["params"] == rows[1]["params"]  # anti-aliasing adds no weights
+    assert len(results["records"]) == 2 * 4
+    for figure in ("diagonal.png", "by_filter.png"):
+        assert (out / figure).stat().st_size > 5000
+    assert "| all-cnn-c | aps |" in (out / "table.md").read_text()
+    assert not (out / "work").exists()
+
+
+def test_rerun_skips_trained_variants(smoke_run):
+    out, _ = smoke_run
+    again = run_cli(
+        "recipe", "zhang-blurpool", "--preset", "smoke", "--variants", "blur-1,aps", "--quiet",
+        "--output", str(out),
+    )  # fmt: skip
+    assert again.returncode == 0 and "training" not in again.stderr
+
+
+def test_imagenet_consistency_of_a_users_model(tmp_path, mobilenet_keras):
+    spec = load_spec("zhang-blurpool")
+    records = run_recipe(
+        spec,
+        output=tmp_path / "out",
+        preset="smoke",
+        models=[],
+        model=[f"mobilenet/baseline={mobilenet_keras}"],
+        images=str(PHOTOS),
+        limit=12,
+        trials=2,
+        log=lambda m: None,
+    )
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    row = results["imagenet"]["mobilenet/baseline"]
+    assert row["photos"] == 12 and row["preprocess"] == "tf"
+    assert row["accuracy"] >= 60 and 50 <= row["consistency"] <= 100
+    assert row["paper_row"] is None  # MobileNet v1 is not in the paper's table
+    assert {r["column"] for r in records} == {"accuracy", "consistency"}
+    assert "ImageNet" in (tmp_path / "out" / "table.md").read_text()
+
+
+def test_paper_labels_map_to_the_papers_table():
+    spec = load_spec("zhang-blurpool")
+    assert parse_paper_label("resnet50/bin-5", spec) == ("resnet50", "bin-5")
+    assert parse_paper_label("ResNet50/blur-3", spec) == ("resnet50", "tri-3")
+    assert parse_paper_label("vgg16/blur-1", spec) == ("vgg16", "baseline")
+    assert parse_paper_label("alexnet/bin-4", spec) is None  # no filter-4 AlexNet in the table
+    assert parse_paper_label("my-model", spec) is None
+    assert spec["paper"]["resnet50"]["bin-5"] == [77.04, 91.31]
+
+
+def test_model_without_images_is_refused(tmp_path):
+    result = run_cli("recipe", "zhang-blurpool", "--model", str(PHOTOS))
+    assert result.returncode == 2 and "--images" in result.stderr
