@@ -174,7 +174,9 @@ def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
             raise DataFormatError(f"could not load {path} as a Keras model: {e}") from None
         return from_keras(model, preprocess, source=str(path))
 
-    return LoadedModel(name, str(path), size, _predictor(call, preprocess, notes), notes, preprocess)
+    return LoadedModel(
+        name, str(path), size, _predictor(call, preprocess, notes), notes, preprocess
+    )
 
 
 def protocol_frames(images, protocol: str, size: int, background="black", seed: int = 0):

@@ -6,6 +6,15 @@ the file's path gives the label). Each photo is decoded, its shorter side resize
 (bilinear, anti-aliased, as torchvision's ``Resize``) and centre-cropped to ``resize x resize``:
 Zhang's validation input, from which 224-pixel crops are taken.
 
+Official validation files (``ILSVRC2012_val_00000001.JPEG``, as in ``ILSVRC2012_img_val.tar``) need no
+label file: their labels come from the validation label list that tensorflow-datasets ships (one wnid
+per file, in file order), read without importing tensorflow-datasets.
+
+A prepared tensorflow-datasets ``imagenet2012`` (its ``data_dir``, or the ``imagenet2012/<version>``
+folder) is read with ``builder_from_directory`` (never ``tfds.load``, which goes online);
+:func:`prepare_tfds_imagenet` prepares one from the manually downloaded archives (the validation tar
+alone is enough), offline.
+
 ``imagenet_class_index.json`` is the standard Keras class index (index -> [wnid, name]); Keras
 downloads it at run time, kerasinv ships a copy so that labels work offline.
 """
@@ -13,6 +22,7 @@ downloads it at run time, kerasinv ships a copy so that labels work offline.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import re
 import tarfile
@@ -23,6 +33,7 @@ import numpy as np
 from kerasinv.errors import DataFormatError, DataNotFoundError
 
 _WNID = re.compile(r"(?<![a-z0-9])(n\d{8})(?![0-9])")
+_VALIDATION = re.compile(r"ILSVRC2012_val_(\d{8})")
 SUFFIXES = (".jpeg", ".jpg", ".png")
 
 
@@ -74,15 +85,90 @@ def read_label_file(path: str | Path) -> dict[str, int]:
     return labels
 
 
+@functools.cache
+def validation_wnids() -> tuple[str, ...]:
+    """The wnid of each ILSVRC-2012 validation photo, in file order (tensorflow-datasets' shipped
+    ``validation_labels.txt``); empty if tensorflow-datasets is not installed."""
+    spec = importlib.util.find_spec("tensorflow_datasets")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(root) / "datasets" / "imagenet2012" / "validation_labels.txt"
+        if path.is_file():
+            return tuple(path.read_text().split())
+    return ()
+
+
 def _label(name: str) -> int | None:
     match = _WNID.search(name)
-    return None if match is None else wnid_to_label().get(match.group(1))
+    if match is not None:
+        return wnid_to_label().get(match.group(1))
+    match = _VALIDATION.search(name)
+    wnids = validation_wnids() if match else ()
+    index = int(match.group(1)) - 1 if match else -1
+    return wnid_to_label().get(wnids[index]) if 0 <= index < len(wnids) else None
+
+
+def tfds_imagenet_dir(path: Path) -> Path | None:
+    """The prepared ``imagenet2012/<version>`` folder at or under ``path`` (a tfds data_dir), or None."""
+    candidates = [path, *sorted((path / "imagenet2012").glob("*"), reverse=True)]
+    for place in candidates:
+        info = place / "dataset_info.json"
+        if info.is_file() and json.loads(info.read_text()).get("name") == "imagenet2012":
+            return place
+    return None
+
+
+def prepare_tfds_imagenet(manual_dir: str | Path, data_dir: str | Path) -> Path:
+    """Prepare tensorflow-datasets' ``imagenet2012`` in ``data_dir`` from the archives in
+    ``manual_dir`` (``ILSVRC2012_img_val.tar`` is enough; train and test are used if present), offline.
+
+    Returns:
+        The prepared ``imagenet2012/<version>`` folder, which :func:`load_photos` reads.
+    """
+    manual_dir = Path(manual_dir).expanduser()
+    if not (manual_dir / "ILSVRC2012_img_val.tar").is_file():
+        raise DataNotFoundError(
+            f"{manual_dir} has no ILSVRC2012_img_val.tar: download it from image-net.org (it "
+            "cannot be fetched automatically) and put it there"
+        )
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder("imagenet2012", data_dir=str(data_dir))
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(
+            manual_dir=str(manual_dir), try_download_gcs=False
+        )
+    )
+    return Path(builder.data_dir)
+
+
+def _tfds_photos(builder_dir: Path, limit: int | None, split: str = "validation"):
+    """Encoded photos, Keras labels and file names from a prepared tfds imagenet2012."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder_from_directory(str(builder_dir))
+    if split not in builder.info.splits:
+        raise DataNotFoundError(
+            f"{builder_dir} has no {split!r} split (it has {', '.join(builder.info.splits)})"
+        )
+    names = builder.info.features["label"].names
+    table = wnid_to_label()
+    ds = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
+    if limit is not None:
+        ds = ds.take(limit)
+    blobs, labels, files = [], [], []
+    for example in ds.as_numpy_iterator():
+        blobs.append(example["image"])
+        labels.append(table[names[int(example["label"])]])
+        files.append(example["file_name"].decode())
+    return blobs, labels, files
 
 
 def _encoded_photos(
-    path: Path, require_labels: bool = True
+    path: Path, require_labels: bool = True, limit: int | None = None
 ) -> tuple[list[bytes], list[int], list[str]]:
     blobs, labels, names = [], [], []
+    if path.is_dir() and tfds_imagenet_dir(path) is not None:
+        return _tfds_photos(tfds_imagenet_dir(path), limit)
     if path.is_dir():
         members = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES)
         for p in members:
@@ -119,6 +205,14 @@ def load_photos(
 ):
     """Labelled photos, resized and centre-cropped to ``[N, resize, resize, 3]`` uint8.
 
+    Args:
+        path: a folder or tar of photos (see the module docstring for how labels are found), or a
+            prepared tensorflow-datasets ``imagenet2012`` (its validation split is read).
+        resize: side of the square output (shorter side resized, then centre-cropped).
+        limit: keep only the first ``limit`` photos.
+        require_labels: drop photos without a label (else they get -1).
+        label_file: labels by file name (:func:`read_label_file`).
+
     Returns:
         ``(images, labels, names, skipped)``: uint8 ``[N, resize, resize, 3]``, int64 ``[N]`` Keras
         class indices, the kept files' names, and the names of files that could not be decoded
@@ -135,7 +229,7 @@ def load_photos(
     path = Path(path).expanduser()
     if not path.exists():
         raise DataNotFoundError(f"no ImageNet photos at {path}: give a folder or tar of photos")
-    blobs, labels, names = _encoded_photos(path, require_labels and label_file is None)
+    blobs, labels, names = _encoded_photos(path, require_labels and label_file is None, limit)
     if label_file is not None:
         table = read_label_file(label_file)
         labels = [

@@ -88,8 +88,49 @@ def test_photos_labelled_by_a_label_file(tmp_path):
     folder = tmp_path / "val"
     folder.mkdir()
     for i in (1, 2):
-        (folder / f"ILSVRC2012_val_0000000{i}.JPEG").write_bytes(_jpeg(40, 50, i))
-    (tmp_path / "labels.txt").write_text("ILSVRC2012_val_00000001.JPEG n01751748\n")
+        (folder / f"photo_{i}.JPEG").write_bytes(_jpeg(40, 50, i))
+    (tmp_path / "labels.txt").write_text("photo_1.JPEG n01751748\n")
     images, labels, files, _ = load_photos(folder, resize=32, label_file=tmp_path / "labels.txt")
-    assert images.shape == (2, 32, 32, 3) and labels.tolist() == [65, -1]
-    assert files == ["ILSVRC2012_val_00000001.JPEG", "ILSVRC2012_val_00000002.JPEG"]
+    assert images.shape == (2, 32, 32, 3) and labels.tolist() == [65, -1]  # photo_2: not listed
+    assert files == ["photo_1.JPEG", "photo_2.JPEG"]
+
+
+def test_official_validation_files_are_labelled_without_a_label_file():
+    from kerasinv.data import imagenet
+
+    assert len(imagenet.validation_wnids()) == 50000
+    # ILSVRC2012_val_00000001 is a sea snake (n01751748, Keras index 65)
+    assert imagenet._label("val/ILSVRC2012_val_00000001.JPEG") == 65
+    assert imagenet._label("ILSVRC2012_val_00000001_n01440764.JPEG") == 0  # a wnid wins
+
+
+def test_tfds_imagenet2012_prepared_from_a_manual_dir(tmp_path):
+    """The tensorflow-datasets path, offline: prepare imagenet2012 from a (tiny) validation tar,
+    then read it back through load_photos."""
+    import io
+    import tarfile
+
+    import tensorflow as tf
+
+    from kerasinv.data.imagenet import load_photos, prepare_tfds_imagenet, tfds_imagenet_dir
+
+    manual = tmp_path / "manual"
+    manual.mkdir()
+    with tarfile.open(manual / "ILSVRC2012_img_val.tar", "w") as tar:
+        for i in range(1, 4):
+            pixels = tf.fill([40, 50, 3], tf.constant(60 * i, tf.uint8))
+            data = tf.io.encode_jpeg(pixels).numpy()
+            info = tarfile.TarInfo(f"ILSVRC2012_val_{i:08d}.JPEG")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    prepared = prepare_tfds_imagenet(manual, tmp_path / "tfds")
+    assert tfds_imagenet_dir(tmp_path / "tfds") == prepared
+    images, labels, names, skipped = load_photos(tmp_path / "tfds", resize=32)
+    assert images.shape == (3, 32, 32, 3) and not skipped
+    by_name = dict(zip(names, labels.tolist(), strict=True))
+    assert by_name == {
+        "ILSVRC2012_val_00000001.JPEG": 65,
+        "ILSVRC2012_val_00000002.JPEG": 970,
+        "ILSVRC2012_val_00000003.JPEG": 230,
+    }
+    assert len(load_photos(prepared, resize=32, limit=2)[0]) == 2

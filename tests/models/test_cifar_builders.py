@@ -63,6 +63,4 @@ def test_allcnn_batch_norm_and_input_normalization():
     x = np.full((1, 32, 32, 3), [180.0, 160.0, 140.0], "float32")
     np.testing.assert_allclose(norm(x)[0, 0, 0], [1.0, 1.0, 1.0], atol=1e-5)
     twin = models.get("all-cnn-c", width=0.125, batch_norm=True, antialias="aps")
-    assert len(twin.weights) == len(
-        models.get("all-cnn-c", width=0.125, batch_norm=True).weights
-    )
+    assert len(twin.weights) == len(models.get("all-cnn-c", width=0.125, batch_norm=True).weights)
