@@ -263,29 +263,26 @@ def run(
         "unavailable": {},
         "records": [r for r in previous.get("records", [])],
     }
-    subjects = subj.collect(
-        settings["networks"],
-        weight_sources,
-        model_paths,
-        settings["countermeasures"],
-        preprocess,
-        log=lambda m: log(f"[{spec['recipe']}] {m}"),
+    planned = subj.plan(
+        settings["networks"], weight_sources, model_paths, settings["countermeasures"], preprocess
     )
     if settings["cifar_model"]:
         from kerasinv.models.shipped import SHIPPED_NAME, shipped_keras
 
-        subjects += subj.collect(
-            [], {}, [(SHIPPED_NAME, shipped_keras())], settings["countermeasures"], "none",
-            log=lambda m: log(f"[{spec['recipe']}] {m}"),
+        planned += subj.plan(
+            [], {("*", subj.BASELINE): "imagenet"}, [(SHIPPED_NAME, shipped_keras())],
+            settings["countermeasures"], "none",
         )  # fmt: skip
     photo_cache: dict[int, tuple] = {}
     cifar = None
-    for s in subjects:
+    say = lambda m: log(f"[{spec['recipe']}] {m}")  # noqa: E731
+    for item in planned:
+        if item.label in results["subjects"]:
+            say(f"{item.label}: already measured in {output}, skipped")
+            continue
+        s = item.load(say)
         if isinstance(s, subj.Unavailable):
             results["unavailable"][s.label] = s.reason
-            continue
-        if s.label in results["subjects"]:
-            log(f"[{spec['recipe']}] {s.label}: already measured in {output}, skipped")
             continue
         size = s.model.input_size
         if size <= CIFAR_MAX_SIZE:
@@ -311,7 +308,7 @@ def run(
             data = f"ImageNet photos from {images}" + (
                 f" ({len(skipped)} unreadable skipped)" if skipped else ""
             )
-        log(f"[{spec['recipe']}] {s.label}: {len(x)} images at {size}x{size} ...")
+        say(f"{s.label}: {len(x)} images at {size}x{size} ...")
         t0 = time.perf_counter()
         result = evaluate(
             s.model,
@@ -321,7 +318,7 @@ def run(
             batch_size=batch_size,
             background=settings["background"],
             seed=settings["seed"],
-            progress=lambda line, label=s.label: log(f"[{spec['recipe']}]   {label} {line}"),
+            progress=lambda line, label=s.label: say(f"  {label} {line}"),
         )
         wall = round(time.perf_counter() - t0, 1)
         with atomic_path(output / "per_image" / f"{s.label}.npz", suffix=".npz") as tmp:

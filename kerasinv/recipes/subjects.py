@@ -12,7 +12,7 @@ Command-line forms (parsed here, so the CLI stays thin):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kerasinv.errors import ConfigError, KerasinvError
@@ -146,56 +146,71 @@ def twin(subject: Subject, method: str) -> Subject:
     return Subject(label, subject.network, method, loaded, subject.weights, retrained=False)
 
 
-def collect(
+@dataclasses.dataclass
+class Planned:
+    """A subject to measure, built only when :meth:`load` is called (so finished subjects of a
+    resumed run are never built, and one network group is in memory at a time)."""
+
+    label: str
+    make: Callable[[], Subject]
+
+    def load(self, log=print) -> Subject | Unavailable:
+        log(f"loading {self.label} ...")
+        try:
+            return self.make()
+        except KerasinvError as e:
+            log(f"{self.label}: not measured: {e}")
+            return Unavailable(self.label, str(e))
+
+
+def plan(
     networks: Sequence[str],
     weights: dict[tuple[str, str], str],
     model_paths: Sequence[tuple[str, Path]],
     countermeasures: Sequence[str],
     preprocess: str = "auto",
-    log=print,
-) -> list[Subject | Unavailable]:
-    """Every subject of a run, in table order: each network (then its twins or retrained
-    anti-aliased builds), then each user model (then its twins). Failures become
-    :class:`Unavailable` entries with the reason."""
-    out: list[Subject | Unavailable] = []
+) -> list[Planned]:
+    """Every subject of a run, in table order: each network (then its drop-in twins, or its builds
+    with anti-aliased weights of their own), then each user model (then its twins)."""
+    out: list[Planned] = []
 
-    def attempt(label, make):
-        log(f"loading {label} ...")
-        try:
-            out.append(make())
-            return out[-1]
-        except KerasinvError as e:
-            log(f"{label}: not measured: {e}")
-            out.append(Unavailable(label, str(e)))
-            return None
+    def group(label: str, make_base: Callable[[], Subject], own: dict[str, Callable]):
+        cache: dict[str, Subject] = {}
+
+        def base() -> Subject:
+            if "base" not in cache:
+                cache.clear()
+                cache["base"] = make_base()
+            return cache["base"]
+
+        out.append(Planned(label, base))
+        for method in countermeasures:
+            make = own.get(method) or (lambda m=method: twin(base(), m))
+            out.append(Planned(f"{label} + {method}", make))
 
     for name in networks:
         base_weights = weights.get((name, BASELINE), weights[("*", BASELINE)])
-        base = attempt(name, lambda name=name, w=base_weights: network(name, w))
-        for method in countermeasures:
-            label = f"{name} + {method}"
-            own = weights.get((name, method))
-            if own is not None:  # anti-aliased weights of their own: build with the blur inside
-                attempt(label, lambda name=name, own=own, m=method: network(name, own, m))
-            elif base is not None:
-                attempt(label, lambda base=base, m=method: twin(base, m))
+        own = {
+            m: (lambda m=m, n=name, w=weights[(name, m)]: network(n, w, m))
+            for m in countermeasures
+            if (name, m) in weights
+        }
+        group(name, lambda name=name, w=base_weights: network(name, w), own)
     for label, path in model_paths:
-        base = attempt(label, lambda path=path, label=label: user_model(path, label, preprocess))
-        for method in countermeasures:
-            if base is not None:
-                attempt(f"{label} + {method}", lambda base=base, m=method: twin(base, m))
+        group(label, lambda p=path, lab=label: user_model(p, lab, preprocess), {})
     return out
 
 
 __all__ = [
     "BASELINE",
     "NETWORK_PREPROCESSING",
+    "Planned",
     "Subject",
     "Unavailable",
-    "collect",
     "network",
     "parse_models",
     "parse_weights",
+    "plan",
     "twin",
     "user_model",
 ]
