@@ -56,6 +56,10 @@ def _runner_entry(spec: dict):
     return RUNNERS[runner]
 
 
+def _flag(option: str) -> str:
+    return "--lr" if option == "learning_rate" else "--" + option.replace("_", "-")
+
+
 def check_options(spec: dict, options: dict) -> None:
     """Refuse options the recipe's runner does not use (e.g. ``--augment`` for azulay-onepixel)."""
     from kerasinv.errors import ConfigError
@@ -63,8 +67,8 @@ def check_options(spec: dict, options: dict) -> None:
     _, accepted = _runner_entry(spec)
     extra = sorted(k for k in options if k not in accepted)
     if extra:
-        flags = ", ".join("--" + k.replace("_", "-") for k in extra)
-        takes = ", ".join("--" + k.replace("_", "-") for k in sorted(accepted))
+        flags = ", ".join(_flag(k) for k in extra)
+        takes = ", ".join(_flag(k) for k in sorted(accepted))
         raise ConfigError(f"{flags}: not an option of recipe {spec['recipe']!r} (it takes {takes})")
 
 
