@@ -19,6 +19,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/kerasinv recipe springenberg-allcnn --preset smoke --output runs/demo --overwrite
+	$(BIN)/kerasinv recipe azulay-onepixel --preset smoke --output runs/demo-onepixel --overwrite
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check kerasinv tests benchmarks examples

@@ -144,3 +144,21 @@ def test_real_pretrained_mobilenet(tmp_path):
     assert summary["crop"]["accuracy"] >= 0.6  # a genuinely trained model on real photos
     # black-canvas embedding changes predictions more often than crops (Azulay & Weiss Table 1)
     assert summary["black"]["p_top1_change"] >= summary["crop"]["p_top1_change"]
+
+
+def test_evaluate_runs_on_the_shipped_trained_savedmodel(tmp_path):
+    """A fresh machine with no network: the shipped CIFAR-10 SavedModel, CIFAR photos."""
+    from kerasinv.data.samples import embedded_sample_path
+    from kerasinv.models.shipped import shipped_savedmodel
+
+    out = tmp_path / "report"
+    result = run_cli(
+        "evaluate", str(shipped_savedmodel()), "--images", str(embedded_sample_path()),
+        "--protocols", "crop,shift", "--limit", "24", "--output", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "results.json").read_text())
+    assert report["model"] == "all-cnn-c-bn-w050" and report["preprocess"] == "none"
+    assert report["photos"] == 24
+    assert 0 <= report["summary"]["crop"]["p_top1_change"] <= 1
+    assert 0 <= report["summary"]["shift"]["consistency"] <= 1
