@@ -89,7 +89,9 @@ def main() -> None:
     start = time.time()
     result = training.train(build, train_data, test_data, config, args.workdir)
     seconds = time.time() - start
-    print(f"test accuracy {result.test_accuracy:.4f} after {result.epochs_run} epochs, {seconds:.0f} s")
+    print(
+        f"test accuracy {result.test_accuracy:.4f} after {result.epochs_run} epochs, {seconds:.0f} s"
+    )
 
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     result.model.save(Path(args.workdir) / f"{NAME}.keras")
@@ -124,7 +126,7 @@ def main() -> None:
         },
         "history": result.history,
         "test_accuracy": result.test_accuracy,
-        "test_images": int(len(splits.x_test)),
+        "test_images": len(splits.x_test),
     }
     with atomic_path(target.parent / "training.json") as tmp:
         Path(tmp).write_text(json.dumps(record, indent=2))
