@@ -243,33 +243,45 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
                 "variants with each other, not with published numbers.",
             ]
     if results["imagenet"]:
-        lines += [
-            "",
-            f"**ImageNet** ({spec['paper'].get('table', 'paper')}): accuracy / consistency %",
-            "",
-        ]
-        headers = [
-            "Model",
-            "Photos",
-            "Accuracy %",
-            "Consistency %",
-            "Paper row",
-            "Paper acc. / cons. %",
-        ]
-        rows = []
-        for label, r in results["imagenet"].items():
-            rows.append(
-                [
-                    label,
-                    r["photos"],
-                    r["accuracy"],
-                    r["consistency"],
-                    "/".join(r["paper_row"]) if r["paper_row"] else "–",
-                    " / ".join(f"{v:.2f}" for v in r["paper"]) if r["paper"] else "–",
-                ]
-            )
-        lines.append(rec.markdown_table(headers, rows))
+        lines += ["", *imagenet_table(spec, results["imagenet"])]
     return "\n".join(lines) + "\n"
+
+
+def imagenet_table(spec: dict, measured: dict) -> list[str]:
+    """The paper's ImageNet table shape (rows: networks; columns: filters; cells: accuracy /
+    consistency %), ours above the paper's, for models labelled ``NETWORK/FILTER``; other models
+    in a plain list."""
+    paper = spec.get("paper", {})
+    columns = paper.get("columns", ["baseline", "rect-2", "tri-3", "bin-4", "bin-5"])
+    placed = {tuple(r["paper_row"]): r for r in measured.values() if r["paper_row"]}
+    lines = [f"**ImageNet**, accuracy / consistency % ({paper.get('table', 'paper')})", ""]
+    if placed:
+        rows = []
+        for network in dict.fromkeys(n for n, _ in placed):
+            ours = [network + " (ours)"]
+            theirs = [network + " (paper)"]
+            for column in columns:
+                r = placed.get((network, column))
+                ours.append(f"{r['accuracy']:.2f} / {r['consistency']:.2f}" if r else "")
+                ref = paper.get(network, {}).get(column)
+                theirs.append(f"{ref[0]:.2f} / {ref[1]:.2f}" if ref else "–")
+            rows += [ours, theirs]
+        lines.append(rec.markdown_table(["Network", *columns], rows))
+    others = {label: r for label, r in measured.items() if not r["paper_row"]}
+    if others:
+        if placed:
+            lines.append("")
+        rows = [
+            [label, r["photos"], r["accuracy"], r["consistency"]] for label, r in others.items()
+        ]
+        lines.append(
+            rec.markdown_table(
+                ["Model (no paper row)", "Photos", "Accuracy %", "Consistency %"], rows
+            )
+        )
+    photos = {r["photos"] for r in measured.values()}
+    lines += ["", f"On {', '.join(map(str, sorted(photos)))} photos (the paper: all 50,000)."]
+    return lines
 
 
 def plot(settings: dict, results: dict, output: Path) -> None:

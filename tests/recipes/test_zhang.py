@@ -87,3 +87,18 @@ def test_paper_labels_map_to_the_papers_table():
 def test_model_without_images_is_refused(tmp_path):
     result = run_cli("recipe", "zhang-blurpool", "--model", str(PHOTOS))
     assert result.returncode == 2 and "--images" in result.stderr
+
+
+def test_imagenet_table_has_the_papers_shape():
+    from kerasinv.recipes.zhang import imagenet_table
+
+    spec = load_spec("zhang-blurpool")
+    measured = {
+        "resnet50/bin-5": {"paper_row": ["resnet50", "bin-5"], "accuracy": 76.5, "consistency": 91.0, "photos": 50},
+        "mine": {"paper_row": None, "accuracy": 70.0, "consistency": 80.0, "photos": 50},
+    }  # fmt: skip
+    lines = imagenet_table(spec, measured)
+    assert "| Network | baseline | rect-2 | tri-3 | bin-4 | bin-5 |" in lines[2]
+    assert lines[4] == "| resnet50 (ours) |  |  |  |  | 76.50 / 91.00 |"
+    assert lines[5].startswith("| resnet50 (paper) | 76.16 / 89.20 |")
+    assert any(line.startswith("| mine | 50 | 70.00 | 80.00 |") for line in lines)
