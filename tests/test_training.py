@@ -22,6 +22,26 @@ def test_schedule_scales_the_paper_drops():
         training.TrainConfig(epochs=0)
 
 
+def test_step_schedule_rescales_the_sgd_velocity_with_the_rate():
+    """PyTorch's momentum semantics: after a drop the old velocity moves the weights at the new
+    rate (Keras's SGD would keep moving them at the old one)."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="mse")
+    model.train_on_batch(np.ones((4, 3), "float32"), np.zeros((4, 2), "float32"))
+    before = [v.numpy().copy() for v in model.optimizer.momentums]
+    assert any(np.abs(b).max() > 0 for b in before)
+    cfg = training.TrainConfig(epochs=10, learning_rate=0.1, drops=(70,))  # drop after epoch 2
+    schedule = training.StepSchedule(cfg)
+    schedule.set_model(model)
+    schedule.on_epoch_begin(1)  # still 0.1: unchanged
+    for b, v in zip(before, model.optimizer.momentums, strict=True):
+        np.testing.assert_allclose(v.numpy(), b)
+    schedule.on_epoch_begin(2)  # 0.01
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+    for b, v in zip(before, model.optimizer.momentums, strict=True):
+        np.testing.assert_allclose(v.numpy(), 0.1 * b, rtol=1e-5)
+
+
 def _data(n=64, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8)
