@@ -175,12 +175,16 @@ def plan(
     out: list[Planned] = []
 
     def group(label: str, make_base: Callable[[], Subject], own: dict[str, Callable]):
-        cache: dict[str, Subject] = {}
+        cache: dict[str, Subject | KerasinvError] = {}
 
         def base() -> Subject:
             if "base" not in cache:
-                cache.clear()
-                cache["base"] = make_base()
+                try:
+                    cache["base"] = make_base()
+                except KerasinvError as e:  # the twins fail for the same reason: try once
+                    cache["base"] = e
+            if isinstance(cache["base"], KerasinvError):
+                raise cache["base"]
             return cache["base"]
 
         out.append(Planned(label, base))
