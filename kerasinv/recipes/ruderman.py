@@ -150,7 +150,7 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
             + [r["sensitivity"][c][name] for name in layers]
             + [
                 float(np.mean([v["gaussian_smoothness"] for v in r["smoothness"].values()])),
-                100 * r["accuracy"],
+                f"{100 * r['accuracy']:.1f}",
             ]
         )
     lines.append(rec.markdown_table(headers, rows, digits=3))
