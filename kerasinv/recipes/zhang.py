@@ -67,7 +67,9 @@ def resolve_settings(spec, preset, models, variants, epochs, width, learning_rat
         "train_subset": train_subset if train_subset is not None else p.get("train_subset"),
         "test_subset": p.get("test_subset"),
         "augment": bool(augment),
-        "learning_rate": float(learning_rate or t.get("learning_rate", 0.1)),
+        "learning_rate": float(
+            learning_rate or p.get("learning_rate") or t.get("learning_rate", 0.1)
+        ),
         "momentum": float(t.get("momentum", 0.9)),
         "weight_decay": float(t.get("weight_decay", 5e-4)),
         "batch_size": int(batch_size or t.get("batch_size", 128)),
