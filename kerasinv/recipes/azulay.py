@@ -158,7 +158,10 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
         lines.append(rec.markdown_table(headers, rows))
     if results.get("unavailable"):
         lines += ["", "Not measured:", ""]
-        lines += [f"- **{label}**: {reason}" for label, reason in results["unavailable"].items()]
+        by_reason: dict[str, list[str]] = {}
+        for label, reason in results["unavailable"].items():
+            by_reason.setdefault(reason, []).append(f"**{label}**")
+        lines += [f"- {', '.join(labels)}: {reason}" for reason, labels in by_reason.items()]
     if settings["preset"] != "paper":
         lines += [
             "",
