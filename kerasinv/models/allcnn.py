@@ -22,6 +22,7 @@ from __future__ import annotations
 import keras
 
 from kerasinv.layers.antialias import MaxBlurPool2D, downsampler, parse_antialias
+from kerasinv.models.inputs import image_input
 from kerasinv.models.registry import register
 
 #: (kernel size, channels) of the convs in the two stages before each pool, per base model.
@@ -121,13 +122,7 @@ def build_allcnn(
             return MaxBlurPool2D(3, padding="same", antialias=antialias, name=f"pool{stage}")(x)
         return keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{stage}")(x)
 
-    inputs = keras.Input(shape=tuple(input_shape), name="images")
-    x = inputs
-    if input_normalization is not None:
-        mean, std = input_normalization
-        x = keras.layers.Normalization(
-            mean=list(mean), variance=[float(v) ** 2 for v in std], name="normalize"
-        )(x)
+    inputs, x = image_input(input_shape, input_normalization)
     if dropout:
         x = keras.layers.Dropout(0.2, name="drop_input")(x)
     for stage, layers in enumerate(_STAGES[base], start=1):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import keras
 
 from kerasinv.layers.blurpool import BlurPool2D
+from kerasinv.models.inputs import image_input
 from kerasinv.models.registry import register
 
 DOWNSAMPLING = ("max", "avg", "subsample", "blur", "strided", "none")
@@ -54,13 +55,7 @@ def build_downsampling_cnn(
         raise ValueError(f"downsampling must be one of {DOWNSAMPLING}, got {downsampling!r}")
     if not width > 0:
         raise ValueError(f"width must be positive, got {width}")
-    inputs = keras.Input(shape=tuple(input_shape), name="images")
-    x = inputs
-    if input_normalization is not None:
-        mean, std = input_normalization
-        x = keras.layers.Normalization(
-            mean=list(mean), variance=[float(v) ** 2 for v in std], name="normalize"
-        )(x)
+    inputs, x = image_input(input_shape, input_normalization)
     last = len(CHANNELS)
     for stage, channels in enumerate(CHANNELS, start=1):
         down = stage < last and downsampling != "none"

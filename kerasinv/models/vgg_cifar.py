@@ -14,6 +14,7 @@ from __future__ import annotations
 import keras
 
 from kerasinv.layers.antialias import MaxBlurPool2D, parse_antialias
+from kerasinv.models.inputs import image_input
 from kerasinv.models.registry import register
 
 #: channels per block; each block ends with a pool.
@@ -57,13 +58,7 @@ def build_vgg_cifar(
         raise ValueError(f"width must be positive, got {width}")
     parse_antialias(antialias)  # validates
     regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
-    inputs = keras.Input(shape=tuple(input_shape), name="images")
-    x = inputs
-    if input_normalization is not None:
-        mean, std = input_normalization
-        x = keras.layers.Normalization(
-            mean=list(mean), variance=[float(v) ** 2 for v in std], name="normalize"
-        )(x)
+    inputs, x = image_input(input_shape, input_normalization)
     count = 0
     for block, channels in enumerate(CONFIGS[depth], start=1):
         for c in channels:

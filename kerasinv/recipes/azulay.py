@@ -26,6 +26,7 @@ import numpy as np
 
 from kerasinv.errors import ConfigError, DataNotFoundError, UnknownNameError
 from kerasinv.io import atomic_path, write_json, write_text
+from kerasinv.recipes import plots
 from kerasinv.recipes import records as rec
 from kerasinv.recipes import subjects as subj
 from kerasinv.recipes.outputs import log, prepare_output
@@ -209,9 +210,7 @@ def plot(spec: dict, settings: dict, results: dict, path: Path) -> Path:
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
+    plots.save(fig, path, dpi=120)
     return path
 
 
@@ -351,25 +350,19 @@ def run(
                     else {}
                 )
                 results["records"].append(
-                    {
-                        "recipe": spec["recipe"],
-                        "table": spec.get("paper", {}).get("table") if ref else None,
-                        "row": f"{metric}, {protocol}",
-                        "column": s.label,
-                        "measured": row[metric],
-                        "paper": ref.get("keras"),
-                        "paper_pytorch": ref.get("pytorch"),
-                        "tolerance": None,
-                        "within_tolerance": None,
-                        "preset": settings["preset"],
-                        "dataset": data,
-                        "model": s.label,
-                        "images": row["images"],
-                        "seed": settings["seed"],
-                        "versions": results["versions"],
-                        "wall_s": row["seconds"],
-                        "finished_at": rec.now(),
-                    }
+                    rec.record(
+                        results,
+                        table=spec.get("paper", {}).get("table") if ref else None,
+                        row=f"{metric}, {protocol}",
+                        column=s.label,
+                        measured=row[metric],
+                        paper=ref.get("keras"),
+                        paper_pytorch=ref.get("pytorch"),
+                        dataset=data,
+                        model=s.label,
+                        images=row["images"],
+                        wall_s=row["seconds"],
+                    )
                 )
         write_json(output / "results.json", results)
         write_text(output / "table.md", render_table(spec, settings, results))

@@ -7,6 +7,16 @@ from pathlib import Path
 from kerasinv.io import atomic_path
 
 
+def save(fig, path: str | Path, dpi: int = 110) -> Path:
+    """Write ``fig`` to ``path`` as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=dpi)
+    plt.close(fig)
+    return Path(path)
+
+
 def measured_vs_paper(records: list[dict], path: str | Path, title: str, ylabel: str) -> Path:
     """Grouped bars: each record's ``measured`` beside its ``paper`` value (missing paper: no bar)."""
     import matplotlib
@@ -28,7 +38,4 @@ def measured_vs_paper(records: list[dict], path: str | Path, title: str, ylabel:
     ax.set_ylim(0, 1.25 * top)  # room for the legend above the bars
     ax.legend(ncol=2, loc="upper right")
     ax.grid(axis="y", alpha=0.3)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path, dpi=120)

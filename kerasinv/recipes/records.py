@@ -40,6 +40,43 @@ def within(measured: float, paper: float | None, tolerance: float | None) -> boo
     return abs(measured - paper) <= tolerance
 
 
+def record(
+    results: dict,
+    *,
+    table,
+    row: str,
+    column: str,
+    measured,
+    dataset,
+    model: str,
+    wall_s,
+    paper=None,
+    tolerance=None,
+    **extra,
+) -> dict:
+    """One record with the fields every recipe writes; ``recipe``, ``preset``, ``seed`` and
+    ``versions`` come from the run's ``results`` (``results["settings"]``), ``extra`` is appended."""
+    settings = results["settings"]
+    return {
+        "recipe": results["recipe"],
+        "table": table,
+        "row": row,
+        "column": column,
+        "measured": measured,
+        "paper": paper,
+        "tolerance": tolerance,
+        "within_tolerance": within(measured, paper, tolerance),
+        "preset": settings["preset"],
+        "dataset": dataset,
+        "model": model,
+        "seed": settings["seed"],
+        "versions": results["versions"],
+        "wall_s": wall_s,
+        "finished_at": now(),
+        **extra,
+    }
+
+
 def _fmt(value, digits: int = 2) -> str:
     if value is None:
         return "–"

@@ -23,8 +23,8 @@ import numpy as np
 from kerasinv import models as registry
 from kerasinv import training
 from kerasinv.errors import ConfigError, UnknownNameError
-from kerasinv.io import atomic_path, write_json, write_text
-from kerasinv.recipes import cifar_runs
+from kerasinv.io import write_json, write_text
+from kerasinv.recipes import cifar_runs, plots
 from kerasinv.recipes import records as rec
 from kerasinv.recipes.outputs import log, prepare_output
 
@@ -187,9 +187,7 @@ def plot(settings: dict, results: dict, output: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(output / "sensitivity_by_layer.png", suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    plots.save(fig, output / "sensitivity_by_layer.png", dpi=110)
 
     last = layers[-2]  # the deepest conv stage
     fig, axes = plt.subplots(1, len(states), figsize=(4.6 * len(states), 3.6), squeeze=False)
@@ -203,9 +201,7 @@ def plot(settings: dict, results: dict, output: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(output / "sensitivity_by_strength.png", suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    plots.save(fig, output / "sensitivity_by_strength.png", dpi=110)
 
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     markers = dict(zip(models, "osd^vP", strict=False))
@@ -231,9 +227,7 @@ def plot(settings: dict, results: dict, output: Path) -> None:
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    with atomic_path(output / "smoothness_vs_sensitivity.png", suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    plots.save(fig, output / "smoothness_vs_sensitivity.png", dpi=110)
 
 
 def run(
@@ -337,25 +331,19 @@ def run(
             for c, per_layer in row["sensitivity"].items():
                 for layer, value in per_layer.items():
                     results["records"].append(
-                        {
-                            "recipe": spec["recipe"],
-                            "table": None,
-                            "row": f"{name} {state}",
-                            "column": f"sensitivity {layer} C={c}",
-                            "measured": value,
-                            "paper": None,
-                            "tolerance": None,
-                            "preset": settings["preset"],
-                            "dataset": splits.source,
-                            "model": name,
-                            "state": state,
-                            "layer": layer,
-                            "strength": float(c),
-                            "seed": settings["seed"],
-                            "versions": results["versions"],
-                            "wall_s": row["wall_s"],
-                            "finished_at": rec.now(),
-                        }
+                        rec.record(
+                            results,
+                            table=None,
+                            row=f"{name} {state}",
+                            column=f"sensitivity {layer} C={c}",
+                            measured=value,
+                            dataset=splits.source,
+                            model=name,
+                            state=state,
+                            layer=layer,
+                            strength=float(c),
+                            wall_s=row["wall_s"],
+                        )
                     )
             write_json(output / "results.json", results)
             write_text(output / "table.md", render_table(spec, settings, results))

@@ -30,8 +30,8 @@ import numpy as np
 from kerasinv import models as registry
 from kerasinv import training
 from kerasinv.errors import ConfigError, UnknownNameError
-from kerasinv.io import atomic_path, write_json, write_text
-from kerasinv.recipes import cifar_runs
+from kerasinv.io import write_json, write_text
+from kerasinv.recipes import cifar_runs, plots
 from kerasinv.recipes import records as rec
 from kerasinv.recipes.outputs import log, prepare_output
 
@@ -309,9 +309,7 @@ def plot(settings: dict, results: dict, output: Path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    with atomic_path(output / "diagonal.png", suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    plots.save(fig, output / "diagonal.png", dpi=110)
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     keys = [("accuracy", "accuracy %", 100), ("consistency", "consistency %", 100)]
@@ -330,9 +328,7 @@ def plot(settings: dict, results: dict, output: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(output / "by_filter.png", suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    plots.save(fig, output / "by_filter.png", dpi=110)
 
 
 def run(
@@ -443,23 +439,17 @@ def run(
         )
         for metric in ("accuracy", "consistency", "circular_consistency", "total_variation"):
             results["records"].append(
-                {
-                    "recipe": spec["recipe"],
-                    "table": "CIFAR-10",
-                    "row": f"{name} {variant}",
-                    "column": metric,
-                    "measured": row[metric],
-                    "paper": None,
-                    "tolerance": None,
-                    "preset": settings["preset"],
-                    "dataset": results.get("data_source"),
-                    "model": name,
-                    "variant": variant,
-                    "seed": settings["seed"],
-                    "versions": results["versions"],
-                    "wall_s": row["wall_s"],
-                    "finished_at": rec.now(),
-                }
+                rec.record(
+                    results,
+                    table="CIFAR-10",
+                    row=f"{name} {variant}",
+                    column=metric,
+                    measured=row[metric],
+                    dataset=results.get("data_source"),
+                    model=name,
+                    variant=variant,
+                    wall_s=row["wall_s"],
+                )
             )
         write_json(output / "results.json", results)
         write_text(output / "table.md", render_table(spec, settings, results))
@@ -475,22 +465,17 @@ def run(
         for label, r in results["imagenet"].items():
             for i, metric in enumerate(("accuracy", "consistency")):
                 results["records"].append(
-                    {
-                        "recipe": spec["recipe"],
-                        "table": spec["paper"].get("table"),
-                        "row": "/".join(r["paper_row"]) if r["paper_row"] else label,
-                        "column": metric,
-                        "measured": r[metric],
-                        "paper": r["paper"][i] if r["paper"] else None,
-                        "tolerance": None,
-                        "preset": settings["preset"],
-                        "dataset": f"ImageNet photos from {images}",
-                        "model": label,
-                        "seed": settings["seed"],
-                        "versions": results["versions"],
-                        "wall_s": r["wall_s"],
-                        "finished_at": rec.now(),
-                    }
+                    rec.record(
+                        results,
+                        table=spec["paper"].get("table"),
+                        row="/".join(r["paper_row"]) if r["paper_row"] else label,
+                        column=metric,
+                        measured=r[metric],
+                        paper=r["paper"][i] if r["paper"] else None,
+                        dataset=f"ImageNet photos from {images}",
+                        model=label,
+                        wall_s=r["wall_s"],
+                    )
                 )
     shutil.rmtree(output / "work", ignore_errors=True)
     results["wall_s"] = round(time.perf_counter() - started, 1)
