@@ -231,8 +231,8 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
                     100 * r["consistency"],
                     100 * r["circular_consistency"],
                     100 * float(np.mean(r["diagonal_accuracy"])),
-                    r["total_variation"],
-                    r["gaussian_smoothness"],
+                    f"{r['total_variation']:.3f}",
+                    f"{r['gaussian_smoothness']:.3f}",
                     r["params"],
                     r["wall_s"],
                 ]
