@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from kerasinv.errors import ConfigError
+from kerasinv.errors import ConfigError, OutputError
 from kerasinv.recipes import load_spec, run_recipe
 from kerasinv.recipes.azulay import paper_values, render_table
 from kerasinv.recipes.subjects import parse_models, parse_weights
@@ -51,20 +51,17 @@ def test_smoke_preset_measures_the_shipped_model_and_its_twins(smoke_run):
 
 def test_rerun_resumes_and_other_settings_are_refused(smoke_run):
     out, _ = smoke_run
+    spec = load_spec("azulay-onepixel")
     before = (out / "results.json").read_text()
-    again = run_cli(
-        "recipe", "azulay-onepixel", "--preset", "smoke", "--cifar-images", "40", "--output",
-        str(out),
-    )  # fmt: skip
-    assert again.returncode == 0 and "already measured" in again.stderr
+    lines = []
+    run_recipe(spec, output=out, preset="smoke", cifar_images=40, log=lines.append)
+    assert sum("already measured" in line for line in lines) == 3
+    assert not any("images at" in line for line in lines)  # nothing measured again
     assert (
         json.loads(before)["records"] == json.loads((out / "results.json").read_text())["records"]
     )
-    other = run_cli(
-        "recipe", "azulay-onepixel", "--preset", "smoke", "--background", "black", "--output",
-        str(out),
-    )  # fmt: skip
-    assert other.returncode != 0 and "different settings (background" in other.stderr
+    with pytest.raises(OutputError, match=r"different settings \(background"):
+        run_recipe(spec, output=out, preset="smoke", cifar_images=40, background="black")
 
 
 def test_pretrained_mobilenet_and_unavailable_networks(
