@@ -116,9 +116,7 @@ def preflight(spec: dict, **options) -> None:
                 f"preset {preset!r} measures {', '.join(networks)} on ImageNet photos: pass --images "
                 "DIR (a folder or tar of photos), or --networks none to skip them"
             )
-        if p.get("cifar_model") and p.get("cifar_data", "cifar") == "cifar":
-            locate_cifar("cifar10", options.get("data_dir"), options.get("download", False))
-        return
+        return  # without CIFAR-10 the shipped model is measured on the embedded sample
     if runner == "zhang":
         from kerasinv.recipes import subjects
 

@@ -157,3 +157,19 @@ def test_option_parsing_and_errors(tmp_path):
     )
     result = run_cli("recipe", "azulay-onepixel", "--preset", "quick")
     assert result.returncode == 2 and "--images" in result.stderr
+
+
+def test_quick_without_cifar_falls_back_to_the_embedded_sample(tmp_path, isolated_home):
+    spec = load_spec("azulay-onepixel")
+    run_recipe(
+        spec,
+        output=tmp_path / "out",
+        preset="quick",
+        networks=[],
+        protocols=["crop"],
+        countermeasures=[],
+        cifar_images=20,
+        log=lambda m: None,
+    )
+    (info,) = json.loads((tmp_path / "out" / "results.json").read_text())["subjects"].values()
+    assert "CIFAR-10 not found" in info["data"] and info["images"] == 20
