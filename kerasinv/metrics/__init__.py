@@ -25,6 +25,7 @@ from kerasinv.metrics.stability import (
     layerwise_sensitivity,
     random_pair_distance,
     representation_model,
+    representations,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "random_pair_distance",
     "random_shift_consistency",
     "representation_model",
+    "representations",
     "total_variation",
     "true_class_probability_by_offset",
 ]

@@ -56,18 +56,23 @@ def representation_model(model, layer_names):
     return keras.Model(model.inputs, outputs)
 
 
+def representations(probe, images, batch_size: int = 128) -> dict[str, np.ndarray]:
+    """``{layer: [N, ...]}`` from a :func:`representation_model` ``probe`` on ``images``, in batches."""
+    x = np.asarray(images)
+    outs = [probe.predict_on_batch(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    return {name: np.concatenate([o[name] for o in outs]) for name in outs[0]}
+
+
 def layerwise_sensitivity(
     model, layer_names, images, deformed, batch_size: int = 128, pairs: int = 1000, seed: int = 0
 ) -> dict[str, np.ndarray]:
     """``{layer: per-image normalised sensitivity [N]}`` of ``model``'s layers between ``images`` and
-    ``deformed`` (``[N, H, W, C]`` each, preprocessed as the model expects)."""
+    ``deformed`` (``[N, H, W, C]`` each, preprocessed as the model expects). To compare one set of
+    images with several deformations, build the probe once and call :func:`representations` and
+    :func:`deformation_sensitivity` directly, as the ruderman-deformation recipe does."""
     probe = representation_model(model, layer_names)
-
-    def run(x):
-        outs = [probe.predict_on_batch(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-        return {name: np.concatenate([o[name] for o in outs]) for name in layer_names}
-
-    clean, moved = run(np.asarray(images)), run(np.asarray(deformed))
+    clean = representations(probe, images, batch_size)
+    moved = representations(probe, deformed, batch_size)
     return {
         name: deformation_sensitivity(clean[name], moved[name], pairs, seed) for name in layer_names
     }
@@ -79,4 +84,5 @@ __all__ = [
     "layerwise_sensitivity",
     "random_pair_distance",
     "representation_model",
+    "representations",
 ]

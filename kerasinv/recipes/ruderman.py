@@ -102,12 +102,19 @@ def measure(model, probes: np.ndarray, deformed: dict, x_test, y_test, settings:
     from kerasinv import metrics
 
     layers = registry.probe_layers(model)
+    probe = metrics.representation_model(model, layers)
+    clean = metrics.representations(probe, probes)  # once for every strength
     sensitivity = {}
     for c, moved in deformed.items():
-        per_image = metrics.layerwise_sensitivity(
-            model, layers, probes, moved, pairs=settings["pairs"], seed=settings["seed"]
-        )
-        sensitivity[str(c)] = {name: float(v.mean()) for name, v in per_image.items()}
+        moved_reps = metrics.representations(probe, moved)
+        sensitivity[str(c)] = {
+            name: float(
+                metrics.deformation_sensitivity(
+                    clean[name], moved_reps[name], settings["pairs"], settings["seed"]
+                ).mean()
+            )
+            for name in layers
+        }
     smooth = metrics.layer_smoothness(model)
     probs = cifar_runs.predict(model, x_test)
     return {

@@ -114,7 +114,8 @@ def shift_metrics(model, x: np.ndarray, y: np.ndarray, settings: dict) -> dict:
 
     m, size = settings["max_shift"], x.shape[1]
     mode = "REFLECT" if settings["padding"] == "reflect" else "CONSTANT"
-    padded = tf.pad(tf.constant(x, tf.float32), [[0, 0], [m, m], [m, m], [0, 0]], mode=mode)
+    images = tf.constant(x, tf.float32)
+    padded = tf.pad(images, [[0, 0], [m, m], [m, m], [0, 0]], mode=mode)
     clean = cifar_runs.predict(model, x)
     agree, circular = [], []
     for trial in range(settings["trials"]):
@@ -123,8 +124,8 @@ def shift_metrics(model, x: np.ndarray, y: np.ndarray, settings: dict) -> dict:
         a, b = cifar_runs.predict(model, first.numpy()), cifar_runs.predict(model, second.numpy())
         agree.append(a.argmax(-1) == b.argmax(-1))
         s0, s1 = tf.unstack(tf.random.experimental.stateless_split(seed + 1000, 2, alg="philox"))
-        c0, _ = perturb.random_circular_shift(tf.constant(x, tf.float32), s0, 2 * m)
-        c1, _ = perturb.random_circular_shift(tf.constant(x, tf.float32), s1, 2 * m)
+        c0, _ = perturb.random_circular_shift(images, s0, 2 * m)
+        c1, _ = perturb.random_circular_shift(images, s1, 2 * m)
         a, b = cifar_runs.predict(model, c0.numpy()), cifar_runs.predict(model, c1.numpy())
         circular.append(a.argmax(-1) == b.argmax(-1))
     sweep = perturb.diagonal_sweep(padded, size).numpy()  # [N, 2m+1, S, S, C]
