@@ -213,6 +213,22 @@ def _floats(_ctx, param, value):
 )
 @click.option("--batch-size", type=click.IntRange(min=1), help="Override the batch size.")
 @click.option(
+    "--init",
+    help="springenberg, curve: conv initialiser (lecun_uniform = Caffe's xavier, glorot_uniform, "
+    "he_uniform, he_normal, lecun_normal).",
+)
+@click.option(
+    "--bias-decay/--no-bias-decay",
+    default=None,
+    help="springenberg, curve: weight decay on the biases too (Caffe's default).",
+)
+@click.option(
+    "--grid",
+    type=click.Choice(["even", "keras"]),
+    help="springenberg, curve: positions a stride-2 conv samples (even: Caffe/PyTorch; keras: "
+    "padding='same').",
+)
+@click.option(
     "--train-subset",
     type=click.IntRange(min=10),
     help="Train on a class-balanced subset of this size.",
@@ -220,7 +236,7 @@ def _floats(_ctx, param, value):
 @click.option(
     "--strategy",
     type=click.Choice(["default", "mirrored", "multi-worker"]),
-    help="springenberg: tf.distribute strategy [default].",
+    help="springenberg, curve: tf.distribute strategy [default].",
 )
 @click.option(
     "--overwrite",

@@ -2,23 +2,28 @@
 
 Springenberg et al. 2015 (papers.md §1.4): SGD with momentum 0.9, a learning rate γ chosen from
 {0.25, 0.1, 0.05, 0.01}, γ multiplied by 0.1 after epochs 200, 250 and 300 of 350, weight decay
-λ = 0.001. The paper gives no batch size (we default to 128) and no initialisation (Glorot uniform,
-Caffe's "xavier"). Our default γ = 0.05 is the one value of the set with a documented full
-reproduction (the Caffe All-CNN-C at 90.25 %); 0.25 diverges with the class-conv ReLU in our runs.
-Weight decay is applied to the conv kernels by the model builder (``weight_decay=``).
+λ = 0.001. The paper gives neither batch size nor initialisation; where it is silent the
+springenberg recipes follow the one public end-to-end reproduction (Caffe, 90.25 %: batch 256,
+γ = 0.05, Caffe's fan-in "xavier" = Keras ``lecun_uniform``, decay on weights and biases; see the
+spec ``recipes/springenberg-allcnn.toml``). :class:`TrainConfig` itself defaults to batch 128.
+Weight decay is applied by the model builder (``weight_decay=``, ``bias_decay=``).
 
 Shorter runs keep the schedule's shape: the drops happen after ``round(E·200/350)``,
 ``round(E·250/350)`` and ``round(E·300/350)`` epochs of ``E``.
 
-Training resumes after an interruption from its last completed epoch (``keras.callbacks.BackupAndRestore``
-in ``workdir/backup``), stops with :class:`~kerasinv.errors.TrainingDivergedError` when the loss
-becomes NaN or infinite, and is repeatable on one machine for a given ``seed``.
+Training resumes after an interruption from its last completed epoch with its whole state
+(:class:`ResumableCheckpoint` in ``workdir/checkpoint``), so an interrupted and resumed run ends with
+the same weights as an unbroken one; it stops with :class:`~kerasinv.errors.TrainingDivergedError`
+when the loss becomes non-finite or explodes; and it is repeatable on one machine for a given
+``seed``, whatever trained before it in the same process.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +32,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasinv.errors import ConfigError, TrainingDivergedError
+from kerasinv.errors import ConfigError, DataFormatError, TrainingDivergedError
+from kerasinv.io import atomic_path
 
 PAPER_EPOCHS = 350
 PAPER_DROPS = (200, 250, 300)
@@ -49,6 +55,9 @@ class TrainConfig:
         augment: horizontal flips and translations up to ``max_shift`` px (paper's Table 4 row).
         max_shift: translation range of the augmentation, in pixels.
         seed: seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``).
+        schedule_epochs: the run length the ``drops`` are scaled to; ``None`` = ``epochs`` (a short
+            run keeps the schedule's shape). A learning curve of the first epochs of the paper's
+            run sets 350, so its drops stay at epochs 200, 250 and 300.
         strategy: ``"default"``, ``"mirrored"`` or ``"multi-worker"`` (tf.distribute).
         jit_compile: XLA for the train step (off: on CPU it is about 2x slower for these nets).
         verbose: Keras progress output (0 silent, 1 bar, 2 one line per epoch).
@@ -63,6 +72,7 @@ class TrainConfig:
     augment: bool = False
     max_shift: int = 5
     seed: int = 0
+    schedule_epochs: int | None = None
     strategy: str = "default"
     jit_compile: bool = False
     verbose: int = 2
@@ -87,7 +97,8 @@ def drop_epochs(epochs: int, drops=PAPER_DROPS, total: int = PAPER_EPOCHS) -> li
 
 def learning_rate_at(epoch: int, config: TrainConfig) -> float:
     """γ for 0-based ``epoch``: base γ times ``drop_factor`` per drop epoch already reached."""
-    passed = sum(epoch >= d for d in drop_epochs(config.epochs, config.drops))
+    length = config.schedule_epochs or config.epochs
+    passed = sum(epoch >= d for d in drop_epochs(length, config.drops))
     return config.learning_rate * config.drop_factor**passed
 
 
@@ -123,25 +134,114 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}")
 
 
-class StopOnNonFinite(keras.callbacks.Callback):
-    """Raise :class:`TrainingDivergedError` as soon as the batch loss is NaN or infinite."""
+class StopOnDivergence(keras.callbacks.Callback):
+    """Raise :class:`TrainingDivergedError` when the loss becomes non-finite or explodes.
 
-    def __init__(self, learning_rate: float):
+    "Explodes": the running loss exceeds ``factor`` times the first loss of the run (and at least
+    ``floor``). Cross-entropy itself is bounded (Keras clips probabilities at 1e-7, so at most
+    about 16 per image); a loss far above that comes from weights growing without bound under the
+    weight-decay term (``--lr 10`` gave a finite 4.5e23 that used to be recorded as a result).
+    """
+
+    def __init__(self, learning_rate: float, factor: float = 50.0, floor: float = 100.0):
         super().__init__()
         self.learning_rate = learning_rate
+        self.factor = factor
+        self.floor = floor
+        self.first: float | None = None
         self.epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
+    def _check(self, loss, where: str):
+        if loss is None:
+            return
+        loss = float(loss)
+        if self.first is None and math.isfinite(loss):
+            self.first = loss
+        limit = max(self.floor, self.factor * (self.first or 0.0))
+        if not math.isfinite(loss) or loss > limit:
+            what = f"became {loss}" if not math.isfinite(loss) else f"exploded to {loss:.3g}"
             raise TrainingDivergedError(
-                f"training diverged: the loss became {float(loss)} at epoch {self.epoch + 1}, batch "
-                f"{batch + 1} (learning rate {self.learning_rate}). Lower --lr (the paper's grid is "
-                f"{', '.join(map(str, PAPER_LEARNING_RATES))}) or change --seed, then run again."
+                f"training diverged: the loss {what} at epoch {self.epoch + 1}{where} "
+                f"(learning rate {self.learning_rate}); nothing was recorded for this model. "
+                f"Lower --lr (the paper's grid is {', '.join(map(str, PAPER_LEARNING_RATES))}) "
+                "or change --seed, then run again."
             )
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check((logs or {}).get("loss"), f", batch {batch + 1}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check((logs or {}).get("loss"), "")
+
+
+#: Kept for code written against 0.1.
+StopOnNonFinite = StopOnDivergence
+
+
+class ResumableCheckpoint(keras.callbacks.Callback):
+    """The whole training state at the end of every epoch, so a resumed run equals an unbroken one.
+
+    Saved (atomically, in ``folder``): every model variable (weights, batch-norm statistics and the
+    dropout layers' random-generator states), every optimizer variable (iteration, learning rate,
+    momentum), the number of epochs done and the history so far. Keras's ``BackupAndRestore`` keeps
+    the weights and optimizer but not the random-generator states, so dropout masks after a resume
+    differed from the unbroken run's.
+    """
+
+    STATE = "state.npz"
+
+    def __init__(self, folder: str | Path):
+        super().__init__()
+        self.folder = Path(folder)
+        self.history: dict[str, list[float]] = {}
+
+    @staticmethod
+    def _variables(model) -> list:
+        return [*model.variables, *model.optimizer.variables]
+
+    def restore(self, model) -> int:
+        """Load the saved state into the compiled ``model``; returns the epochs already done (0 if none)."""
+        state_file = self.folder / self.STATE
+        if not state_file.is_file():
+            return 0
+        model.optimizer.build(model.trainable_variables)
+        variables = self._variables(model)
+        try:
+            with np.load(state_file, allow_pickle=False) as saved:
+                meta = json.loads(str(saved["meta"]))
+                values = [saved[f"v{i}"] for i in range(len(saved.files) - 1)]
+        except (OSError, KeyError, ValueError) as e:
+            raise ConfigError(
+                f"the checkpoint {state_file} cannot be read ({e}); remove it (or pass --overwrite) "
+                "to start this model afresh"
+            ) from None
+        if len(values) != len(variables) or any(
+            tuple(v.shape) != a.shape for v, a in zip(variables, values, strict=False)
+        ):
+            raise ConfigError(
+                f"the checkpoint in {self.folder} was written by a different model; remove that "
+                "folder (or pass --overwrite) to start this model afresh"
+            )
+        for variable, value in zip(variables, values, strict=True):
+            variable.assign(value)
+        self.history = {k: list(v) for k, v in meta.get("history", {}).items()}
+        return int(meta["epoch"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        arrays = {
+            f"v{i}": keras.ops.convert_to_numpy(v)
+            for i, v in enumerate(self._variables(self.model))
+        }
+        # one file holds the state and the epoch count, so they can never disagree
+        arrays["meta"] = np.asarray(json.dumps({"epoch": epoch + 1, "history": self.history}))
+        with atomic_path(self.folder / self.STATE, suffix=".npz") as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
 
 
 def _augment(image, seed, max_shift: int):
@@ -155,6 +255,61 @@ def _augment(image, seed, max_shift: int):
     return image
 
 
+class TrainData:
+    """Training batches whose order depends only on ``(seed, epoch)``: resumable exactly.
+
+    Epoch ``e`` visits the training images in the permutation ``stateless_shuffle(seed=[seed, e])``
+    and augments image ``i`` of that epoch with the stateless seed ``[seed, e·N + i]``. A run that
+    stops after epoch ``k`` and resumes at ``k`` therefore sees the same batches as one that never
+    stopped, and a model's data order does not depend on what else ran in the process.
+
+    Attributes:
+        images: ``float32 [N, H, W, C]`` preprocessed training images (a tensor).
+        labels: ``int32 [N]``.
+        batch_size, seed, augment, max_shift: from the :class:`TrainConfig`.
+        steps_per_epoch: ``ceil(N / batch_size)`` (the last batch of an epoch may be smaller).
+    """
+
+    def __init__(self, images, labels, config: TrainConfig):
+        self.images = tf.convert_to_tensor(images, tf.float32)
+        self.labels = tf.convert_to_tensor(np.asarray(labels, np.int32))
+        self.batch_size = config.batch_size
+        self.seed = config.seed
+        self.augment = config.augment
+        self.max_shift = config.max_shift
+        self.steps_per_epoch = -(-len(labels) // config.batch_size)
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def dataset(self, first_epoch: int, epochs: int) -> tf.data.Dataset:
+        """Batches of epochs ``first_epoch .. epochs-1`` (0-based), one after the other."""
+        images, labels, n = self.images, self.labels, len(self)
+        seed = tf.constant(self.seed, tf.int64)
+        augment, max_shift = self.augment, self.max_shift
+
+        def one_epoch(epoch):
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(n, dtype=tf.int64), seed=tf.stack([seed, epoch])
+            )
+            position = epoch * n + tf.range(n, dtype=tf.int64)
+
+            def load(index, pos):
+                image = tf.gather(images, index)
+                if augment:
+                    image = _augment(image, tf.stack([seed, pos]), max_shift)
+                return image, tf.gather(labels, index)
+
+            return (
+                tf.data.Dataset.from_tensor_slices((order, position))
+                .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                .batch(self.batch_size)
+            )
+
+        epochs_ds = tf.data.Dataset.range(first_epoch, epochs)
+        return epochs_ds.flat_map(one_epoch).prefetch(tf.data.AUTOTUNE)
+
+
 def make_datasets(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -162,37 +317,38 @@ def make_datasets(
     y_test: np.ndarray,
     preprocess: Callable | None,
     config: TrainConfig,
-) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """tf.data pipelines: preprocess once (cached), shuffle, augment, batch, prefetch.
+) -> tuple[TrainData, tf.data.Dataset]:
+    """Training data (:class:`TrainData`) and the batched test set, preprocessed once.
 
     Args:
         x_train, x_test: raw ``uint8 [N, H, W, C]`` images.
         y_train, y_test: ``int [N]`` labels.
         preprocess: batched map ``float32 [B, H, W, C] -> float32 [B, H, W, C]`` (e.g. the fitted
-            :class:`~kerasinv.data.preprocessing.ContrastWhitening` layer), applied once and cached,
-            so training and the exported model share one implementation.
+            :class:`~kerasinv.data.preprocessing.ContrastWhitening` layer), applied once, so
+            training and the exported model share one implementation.
         config: batch size, augmentation and seed.
     """
-    autotune = tf.data.AUTOTUNE
-    # tf.data derives its shuffle/random seeds from the global seed too: set it first.
-    seed_everything(config.seed)
 
-    def prepared(x, y):
-        ds = tf.data.Dataset.from_tensor_slices((x, np.asarray(y, np.int32))).batch(1024)
-        ds = ds.map(lambda a, b: (tf.cast(a, tf.float32), b))
-        if preprocess is not None:
-            ds = ds.map(lambda a, b: (preprocess(a), b))
-        # unbatch() forgets the size; restoring it lets Keras show progress and not warn.
-        return ds.unbatch().apply(tf.data.experimental.assert_cardinality(len(x))).cache()
+    def prepared(x):
+        out = []
+        for i in range(0, len(x), 1024):
+            batch = tf.cast(tf.convert_to_tensor(x[i : i + 1024]), tf.float32)
+            out.append(preprocess(batch) if preprocess is not None else batch)
+        return tf.concat(out, axis=0) if out else tf.zeros((0, *np.shape(x)[1:]), tf.float32)
 
-    train = prepared(x_train, y_train).shuffle(len(x_train), seed=config.seed)
-    if config.augment:
-        noise = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True).batch(2)
-        train = tf.data.Dataset.zip(train, noise).map(
-            lambda xy, s: (_augment(xy[0], s, config.max_shift), xy[1]), num_parallel_calls=autotune
-        )
-    train = train.batch(config.batch_size).prefetch(autotune)
-    test = prepared(x_test, y_test).batch(max(config.batch_size, 256)).prefetch(autotune)
+    x_train, x_test = prepared(x_train), prepared(x_test)
+    for split, x in (("training", x_train), ("test", x_test)):
+        if not bool(tf.reduce_all(tf.math.is_finite(x))):
+            raise DataFormatError(
+                f"the preprocessed {split} images hold NaN or infinite values; check the "
+                "preprocessing (a constant image divided by its zero spread, say)"
+            )
+    train = TrainData(x_train, y_train, config)
+    test = (
+        tf.data.Dataset.from_tensor_slices((x_test, np.asarray(y_test, np.int32)))
+        .batch(max(config.batch_size, 256))
+        .prefetch(tf.data.AUTOTUNE)
+    )
     return train, test
 
 
@@ -244,37 +400,39 @@ class StepSchedule(keras.callbacks.Callback):
             )
 
 
-class _EpochTracker(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.epochs: list[int] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epochs.append(epoch)
-
-
 def train(
     build: Callable[[], keras.Model],
-    train_data: tf.data.Dataset,
+    train_data: TrainData,
     test_data: tf.data.Dataset,
     config: TrainConfig,
     workdir: str | Path,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    evaluate_each_epoch: bool = False,
+    keep_checkpoint: bool = False,
 ) -> TrainResult:
     """Train ``build()`` with the paper's optimiser and schedule, resuming from ``workdir`` if possible.
 
+    The run is seeded on its own (``config.seed`` before the model is built; data order from
+    :class:`TrainData`), so its numbers do not depend on what trained before it in the process, and
+    an interrupted run resumed from ``workdir`` ends with the same weights as an unbroken one.
+
     Args:
         build: returns a fresh uncompiled model (called inside the strategy scope).
-        train_data, test_data: batched ``(images, labels)`` datasets (see :func:`make_datasets`).
+        train_data: see :func:`make_datasets`.
+        test_data: batched ``(images, labels)`` test set.
         config: the run's settings.
-        workdir: folder for the resumable checkpoint (``workdir/backup``; removed after success).
-        callbacks: extra Keras callbacks.
+        workdir: folder of the resumable checkpoint (``workdir/checkpoint``; removed after success
+            unless ``keep_checkpoint``).
+        callbacks: extra Keras callbacks (their ``on_epoch_end`` logs include the test metrics
+            ``val_loss`` / ``val_accuracy`` when ``evaluate_each_epoch``).
+        evaluate_each_epoch: measure the test set after every epoch (a learning curve).
+        keep_checkpoint: leave the final state in ``workdir`` (to extend the run later).
 
     Returns:
         A :class:`TrainResult` with the trained model and its test accuracy.
 
     Raises:
-        TrainingDivergedError: the loss became NaN or infinite.
+        TrainingDivergedError: the loss became non-finite or exploded.
     """
     seed_everything(config.seed)
     strategy = make_strategy(config.strategy)
@@ -286,27 +444,33 @@ def train(
             metrics=["accuracy"],
             jit_compile=config.jit_compile,
         )
-    tracker = _EpochTracker()
-    schedule = StepSchedule(config)
-    backup = keras.callbacks.BackupAndRestore(str(Path(workdir) / "backup"))
+        checkpoint = ResumableCheckpoint(Path(workdir) / "checkpoint")
+        first_epoch = min(checkpoint.restore(model), config.epochs)
     history = model.fit(
-        train_data,
+        train_data.dataset(first_epoch, config.epochs),
         epochs=config.epochs,
-        shuffle=False,  # the dataset shuffles itself (make_datasets)
+        initial_epoch=first_epoch,
+        steps_per_epoch=train_data.steps_per_epoch,
+        validation_data=test_data if evaluate_each_epoch else None,
+        shuffle=False,  # TrainData fixes the order
         verbose=config.verbose,
+        # the caller's callbacks see an epoch before it is checkpointed: a run killed in between
+        # repeats that epoch (identically) rather than skipping what they record
         callbacks=[
-            backup,
-            schedule,
-            StopOnNonFinite(config.learning_rate),
-            tracker,
+            StepSchedule(config),
+            StopOnDivergence(config.learning_rate),
             *(callbacks or []),
+            checkpoint,
         ],
     )
+    del history
     _, accuracy = model.evaluate(test_data, verbose=0)
+    if not keep_checkpoint:
+        shutil.rmtree(checkpoint.folder, ignore_errors=True)
     return TrainResult(
         model=model,
         test_accuracy=float(accuracy),
-        history={k: [float(v) for v in vals] for k, vals in history.history.items()},
-        epochs_run=len(tracker.epochs),
-        resumed_from_epoch=tracker.epochs[0] if tracker.epochs else config.epochs,
+        history=checkpoint.history,
+        epochs_run=config.epochs - first_epoch,
+        resumed_from_epoch=first_epoch,
     )

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kerasinv import models, training
-from kerasinv.errors import ConfigError, TrainingDivergedError
+from kerasinv.errors import ConfigError, DataFormatError, TrainingDivergedError
 
 
 def test_schedule_scales_the_paper_drops():
@@ -57,17 +57,37 @@ def _scale(batch):
     return batch / 127.5 - 1.0
 
 
-def test_training_is_repeatable_with_a_seed(tmp_path):
+def _weights(model):
+    return [np.asarray(w) for w in model.variables]
+
+
+def test_training_is_repeatable_with_a_seed_whatever_ran_before(tmp_path):
+    """Same seed, same numbers: also when another model trained first from the same data objects."""
     x, y = _data()
     cfg = training.TrainConfig(epochs=2, batch_size=16, seed=7, verbose=0, augment=True)
-    weights = []
-    for run in range(2):
-        tr, te = training.make_datasets(x, y, x[:16], y[:16], _scale, cfg)
-        result = training.train(_tiny, tr, te, cfg, tmp_path / f"run{run}")
-        weights.append([w.numpy() for w in result.model.weights])
-        assert result.epochs_run == 2 and not (tmp_path / f"run{run}" / "backup").exists()
-    for a, b in zip(*weights, strict=True):
+    tr, te = training.make_datasets(x, y, x[:16], y[:16], _scale, cfg)
+    first = training.train(_tiny, tr, te, cfg, tmp_path / "a")
+    other = training.TrainConfig(epochs=1, batch_size=16, seed=3, verbose=0)
+    training.train(
+        lambda: models.get("model-a", width=0.0625, classes=2), tr, te, other, tmp_path / "b"
+    )
+    again = training.train(_tiny, tr, te, cfg, tmp_path / "c")
+    assert first.epochs_run == 2 and not (tmp_path / "a" / "checkpoint").exists()
+    for a, b in zip(_weights(first.model), _weights(again.model), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_train_data_order_depends_only_on_seed_and_epoch():
+    x, y = _data(40)
+    cfg = training.TrainConfig(epochs=3, batch_size=16, seed=5, augment=True, max_shift=2)
+    data, _ = training.make_datasets(x, y, x[:4], y[:4], None, cfg)
+    assert data.steps_per_epoch == 3
+    whole = [b for b, _ in data.dataset(0, 3)]
+    tail = [b for b, _ in data.dataset(2, 3)]
+    assert len(whole) == 9 and len(tail) == 3
+    for a, b in zip(whole[6:], tail, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(whole[0], whole[3])  # each epoch its own order
 
 
 class _Interrupt(keras.callbacks.Callback):
@@ -76,24 +96,45 @@ class _Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt("simulated interruption")
 
 
-def test_interrupted_training_resumes_from_last_completed_epoch(tmp_path):
+def test_interrupted_and_resumed_training_equals_the_unbroken_run(tmp_path):
+    """Whole state restored: weights, momentum, dropout generators, data order, schedule."""
     x, y = _data()
-    cfg = training.TrainConfig(epochs=4, batch_size=16, verbose=0)
+
+    def tiny_with_dropout():
+        return models.get("all-cnn-c", width=0.0625, classes=2)
+
+    cfg = training.TrainConfig(epochs=4, batch_size=16, verbose=0, augment=True, drops=(200,))
     tr, te = training.make_datasets(x, y, x[:16], y[:16], _scale, cfg)
+    unbroken = training.train(tiny_with_dropout, tr, te, cfg, tmp_path / "unbroken")
     with pytest.raises(KeyboardInterrupt):
-        training.train(_tiny, tr, te, cfg, tmp_path, callbacks=[_Interrupt()])
-    assert (tmp_path / "backup").is_dir()
-    result = training.train(_tiny, tr, te, cfg, tmp_path)
-    assert result.resumed_from_epoch == 2 and result.epochs_run == 2
-    assert len(result.history["loss"]) == 2
+        training.train(tiny_with_dropout, tr, te, cfg, tmp_path / "r", callbacks=[_Interrupt()])
+    assert (tmp_path / "r" / "checkpoint" / "state.npz").is_file()
+    resumed = training.train(tiny_with_dropout, tr, te, cfg, tmp_path / "r")
+    assert resumed.resumed_from_epoch == 2 and resumed.epochs_run == 2
+    assert len(resumed.history["loss"]) == 4
+    np.testing.assert_allclose(resumed.history["loss"], unbroken.history["loss"], rtol=1e-6)
+    for a, b in zip(_weights(unbroken.model), _weights(resumed.model), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 
-def test_nan_loss_stops_with_a_clear_error(tmp_path):
+def test_a_finite_but_exploding_loss_is_divergence():
+    """``--lr 10`` once gave a finite loss of 4.5e23 that was recorded as a result."""
+    stop = training.StopOnDivergence(learning_rate=10.0)
+    stop.on_epoch_begin(0)
+    stop.on_train_batch_end(0, {"loss": 2.4})
+    stop.on_train_batch_end(1, {"loss": 90.0})  # bad, but below 50x the first loss
+    with pytest.raises(TrainingDivergedError, match=r"exploded to 4.5e\+23 at epoch 1, batch 3"):
+        stop.on_train_batch_end(2, {"loss": 4.5e23})
+    with pytest.raises(TrainingDivergedError, match="became nan"):
+        stop.on_epoch_end(0, {"loss": float("nan")})
+
+
+def test_non_finite_preprocessed_data_is_refused_before_training():
+    """NaN inputs once trained a network to a finite chance-level loss (ReLU maps NaN to 0)."""
     x, y = _data()
     cfg = training.TrainConfig(epochs=1, batch_size=16, verbose=0, learning_rate=0.05)
-    tr, te = training.make_datasets(x, y, x[:16], y[:16], lambda b: b * np.nan, cfg)
-    with pytest.raises(TrainingDivergedError, match="Lower --lr"):
-        training.train(_tiny, tr, te, cfg, tmp_path)
+    with pytest.raises(DataFormatError, match="NaN or infinite"):
+        training.make_datasets(x, y, x[:16], y[:16], lambda b: b * np.nan, cfg)
 
 
 def test_mirrored_training_on_two_logical_cpus(tmp_path):

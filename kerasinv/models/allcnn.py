@@ -49,6 +49,8 @@ def build_allcnn(
     dropout: bool = True,
     weight_decay: float = 0.0,
     kernel_initializer: str = "glorot_uniform",
+    bias_decay: bool = False,
+    sampling_grid: str = "keras",
     batch_norm: bool = False,
     input_normalization: tuple | None = None,
     antialias: str | None = None,
@@ -66,9 +68,18 @@ def build_allcnn(
         class_relu: keep the ReLU on the class conv (the paper's Table 1 writes "1x1 conv. 10 ReLU").
         dropout: include the paper's dropout layers.
         weight_decay: the paper's λ in Caffe's convention (gradient ``λ·w``), applied to every conv
-            kernel as ``keras.regularizers.L2(λ / 2)``; biases are not decayed.
-        kernel_initializer: Keras initializer for the conv kernels (the paper does not say; Glorot
-            uniform is Caffe's "xavier", which the Caffe reproduction used).
+            kernel as ``keras.regularizers.L2(λ / 2)``.
+        kernel_initializer: Keras initializer for the conv kernels. The paper does not say; the
+            Caffe reproduction used Caffe's ``xavier`` filler, which is fan-in scaled by default,
+            U(±√(3/fan_in)): Keras's ``"lecun_uniform"`` (not ``"glorot_uniform"``, whose spread
+            for the first layer, fan-in 27 and fan-out 864, is 4x smaller).
+        bias_decay: decay the conv biases too (Caffe decays every parameter unless told otherwise;
+            the reproduction did).
+        sampling_grid: which positions a stride-2 conv samples on an even-sized map. ``"keras"``:
+            ``padding="same"`` (the padding goes after, so it samples positions 1, 3, 5, …);
+            ``"even"``: explicit zero padding of ``k // 2`` on every side, then a ``valid``
+            conv, which samples positions 0, 2, 4, … as Caffe's ``pad: 1`` (and PyTorch's
+            ``padding=1``) do. Weights are identical either way.
         batch_norm: not in the paper (it predates batch normalisation): every conv but the class
             conv becomes conv (no bias) -> BatchNormalization -> ReLU. Trains in far fewer epochs;
             used by the shipped model and the short presets of zhang-blurpool.
@@ -91,12 +102,18 @@ def build_allcnn(
     aa = parse_antialias(antialias)
     if not width > 0:
         raise ValueError(f"width must be positive, got {width}")
+    if sampling_grid not in ("keras", "even"):
+        raise ValueError(f"sampling_grid must be 'keras' or 'even', got {sampling_grid!r}")
     regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
+    bias_regularizer = regularizer if bias_decay else None
     count = 0
 
     def conv(x, kernel, channels, strides=1, padding="same", relu=True, norm=batch_norm):
         nonlocal count
         count += 1
+        if strides == 2 and not aa and sampling_grid == "even" and padding == "same":
+            x = keras.layers.ZeroPadding2D(kernel // 2, name=f"pad{count}")(x)
+            padding = "valid"
         layer = keras.layers.Conv2D(
             channels,
             kernel,
@@ -106,6 +123,7 @@ def build_allcnn(
             use_bias=not norm,
             kernel_initializer=kernel_initializer,
             kernel_regularizer=regularizer,
+            bias_regularizer=bias_regularizer if not norm else None,
             name=f"conv{count}",
         )
         x = layer(x)

@@ -21,7 +21,13 @@ RUNNERS = {
         "kerasinv.recipes.springenberg",
         _COMMON
         | {"models", "dataset", "epochs", "augment", "width", "learning_rate", "batch_size"}
-        | {"train_subset", "strategy"},
+        | {"train_subset", "strategy", "init", "bias_decay", "grid"},
+    ),
+    "curve": (
+        "kerasinv.recipes.curve",
+        _COMMON
+        | {"models", "epochs", "width", "learning_rate", "batch_size", "strategy"}
+        | {"init", "bias_decay", "grid"},
     ),
     "azulay": (
         "kerasinv.recipes.azulay",

@@ -43,6 +43,71 @@ COLUMN = "test error (%)"
 GENERATED = ("table.md", "errors.png", "preprocessing.npz", "models", "saved_models", "work")
 
 
+#: Initialisers a user may pick with ``--init`` (Keras names).
+INITIALIZERS = ("lecun_uniform", "glorot_uniform", "he_uniform", "he_normal", "lecun_normal")
+GRIDS = ("even", "keras")
+
+
+def protocol_settings(
+    spec: dict,
+    learning_rate: float | None,
+    batch_size: int | None,
+    init: str | None,
+    bias_decay: bool | None,
+    grid: str | None,
+) -> dict:
+    """The training protocol: the spec's ``[training]`` table, overridden by flags.
+
+    Where the paper is silent the shipped spec follows the public Caffe reproduction (see its
+    comments): batch 256, Caffe's fan-in ``xavier`` (``lecun_uniform``), decay on biases too, the
+    even stride-2 grid.
+    """
+    t = spec.get("training", {})
+
+    def number(key, value, default, kind=float):
+        value = value if value is not None else t.get(key, default)
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"{spec.get('_path', 'the spec')}: [training] {key} must be a number, got {value!r}"
+            ) from None
+
+    settings = {
+        "learning_rate": number("learning_rate", learning_rate, 0.05),
+        "momentum": number("momentum", None, 0.9),
+        "weight_decay": number("weight_decay", None, 0.001),
+        "batch_size": number("batch_size", batch_size, 128, int),
+        "drops": [number("drops", d, 0, int) for d in t.get("drops", training.PAPER_DROPS)],
+        "drop_factor": number("drop_factor", None, 0.1),
+        "max_shift": number("max_shift", None, 5, int),
+        "class_relu": bool(t.get("class_relu", True)),
+        "init": str(init or t.get("init", "glorot_uniform")),
+        "bias_decay": bool(t.get("bias_decay", False) if bias_decay is None else bias_decay),
+        "grid": str(grid or t.get("grid", "keras")),
+    }
+    if settings["init"] not in INITIALIZERS:
+        raise UnknownNameError("initialiser", settings["init"], INITIALIZERS)
+    if settings["grid"] not in GRIDS:
+        raise UnknownNameError("stride-2 grid", settings["grid"], GRIDS)
+    if not settings["learning_rate"] > 0:
+        raise ConfigError(f"learning rate must be positive, got {settings['learning_rate']}")
+    if settings["batch_size"] < 1:
+        raise ConfigError(f"batch size must be at least 1, got {settings['batch_size']}")
+    return settings
+
+
+def model_options(settings: dict) -> dict:
+    """Builder keyword arguments for the protocol in ``settings``."""
+    return {
+        "weight_decay": settings["weight_decay"],
+        "bias_decay": settings["bias_decay"],
+        "kernel_initializer": settings["init"],
+        "sampling_grid": settings["grid"],
+        "class_relu": settings["class_relu"],
+    }
+
+
 def resolve_settings(
     spec: dict,
     preset: str | None,
@@ -55,6 +120,9 @@ def resolve_settings(
     batch_size: int | None,
     train_subset: int | None,
     strategy: str,
+    init: str | None = None,
+    bias_decay: bool | None = None,
+    grid: str | None = None,
 ) -> dict:
     """The settings that define a run (stored in results.json, compared on resume)."""
     preset = preset or spec.get("default_preset", "smoke")
@@ -63,7 +131,7 @@ def resolve_settings(
         raise UnknownNameError("preset", preset, presets)
     if dataset not in DATASETS:
         raise UnknownNameError("dataset", dataset, DATASETS)
-    p, t = presets[preset], spec.get("training", {})
+    p = presets[preset]
     if p.get("data") == "embedded" and dataset != "cifar10":
         raise ConfigError(
             f"preset {preset!r} uses the embedded CIFAR-10 sample; for {dataset} use --preset quick "
@@ -80,16 +148,7 @@ def resolve_settings(
         "test_subset": p.get("test_subset"),
         "augment": bool(augment),
         "seed": int(seed),
-        "learning_rate": float(
-            learning_rate if learning_rate is not None else t.get("learning_rate", 0.05)
-        ),
-        "momentum": float(t.get("momentum", 0.9)),
-        "weight_decay": float(t.get("weight_decay", 0.001)),
-        "batch_size": int(batch_size if batch_size is not None else t.get("batch_size", 128)),
-        "drops": list(t.get("drops", training.PAPER_DROPS)),
-        "drop_factor": float(t.get("drop_factor", 0.1)),
-        "max_shift": int(t.get("max_shift", 5)),
-        "class_relu": bool(t.get("class_relu", True)),
+        **protocol_settings(spec, learning_rate, batch_size, init, bias_decay, grid),
         "strategy": strategy,
         "tolerance": None if tolerance == "none" else float(tolerance),
     }
@@ -106,7 +165,8 @@ def paper_reference(spec: dict, dataset: str, augment: bool) -> tuple[str | None
     return table, section
 
 
-def _load_data(settings: dict, data_dir, download: bool):
+def load_data(settings: dict, data_dir, download: bool):
+    """The run's splits: the embedded sample or CIFAR, subsampled as the preset says."""
     if settings["data"] == "embedded":
         splits = load_embedded_sample()
     else:
@@ -181,6 +241,9 @@ def run(
     learning_rate: float | None = None,
     batch_size: int | None = None,
     train_subset: int | None = None,
+    init: str | None = None,
+    bias_decay: bool | None = None,
+    grid: str | None = None,
     strategy: str = "default",
     overwrite: bool = False,
     verbose: int = 2,
@@ -200,6 +263,9 @@ def run(
         batch_size,
         train_subset,
         strategy,
+        init,
+        bias_decay,
+        grid,
     )
     chosen = list(models or spec["models"])
     # the same checks as the CLI's
@@ -214,7 +280,7 @@ def run(
     paper_table, paper = paper_reference(spec, settings["dataset"], settings["augment"])
 
     log(f"[{spec['recipe']}] preset {settings['preset']}: loading {settings['dataset']} ...")
-    splits = _load_data(settings, data_dir, download)
+    splits = load_data(settings, data_dir, download)
     log(f"[{spec['recipe']}] data: {splits.source}")
     prep_file = output / "preprocessing.npz"
     if prep_file.is_file() and previous:
@@ -261,8 +327,7 @@ def run(
                 name,
                 classes=splits.num_classes,
                 width=settings["width"],
-                weight_decay=settings["weight_decay"],
-                class_relu=settings["class_relu"],
+                **model_options(settings),
             )
 
         workdir = output / "work" / name

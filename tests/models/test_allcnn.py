@@ -122,3 +122,40 @@ def test_blur_1_is_the_plain_network_on_the_even_sampling_grid():
 def test_bad_antialias_spec():
     with pytest.raises(ValueError, match="blur-K"):
         models.get("all-cnn-c", antialias="blur-9")
+
+
+def test_even_grid_samples_the_positions_caffe_samples_and_equals_the_blur_1_twin():
+    """``sampling_grid="even"``: a stride-2 conv samples positions 0, 2, 4, … (Caffe's pad 1), so the
+    plain network and its blur-1 twin are one function; weights are unchanged."""
+    plain = models.get("all-cnn-c", dropout=False, sampling_grid="even")
+    dense = models.get("all-cnn-c", dropout=False, antialias="blur-1")
+    assert [w.shape for w in plain.weights] == [w.shape for w in dense.weights]
+    dense.set_weights(plain.get_weights())
+    x = np.random.default_rng(2).normal(size=(2, 32, 32, 3)).astype("float32")
+    full = keras.Model(dense.input, dense.get_layer("conv3").output)(x)
+    strided = keras.Model(plain.input, plain.get_layer("conv3").output)(x)
+    np.testing.assert_allclose(np.asarray(strided), np.asarray(full)[:, ::2, ::2], atol=1e-5)
+    np.testing.assert_allclose(np.asarray(plain(x)), np.asarray(dense(x)), rtol=1e-5, atol=1e-6)
+    a5 = models.get("strided-cnn-a", dropout=False, sampling_grid="even")
+    assert a5.get_layer("pad2").padding == ((2, 2), (2, 2))  # 5x5 conv: pad 2, as Caffe's
+
+
+def test_lecun_uniform_is_caffes_fan_in_xavier_and_biases_can_be_decayed():
+    """Caffe's ``xavier`` filler (FAN_IN default): U(±√(3/fan_in)); the first conv of All-CNN-C
+    has fan-in 27 (Glorot's bound there would be √(6/(27+864)), 4x smaller)."""
+    keras.utils.set_random_seed(0)
+    model = models.get(
+        "all-cnn-c", kernel_initializer="lecun_uniform", weight_decay=0.001, bias_decay=True
+    )
+    for name, fan_in in (("conv1", 27), ("conv4", 9 * 96), ("conv8", 192)):
+        kernel = np.asarray(model.get_layer(name).kernel)
+        bound = np.sqrt(3.0 / fan_in)
+        assert np.abs(kernel).max() <= bound
+        assert np.abs(kernel).max() > 0.95 * bound  # fills the range
+        np.testing.assert_allclose(kernel.std(), bound / np.sqrt(3.0), rtol=0.1)
+    conv = model.get_layer("conv1")
+    assert conv.bias_regularizer is not None and conv.kernel_regularizer is not None
+    # Caffe's convention: the decay term's gradient is λ·w, for biases as for weights
+    assert conv.bias_regularizer.l2 == pytest.approx(0.0005)
+    plain = models.get("all-cnn-c", weight_decay=0.001)
+    assert plain.get_layer("conv1").bias_regularizer is None

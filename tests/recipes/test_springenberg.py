@@ -8,6 +8,7 @@ import pytest
 
 from kerasinv.data.preprocessing import GCNZCA
 from kerasinv.data.samples import load_embedded_sample
+from kerasinv.errors import ConfigError
 from kerasinv.recipes import load_spec
 from kerasinv.recipes.springenberg import render_table, resolve_settings
 from tests.conftest import run_cli
@@ -115,3 +116,36 @@ def test_a_users_own_spec_runs(tmp_path):
         and record["model"] == "model-a"
         and record["width"] == 0.0625
     )
+
+
+def test_paper_protocol_follows_the_caffe_reproduction_where_the_paper_is_silent():
+    """Each default the paper leaves open is the public Caffe run's (kerasinv/data/reference.py)."""
+    spec = load_spec("springenberg-allcnn")
+    s = resolve_settings(
+        spec, "paper", "cifar10", None, False, 0, None, None, None, None, "default"
+    )
+    assert s["batch_size"] == 256 and s["learning_rate"] == 0.05 and s["momentum"] == 0.9
+    assert s["init"] == "lecun_uniform" and s["bias_decay"] is True and s["grid"] == "even"
+    assert s["weight_decay"] == 0.001 and s["class_relu"] is True
+    assert s["drops"] == [200, 250, 300] and s["epochs"] == 350
+    mine = resolve_settings(
+        spec, "paper", "cifar10", None, False, 0, None, None, 128, None, "default",
+        init="glorot_uniform", bias_decay=False, grid="keras",
+    )  # fmt: skip
+    assert (mine["batch_size"], mine["init"], mine["bias_decay"], mine["grid"]) == (
+        128,
+        "glorot_uniform",
+        False,
+        "keras",
+    )
+
+
+def test_a_non_numeric_value_in_a_user_spec_is_a_one_line_error(tmp_path):
+    spec = load_spec("springenberg-allcnn")
+    spec["training"] = {**spec["training"], "learning_rate": "fast"}
+    with pytest.raises(
+        ConfigError, match=r"\[training\] learning_rate must be a number, got 'fast'"
+    ):
+        resolve_settings(
+            spec, "smoke", "cifar10", None, False, 0, None, None, None, None, "default"
+        )

@@ -1,0 +1,332 @@
+"""Runner for ``springenberg-curve``: the learning curve of one Springenberg network, drawn on the
+public Caffe reference curve.
+
+Trains the network with the spec's ``paper`` protocol and measures test accuracy on the whole test
+split after every epoch. Each point is a record with the reference's accuracy after the same number
+of training images beside it (the Caffe log has a point every 200 iterations of 256 images; we
+interpolate linearly between them).
+
+Output folder (every file written atomically after each epoch, so a run can be followed and resumed):
+
+- ``results.json``: settings, software versions, one record per epoch;
+- ``table.md``: the table (epoch, images seen, our accuracy, the reference's, Δ, losses, time);
+- ``curve.png``: our curve on top of the reference curve;
+- ``preprocessing.npz``: the GCN + ZCA fitted on the training split;
+- ``work/checkpoint/``: the whole training state after the last epoch. It is kept, so that running
+  again with a larger ``--epochs`` extends the curve; every other setting must stay the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from kerasinv import training
+from kerasinv.errors import ConfigError, UnknownNameError
+from kerasinv.io import write_json, write_text
+from kerasinv.recipes import plots, preflight
+from kerasinv.recipes import records as rec
+from kerasinv.recipes.outputs import log, prepare_output
+from kerasinv.recipes.springenberg import model_options, protocol_settings
+
+COLUMN = "test accuracy"
+TABLE = "learning curve"
+GENERATED = ("table.md", "curve.png", "preprocessing.npz", "work")
+
+
+def resolve_settings(
+    spec: dict,
+    preset: str | None,
+    models: list[str] | None,
+    seed: int,
+    width: float | None,
+    learning_rate: float | None,
+    batch_size: int | None,
+    init: str | None,
+    bias_decay: bool | None,
+    grid: str | None,
+    strategy: str,
+) -> dict:
+    """Everything that defines the curve except its length (``--epochs`` may grow on resume)."""
+    preset = preset or spec.get("default_preset", "smoke")
+    if preset not in spec["presets"]:
+        raise UnknownNameError("preset", preset, spec["presets"])
+    p = spec["presets"][preset]
+    models = list(models or spec["models"][:1])
+    if len(models) != 1:
+        raise ConfigError(f"--models: a curve follows one network, got {', '.join(models)}")
+    if models[0] not in spec["models"]:
+        raise UnknownNameError("model", models[0], spec["models"])
+    settings = {
+        "preset": preset,
+        "model": models[0],
+        "dataset": "cifar10",
+        "data": p.get("data", "cifar"),
+        "width": float(width if width is not None else p.get("width", 1.0)),
+        "train_subset": p.get("train_subset"),
+        "test_subset": p.get("test_subset"),
+        "seed": int(seed),
+        "strategy": strategy,
+        **protocol_settings(spec, learning_rate, batch_size, init, bias_decay, grid),
+    }
+    if settings["width"] <= 0:
+        raise ConfigError(f"width must be positive, got {settings['width']}")
+    return settings
+
+
+def point_record(results: dict, epoch: int, logs: dict, images: int, reference, wall_s: float):
+    """The record of the test accuracy after ``epoch`` epochs (1-based)."""
+    settings = results["settings"]
+    seen = epoch * images
+    ref = reference.accuracy_at(seen)
+    measured = round(float(logs["val_accuracy"]), 4)
+    return rec.record(
+        results,
+        table=TABLE,
+        row=f"epoch {epoch}",
+        column=COLUMN,
+        measured=measured,
+        paper=None if ref is None else round(ref, 4),
+        dataset=settings["dataset"],
+        model=settings["model"],
+        wall_s=round(wall_s, 1),
+        epoch=epoch,
+        images_seen=seen,
+        reference_iteration=round(seen / reference.batch_size, 1),
+        delta=None if ref is None else round(measured - ref, 4),
+        test_loss=round(float(logs["val_loss"]), 4),
+        train_loss=round(float(logs["loss"]), 4),
+        train_accuracy=round(float(logs["accuracy"]), 4),
+        learning_rate=float(logs.get("learning_rate", settings["learning_rate"])),
+        width=settings["width"],
+        train_images=images,
+    )
+
+
+def render_table(spec: dict, results: dict) -> str:
+    """Markdown, rendered from the records only."""
+    settings, records = results["settings"], results["records"]
+    images = records[0]["train_images"] if records else 0
+    head = (
+        f"## {spec.get('title', spec['recipe'])}\n\n"
+        f"{settings['model']}, width {settings['width']:g}, {images:,} training images, test "
+        f"accuracy on {results.get('test_images', 0):,} test images after each epoch; protocol: "
+        f"batch {settings['batch_size']}, γ {settings['learning_rate']:g}, momentum "
+        f"{settings['momentum']:g}, weight decay {settings['weight_decay']:g}"
+        f"{' (weights and biases)' if settings['bias_decay'] else ' (weights)'}, "
+        f"{settings['init']} initialisation, stride-2 grid {settings['grid']!r}, seed "
+        f"{settings['seed']}. Reference: {results['reference']} at the same number of training "
+        "images.\n"
+    )
+    if settings["preset"] != "paper":
+        head += (
+            "\nReduced protocol: the reference column is the full-width Caffe run's and is shown "
+            "for orientation only.\n"
+        )
+    rows = [
+        [
+            r["epoch"],
+            r["images_seen"],
+            r["reference_iteration"],
+            r["measured"],
+            r["paper"],
+            r["delta"],
+            r["train_loss"],
+            r["test_loss"],
+            r["wall_s"],
+        ]
+        for r in records
+    ]
+    headers = [
+        "Epoch",
+        "Images seen",
+        "Caffe iteration",
+        "Test acc. (ours)",
+        "Test acc. (Caffe)",
+        "Δ",
+        "Train loss",
+        "Test loss",
+        "Time (s)",
+    ]
+    return head + "\n" + rec.markdown_table(headers, rows, digits=3) + "\n"
+
+
+def plot_curve(results: dict, reference, path: Path) -> Path:
+    """Our test accuracy per epoch on top of the reference curve (x: epochs of 50,000 images)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = results["records"]
+    images = records[0]["train_images"]
+    last = max(r["epoch"] for r in records)
+    ref_epochs = reference.images_seen() / images
+    keep = ref_epochs <= max(last * 1.25, last + 2)
+    fig, ax = plt.subplots(figsize=(7.0, 4.2), layout="constrained")
+    ax.plot(
+        ref_epochs[keep],
+        reference.accuracy[keep],
+        color="0.55",
+        lw=1.5,
+        label="Caffe reference (every 200 iterations)",
+    )
+    ax.plot(
+        [r["epoch"] for r in records],
+        [r["measured"] for r in records],
+        "o-",
+        color="C0",
+        lw=2,
+        label=f"kerasinv {results['settings']['model']} ({results['settings']['preset']})",
+    )
+    ax.set_xlabel(f"epochs ({images:,} training images each)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_xlim(0, None)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.axhline(0.1, color="0.8", lw=1, ls=":", label="chance")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
+    ax.set_title("Test accuracy during training, against the public Caffe run", fontsize=10)
+    return plots.save(fig, path, dpi=120)
+
+
+def run(
+    spec: dict,
+    preset: str | None = None,
+    models: list[str] | None = None,
+    data_dir=None,
+    download: bool = False,
+    epochs: int | None = None,
+    output="runs/springenberg-curve",
+    seed: int = 0,
+    width: float | None = None,
+    learning_rate: float | None = None,
+    batch_size: int | None = None,
+    init: str | None = None,
+    bias_decay: bool | None = None,
+    grid: str | None = None,
+    strategy: str = "default",
+    overwrite: bool = False,
+    verbose: int = 2,
+    log: Callable[[str], None] = log,
+) -> list[dict]:
+    """Run (or extend) the curve; returns the records (also in ``output/results.json``)."""
+    import keras
+
+    from kerasinv import models as model_registry
+    from kerasinv.data.preprocessing import GCNZCA
+    from kerasinv.data.reference import caffe_all_cnn_c
+    from kerasinv.recipes.springenberg import load_data
+
+    started = time.perf_counter()
+    settings = resolve_settings(
+        spec,
+        preset,
+        models,
+        seed,
+        width,
+        learning_rate,
+        batch_size,
+        init,
+        bias_decay,
+        grid,
+        strategy,
+    )
+    p = spec["presets"][settings["preset"]]
+    epochs = int(epochs if epochs is not None else p.get("epochs", 15))
+    preflight(spec, preset=preset, models=models, data_dir=data_dir, download=download)
+    output = Path(output)
+    previous = prepare_output(output, settings, overwrite, GENERATED)
+    reference = caffe_all_cnn_c()
+    name = spec["recipe"]
+
+    log(f"[{name}] preset {settings['preset']}: loading CIFAR-10 ...")
+    splits = load_data(settings, data_dir, download)
+    log(f"[{name}] data: {splits.source}")
+    prep_file = output / "preprocessing.npz"
+    if prep_file.is_file() and previous:
+        prep = GCNZCA.load(prep_file)
+    else:
+        log(f"[{name}] fitting GCN + ZCA on {len(splits.x_train)} training images ...")
+        prep = GCNZCA().fit(splits.x_train)
+        prep.save(prep_file)
+    config = training.TrainConfig(
+        epochs=epochs,
+        batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"],
+        momentum=settings["momentum"],
+        drops=tuple(settings["drops"]),
+        drop_factor=settings["drop_factor"],
+        schedule_epochs=training.PAPER_EPOCHS,  # the first epochs of the paper's 350
+        seed=settings["seed"],
+        strategy=settings["strategy"],
+        verbose=verbose,
+    )
+    train_data, test_data = training.make_datasets(
+        splits.x_train, splits.y_train, splits.x_test, splits.y_test, prep.layer(), config
+    )
+    results = {
+        "recipe": name,
+        "spec": spec["_path"],
+        "settings": settings,
+        "epochs": epochs,
+        "data_source": splits.source,
+        "reference": reference.source,
+        "test_images": len(splits.x_test),
+        "versions": rec.versions(),
+        "records": [r for r in previous.get("records", []) if r["epoch"] <= epochs],
+    }
+    done = max((r["epoch"] for r in results["records"]), default=0)
+    if done >= epochs:
+        log(f"[{name}] {epochs} epoch(s) already measured in {output}")
+    clock = {"t": time.perf_counter()}
+
+    def write_point(epoch, logs):
+        record = point_record(
+            results,
+            epoch + 1,
+            logs,
+            len(splits.x_train),
+            reference,
+            time.perf_counter() - clock["t"],
+        )
+        clock["t"] = time.perf_counter()
+        results["records"] = [r for r in results["records"] if r["epoch"] != epoch + 1] + [record]
+        results["records"].sort(key=lambda r: r["epoch"])
+        write_json(output / "results.json", results)
+        write_text(output / "table.md", render_table(spec, results))
+        plot_curve(results, reference, output / "curve.png")
+        ref = "–" if record["paper"] is None else f"{record['paper']:.3f}"
+        log(
+            f"[{name}] epoch {epoch + 1}: test accuracy {record['measured']:.3f} "
+            f"(Caffe {ref}), train loss {record['train_loss']:.3f}"
+        )
+
+    def build():
+        return model_registry.get(
+            settings["model"],
+            classes=splits.num_classes,
+            width=settings["width"],
+            **model_options(settings),
+        )
+
+    if done < epochs:
+        log(f"[{name}] {settings['model']}: training to epoch {epochs} (resuming after {done}) ...")
+        training.train(
+            build,
+            train_data,
+            test_data,
+            config,
+            output / "work",
+            callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=write_point)],
+            evaluate_each_epoch=True,
+            keep_checkpoint=True,
+        )
+    results["wall_s"] = round(time.perf_counter() - started, 1)
+    write_json(output / "results.json", results)
+    write_text(output / "table.md", render_table(spec, results))
+    if results["records"]:
+        plot_curve(results, reference, output / "curve.png")
+    return results["records"]
