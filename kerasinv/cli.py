@@ -62,8 +62,13 @@ class _Group(click.Group):
         except KerasinvError as e:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
+            # one line: what was wrong and what to do (multi-line messages list places searched)
             click.secho(f"error: {e}", fg="red", err=True)
             ctx.exit(e.exit_code)
+        except click.UsageError as e:  # a bad flag or value: one line, exit 2, where to read more
+            command = e.ctx.command_path if e.ctx else "kerasinv"
+            click.secho(f"error: {e.format_message()} (see `{command} --help`)", fg="red", err=True)
+            ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("\ninterrupted; run the same command again to resume", err=True)
             ctx.exit(130)
@@ -273,11 +278,14 @@ def recipe(ctx, recipe, list_, output, quiet, **options):
         options["model"] = list(options["model"])
     spec = load_spec(recipe)
     preflight(spec, **options)
+    preset = options.get("preset") or spec.get("default_preset", "smoke")
+    output = output or os.path.join("runs", f"{spec['recipe']}-{preset}")
+    from kerasinv.output_folder import check_output
+
+    check_output(output, f"recipe {spec['recipe']}", bool(options.get("overwrite")), resumable=True)
     _import_tensorflow(ctx.obj["debug"])
     from kerasinv.recipes import run_recipe
 
-    preset = options.get("preset") or spec.get("default_preset", "smoke")
-    output = output or os.path.join("runs", f"{spec['recipe']}-{preset}")
     verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2)  # bar on a terminal, else lines
     run_recipe(spec, output=output, verbose=verbose, **options)
     table = os.path.join(output, "table.md")
@@ -312,6 +320,11 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
         raise ConfigError(
             f"{model_file} does not exist; pass a model saved with model.save('x.keras')"
         )
+    if preprocessing and not Path(preprocessing).is_file():
+        raise ConfigError(f"--preprocessing {preprocessing}: no such file")
+    from kerasinv.export import check_destination
+
+    check_destination(Path(destination), version, overwrite)
     _import_tensorflow(ctx.obj["debug"])
     import keras
 
@@ -374,6 +387,11 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
 @click.option(
     "--output", type=click.Path(path_type=str), help="Output folder [runs/evaluate-<model>]."
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace an earlier report in --output (only kerasinv's files; nothing else is touched).",
+)
 @click.pass_context
 def evaluate(
     ctx,
@@ -387,6 +405,7 @@ def evaluate(
     batch_size,
     seed,
     output,
+    overwrite,
 ):
     """Measure how MODEL_PATH (.keras file or SavedModel folder) reacts to one-pixel shifts,
     embeddings, rescaling and random crops; print the table and write results, per-image arrays and a
@@ -404,10 +423,17 @@ def evaluate(
     if label_file and not Path(label_file).is_file():
         raise DataNotFoundError(f"no label file at {label_file}")
     from kerasinv.evaluation import PROTOCOLS
+    from kerasinv.evaluation import report_entries as ev_entries
+    from kerasinv.evaluation import report_name as ev_name
 
     unknown = [p for p in protocols or [] if p not in PROTOCOLS]
     if unknown or not protocols:
         raise ConfigError(f"--protocols must be a comma-separated subset of {', '.join(PROTOCOLS)}")
+    from kerasinv.output_folder import check_output
+
+    default_output = os.path.join("runs", f"evaluate-{ev_name(model_path)}")
+    output = output or default_output
+    check_output(output, "evaluate", overwrite, ev_entries())
     _import_tensorflow(ctx.obj["debug"])
     import kerasinv.evaluation as ev
     from kerasinv.data.imagenet import load_photos
@@ -431,8 +457,8 @@ def evaluate(
         background=background,
         seed=seed,
         progress=lambda line: click.echo(f"  {line}", err=True),
+        labels_from="file" if label_file else "imagenet",
     )
-    output = output or os.path.join("runs", f"evaluate-{model.name}")
     meta = {
         "model": model.name,
         "source": model.source,
@@ -445,7 +471,7 @@ def evaluate(
         "seed": seed,
         "notes": model.notes,
     }
-    ev.write_report(result, output, meta)
+    ev.write_report(result, output, meta, overwrite=overwrite)
     click.echo(ev.render_table(result, f"Invariance of {model.name}"))
     for note in model.notes:
         click.echo(f"note: {note}", err=True)

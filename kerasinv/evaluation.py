@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -70,6 +69,49 @@ class LoadedModel:
     notes: list[str]
     preprocess: str = "none"
     keras_model: object = None  # the keras.Model when there is one (None for SavedModels)
+    classes: int | None = None  # outputs per image (None: not known before the first call)
+
+
+IMAGENET_CLASSES = 1000
+
+
+def check_io(where: str, input_shape, output_shape) -> int:
+    """Check that a model maps square RGB images ``[B, S, S, 3]`` to scores ``[B, K]``; returns K.
+
+    Raises:
+        DataFormatError: with what the model takes or gives and what evaluate needs.
+    """
+    if isinstance(input_shape, list) or input_shape is None or len(input_shape) != 4:
+        raise DataFormatError(
+            f"{where}: evaluate needs a model with one image input [B, S, S, 3]; this one takes "
+            f"{input_shape}"
+        )
+    _, h, w, c = input_shape
+    if h is None or w is None:
+        raise DataFormatError(
+            f"{where}: the input size is not fixed ({input_shape}); rebuild the model with "
+            "input_shape=(S, S, 3) so the protocols know which crop size to use"
+        )
+    if h != w:
+        raise DataFormatError(
+            f"{where}: the model takes {h}x{w} inputs; evaluate's protocols use square S x S crops "
+            "(rebuild it with a square input_shape)"
+        )
+    if c != 3:
+        raise DataFormatError(
+            f"{where}: the model takes {c}-channel inputs; evaluate feeds RGB photos (3 channels)"
+        )
+    if isinstance(output_shape, list) or output_shape is None or len(output_shape) != 2:
+        raise DataFormatError(
+            f"{where}: evaluate needs class scores [B, K] as the output; this model gives "
+            f"{output_shape} (add a classifier head, e.g. include_top=True or pooling + Dense)"
+        )
+    k = output_shape[-1]
+    if k is None or k < 2:
+        raise DataFormatError(
+            f"{where}: the output must hold K >= 2 class scores, got {output_shape}"
+        )
+    return int(k)
 
 
 def from_keras(model, preprocess: str = "auto", source: str = "", name: str | None = None):
@@ -80,11 +122,7 @@ def from_keras(model, preprocess: str = "auto", source: str = "", name: str | No
             f"preprocess must be one of {', '.join(PREPROCESSING)}, got {preprocess!r}"
         )
     shape = model.input_shape
-    if isinstance(shape, list) or len(shape) != 4 or shape[1] is None:
-        raise DataFormatError(
-            f"{source or model.name}: the model must take one [B, S, S, 3] input of fixed size, "
-            f"got {shape}"
-        )
+    classes = check_io(source or model.name, shape, model.output_shape)
     notes: list[str] = []
     if preprocess == "auto":
         preprocess = auto_preprocessing(model.name)
@@ -92,7 +130,14 @@ def from_keras(model, preprocess: str = "auto", source: str = "", name: str | No
 
     predict = _predictor(lambda x: np.asarray(model.predict_on_batch(x)), preprocess, notes)
     return LoadedModel(
-        name or model.name, source or model.name, int(shape[1]), predict, notes, preprocess, model
+        name or model.name,
+        source or model.name,
+        int(shape[1]),
+        predict,
+        notes,
+        preprocess,
+        model,
+        classes,
     )
 
 
@@ -148,22 +193,35 @@ def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
     if path.is_dir():
         if not (path / "saved_model.pb").is_file():
             raise DataFormatError(f"{path} is a folder without saved_model.pb: not a SavedModel")
-        loaded = tf.saved_model.load(str(path))
+        try:
+            loaded = tf.saved_model.load(str(path))
+        except Exception as e:  # TF raises many types for damaged SavedModels
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise DataFormatError(
+                f"could not load the SavedModel {path} ({first[:200]}); is its variables/ folder "
+                "complete? Export it again"
+            ) from None
         if "serving_default" not in loaded.signatures:
             raise DataFormatError(f"{path} has no serving_default signature")
         fn = loaded.signatures["serving_default"]
-        (input_name, spec), *rest = fn.structured_input_signature[1].items()
-        if rest or spec.shape.rank != 4 or spec.shape[1] is None:
+        inputs = fn.structured_input_signature[1]
+        if len(inputs) != 1:
             raise DataFormatError(
-                f"{path}: serving_default must take one [B, S, S, 3] image input, got "
-                f"{fn.structured_input_signature[1]}"
+                f"{path}: serving_default must take one image input [B, S, S, 3], got {inputs}"
             )
+        ((input_name, spec),) = inputs.items()
+        outputs = fn.structured_outputs
+        key = "probabilities" if "probabilities" in outputs else sorted(outputs)[0]
+        out_shape = outputs[key].shape
+        classes = check_io(
+            str(path),
+            tuple(spec.shape.as_list()) if spec.shape.rank is not None else None,
+            tuple(out_shape.as_list()) if out_shape.rank is not None else None,
+        )
         size, dtype = int(spec.shape[1]), spec.dtype
 
         def call(x):
-            out = fn(**{input_name: tf.cast(x, dtype)})
-            key = "probabilities" if "probabilities" in out else sorted(out)[0]
-            return out[key].numpy()
+            return fn(**{input_name: tf.cast(x, dtype)})[key].numpy()
 
         name = path.name if not path.name.isdigit() else path.parent.name
         preprocess = "none" if preprocess == "auto" else preprocess
@@ -175,7 +233,7 @@ def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
         return from_keras(model, preprocess, source=str(path))
 
     return LoadedModel(
-        name, str(path), size, _predictor(call, preprocess, notes), notes, preprocess
+        name, str(path), size, _predictor(call, preprocess, notes), notes, preprocess, None, classes
     )
 
 
@@ -217,6 +275,31 @@ def compiled_frames(protocol: str, size: int, background="black"):
     return frames
 
 
+def accuracy_labels(
+    labels: np.ndarray | None, classes: int | None, labels_from: str = "imagenet"
+) -> tuple[np.ndarray | None, str | None]:
+    """The labels to score top-1 accuracy against, or ``None`` and the reason.
+
+    WordNet-id labels are ImageNet's 1,000 classes: they score only a 1,000-way model. Labels from
+    a user's label file are taken as the model's own class indices and must all be below K.
+    Unlabelled photos (-1) are left out of the accuracy.
+    """
+    if labels is None or not np.any(np.asarray(labels) >= 0):
+        return None, None
+    labels = np.asarray(labels)
+    if labels_from == "imagenet" and classes is not None and classes != IMAGENET_CLASSES:
+        return None, (
+            f"accuracy not computed: the photos' labels are ImageNet's {IMAGENET_CLASSES:,} classes "
+            f"but the model has {classes} outputs (give --labels with the model's class indices)"
+        )
+    if classes is not None and labels.max() >= classes:
+        return None, (
+            f"accuracy not computed: a label ({int(labels.max())}) is not below the model's "
+            f"{classes} classes"
+        )
+    return labels, None
+
+
 def evaluate(
     model: LoadedModel,
     images: np.ndarray,
@@ -226,8 +309,14 @@ def evaluate(
     background="black",
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    labels_from: str = "imagenet",
 ) -> dict:
-    """Run the protocols; returns ``{"summary": {protocol: {...}}, "per_image": {...}}``."""
+    """Run the protocols; returns ``{"summary": {protocol: {...}}, "per_image": {...}}``.
+
+    Accuracy is reported only when the labels are in the model's class space (see
+    :func:`accuracy_labels`; ``labels_from``: ``"imagenet"`` for WordNet-id labels, ``"file"`` for
+    indices from a user's label file); otherwise a note says why it is missing.
+    """
     import tensorflow as tf
 
     from kerasinv import metrics
@@ -235,6 +324,10 @@ def evaluate(
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         raise ConfigError(f"unknown protocols {unknown}; known: {', '.join(PROTOCOLS)}")
+    scored, note = accuracy_labels(labels, model.classes, labels_from)
+    if note and note not in model.notes:
+        model.notes.append(note)
+    known = None if scored is None else scored >= 0
     summary, per_image = {}, {}
     for protocol in protocols:
         start = time.perf_counter()
@@ -259,8 +352,9 @@ def evaluate(
             row["p_top1_change"] = float(changed.mean())
             row["mean_absolute_change"] = float(change.mean())
         row["seconds"] = round(time.perf_counter() - start, 2)
-        if labels is not None and np.all(labels >= 0):
-            row["accuracy"] = float(np.mean(tops[:, 0] == labels))
+        if scored is not None:
+            row["accuracy"] = float(np.mean(tops[:, 0][known] == scored[known]))
+            row["labelled"] = int(known.sum())
         summary[protocol] = row
         per_image[f"{protocol}_top1"] = tops
         per_image[f"{protocol}_changed"] = changed
@@ -295,31 +389,52 @@ def render_table(result: dict, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(result: dict, output: str | Path, meta: dict) -> Path:
-    """``results.json``, ``table.md``, ``per_image.npz`` and ``p_top1_change.png`` in ``output``
-    (written atomically: the folder appears complete or not at all)."""
+#: What ``evaluate`` writes into its output folder.
+REPORT_ENTRIES = ("results.json", "table.md", "per_image.npz", "p_top1_change.png")
+
+
+def report_entries() -> tuple[str, ...]:
+    return REPORT_ENTRIES
+
+
+def report_name(model_path: str | Path) -> str:
+    """The default report folder's name for a model path: the file's stem, or the SavedModel's
+    folder name (its parent's for a TF Serving version folder ``NAME/1``)."""
+    path = Path(model_path)
+    if path.is_dir():
+        return path.resolve().parent.name if path.name.isdigit() else path.name
+    return path.stem
+
+
+def write_report(result: dict, output: str | Path, meta: dict, overwrite: bool = False) -> Path:
+    """``results.json``, ``table.md``, ``per_image.npz`` and ``p_top1_change.png`` in ``output``.
+
+    The folder is claimed first (:mod:`kerasinv.output_folder`: an earlier report is replaced only
+    with ``overwrite``, other files are never touched); each file is written atomically.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from kerasinv.io import atomic_path
+    from kerasinv.io import atomic_path, write_json, write_text
+    from kerasinv.output_folder import claim_output
 
     output = Path(output)
-    with atomic_path(output, directory=True) as tmp:
-        (tmp / "results.json").write_text(
-            json.dumps({**meta, **{"summary": result["summary"]}}, indent=2)
-        )
-        (tmp / "table.md").write_text(render_table(result, f"Invariance of {meta['model']}"))
-        np.savez_compressed(tmp / "per_image.npz", **result["per_image"])
-        rows = {p: r for p, r in result["summary"].items() if "p_top1_change" in r}
-        fig, ax = plt.subplots(figsize=(5, 3))
-        ax.bar(list(rows), [r["p_top1_change"] for r in rows.values()], color="#4477aa")
-        ax.set_ylabel("P(top-1 change)")
-        ax.set_title(f"{meta['model']}: one-pixel changes")
-        fig.tight_layout()
-        fig.savefig(tmp / "p_top1_change.png", dpi=120)
-        plt.close(fig)
+    claim_output(output, "evaluate", overwrite, REPORT_ENTRIES)
+    write_json(output / "results.json", {**meta, **{"summary": result["summary"]}})
+    write_text(output / "table.md", render_table(result, f"Invariance of {meta['model']}"))
+    with atomic_path(output / "per_image.npz", suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **result["per_image"])
+    rows = {p: r for p, r in result["summary"].items() if "p_top1_change" in r}
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.bar(list(rows), [r["p_top1_change"] for r in rows.values()], color="#4477aa")
+    ax.set_ylabel("P(top-1 change)")
+    ax.set_title(f"{meta['model']}: one-pixel changes")
+    fig.tight_layout()
+    with atomic_path(output / "p_top1_change.png", suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
     return output
 
 
@@ -327,10 +442,13 @@ __all__ = [
     "PREPROCESSING",
     "PROTOCOLS",
     "LoadedModel",
+    "accuracy_labels",
+    "check_io",
     "evaluate",
     "from_keras",
     "load_model",
     "protocol_frames",
     "render_table",
+    "report_name",
     "write_report",
 ]

@@ -13,27 +13,38 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from kerasinv.errors import OutputError
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path, directory: bool = False, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` if the block succeeds.
 
     Args:
-        target: the final file or folder path. An existing target is replaced.
+        target: the final file or folder path. An existing target of the same kind is replaced
+            (callers check first that it is theirs to replace: :mod:`kerasinv.output_folder`); a
+            file is never replaced by a folder, nor a folder by a file.
         directory: yield a fresh empty folder instead of a file name.
         suffix: ending of the temporary name (for writers that insist on one, e.g. ``.keras``).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if directory and target.exists() and not target.is_dir():
+        raise OutputError(f"{target} is a file; kerasinv will not replace a file with a folder")
+    if not directory and target.is_dir():
+        raise OutputError(f"{target} is a folder; kerasinv will not replace a folder with a file")
     prefix = f".{target.name}.tmp-"
+    umask = os.umask(0)
+    os.umask(umask)
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+        tmp.chmod(
+            0o777 & ~umask
+        )  # mkdtemp makes 0700: TF Serving as another user could not read it
     else:
         fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
         os.close(fd)
         tmp = Path(name)
-        umask = os.umask(0)
-        os.umask(umask)
         tmp.chmod(0o666 & ~umask)  # mkstemp makes 0600; give the final file the usual mode
     try:
         yield tmp

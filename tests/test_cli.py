@@ -46,9 +46,7 @@ def test_missing_data_fails_fast(tmp_path):
     )
     elapsed = time.perf_counter() - start
     assert (
-        out.returncode == 2
-        and "cifar10 was not found" in out.stderr
-        and "Traceback" not in out.stderr
+        out.returncode == 2 and "holds no cifar10" in out.stderr and "Traceback" not in out.stderr
     )
     assert elapsed < 5, elapsed
     debug = run_cli(

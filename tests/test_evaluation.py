@@ -80,7 +80,9 @@ def test_engine_on_a_keras_file_matches_the_metrics(tmp_path):
     loaded = evaluation.load_model(tmp_path / "m.keras")
     assert loaded.input_size == 32
     images = np.random.default_rng(1).uniform(0, 255, (5, 37, 37, 3)).astype(np.float32)
-    result = evaluation.evaluate(loaded, images, np.array([0, 1, 2, 0, 1]), ["black"], batch_size=2)
+    result = evaluation.evaluate(
+        loaded, images, np.array([0, 1, 2, 0, 1]), ["black"], batch_size=2, labels_from="file"
+    )
     frames = np.asarray(evaluation.protocol_frames(images, "black", 32))
     probs = loaded.predict(frames.reshape(-1, 32, 32, 3)).reshape(5, 9, -1)
     from kerasinv import metrics
@@ -162,3 +164,33 @@ def test_evaluate_runs_on_the_shipped_trained_savedmodel(tmp_path):
     assert report["photos"] == 24
     assert 0 <= report["summary"]["crop"]["p_top1_change"] <= 1
     assert 0 <= report["summary"]["shift"]["consistency"] <= 1
+
+
+def test_accuracy_only_when_the_labels_are_in_the_models_class_space():
+    """A 10-class CIFAR model once got an 'accuracy' against ImageNet WordNet labels."""
+    imagenet = np.array([3, 7, 999, -1])
+    labels, note = evaluation.accuracy_labels(imagenet, 10, "imagenet")
+    assert labels is None and "ImageNet's 1,000 classes but the model has 10 outputs" in note
+    labels, note = evaluation.accuracy_labels(imagenet, 1000, "imagenet")
+    assert note is None and labels.tolist() == [3, 7, 999, -1]
+    labels, note = evaluation.accuracy_labels(np.array([1, 2, 12]), 10, "file")
+    assert labels is None and "not below the model's 10 classes" in note
+    labels, _ = evaluation.accuracy_labels(np.array([1, 2, -1]), 10, "file")
+    assert labels.tolist() == [1, 2, -1]
+    assert evaluation.accuracy_labels(np.array([-1, -1]), 10, "imagenet") == (None, None)
+
+
+def test_partly_labelled_photos_are_scored_on_the_labelled_ones(tmp_path):
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.GlobalAveragePooling2D()(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    loaded = evaluation.from_keras(model, "none")
+    images = np.random.default_rng(1).uniform(0, 255, (4, 37, 37, 3)).astype(np.float32)
+    top = loaded.predict(images[:, 2:34, 2:34]).argmax(-1)
+    labels = np.array([top[0], -1, top[2], -1])
+    row = evaluation.evaluate(loaded, images, labels, ["crop"], labels_from="file")["summary"][
+        "crop"
+    ]
+    assert row["labelled"] == 2 and 0 <= row["accuracy"] <= 1

@@ -1,15 +1,21 @@
 """CIFAR-10 / CIFAR-100 from local files, searched in a fixed order, without touching the network.
 
-Search order (the first hit wins):
+Where it looks: if the user names a place (``data_dir``, ``--data-dir``, or else
+``$KERASINV_DATA_DIR``), there and nowhere else; a place that does not hold the data is an error,
+never a silent fall-back to data the user did not name. A named place may hold or be
 
-1. ``data_dir`` (argument, ``--data-dir``) or else ``$KERASINV_DATA_DIR``, which may hold or be
-   a. a tensorflow-datasets data_dir with a prepared ``cifar10``/``cifar100`` (read with
-      ``tfds.builder_from_directory``, which never goes online);
-   b. the canonical python archive ``cifar-10-python.tar.gz`` / ``cifar-100-python.tar.gz`` or its
-      extracted folder ``cifar-10-batches-py`` / ``cifar-100-python``;
-   c. an image-folder layout ``root/{train,test}/<class>/*.{jpg,png}``, as a folder or a ``.tar[.gz]``.
-2. the default tensorflow-datasets folder (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``);
-3. the Keras cache (``$KERAS_HOME`` or ``~/.keras``)``/datasets`` as ``keras.datasets`` leaves it.
+a. a tensorflow-datasets data_dir with a prepared ``cifar10``/``cifar100`` (read with
+   ``tfds.builder_from_directory``, which never goes online);
+b. the canonical python archive ``cifar-10-python.tar.gz`` / ``cifar-100-python.tar.gz`` or its
+   extracted folder ``cifar-10-batches-py`` / ``cifar-100-python`` (each file's md5 is checked
+   against the official one before it is read, and it is read with an unpickler that admits only
+   arrays, lists and bytes: a crafted batch file cannot run code);
+c. an image-folder layout ``root/{train,test}/<class>/*.{jpg,png}``, as a folder or a ``.tar[.gz]``.
+
+With no place named, the default caches are searched in this order (the first hit wins):
+
+1. the default tensorflow-datasets folder (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``);
+2. the Keras cache (``$KERAS_HOME`` or ``~/.keras``)``/datasets`` as ``keras.datasets`` leaves it.
 
 Only ``download=True`` uses the network (through ``keras.datasets``). When nothing is found the
 error names every place searched and how to get the data; it is raised within a second or two.
@@ -52,8 +58,97 @@ CIFAR10_CLASSES = [
 ]  # fmt: skip
 
 
-def _unpickle(blob: bytes) -> dict:
-    return pickle.loads(blob, encoding="bytes")
+#: md5 of every file of the official python archives (www.cs.toronto.edu/~kriz/cifar.html; the
+#: same values torchvision checks). A file is unpickled only after its digest matches.
+OFFICIAL_MD5 = {
+    "cifar10": {
+        "data_batch_1": "c99cafc152244af753f735de768cd75f",
+        "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+        "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+        "data_batch_4": "634d18415352ddfa80567beed471001a",
+        "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+        "test_batch": "40351d587109b95175f43aff81a1287e",
+        "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
+    },
+    "cifar100": {
+        "train": "16019d7e3df5f24257cddd939b257f8d",
+        "test": "f0ef6b0ae62326f3e7ffdfab6717acfc",
+        "meta": "7973b15100ade9c7d40fb424638fde48",
+    },
+}
+
+
+_OFFICIAL_MD5 = OFFICIAL_MD5  # kept for tests that swap the table
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Admits only what CIFAR batches hold: dicts, lists, bytes, numbers and NumPy arrays/scalars.
+
+    A pickle names the callables it needs to rebuild its objects; plain ``pickle.loads`` imports and
+    calls any of them (``os.system`` included), so a crafted batch file runs code. Here every name
+    but NumPy's array reconstructors is refused.
+    """
+
+    ALLOWED = frozenset(
+        {
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "scalar"),  # NumPy integers in label lists
+            ("numpy._core.multiarray", "scalar"),
+            ("numpy.core.numeric", "_frombuffer"),  # protocol 5
+            ("numpy._core.numeric", "_frombuffer"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("_codecs", "encode"),  # bytes pickled by Python 3 at protocol 2
+        }
+    )
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(
+                f"refused to load {module}.{name}: not part of a CIFAR batch"
+            )
+        import codecs
+
+        if module == "_codecs":
+            return codecs.encode
+        if name == "_reconstruct":
+            return np.ndarray.__reduce__(np.zeros(0))[0]  # numpy's own reconstructor
+        if name == "scalar":
+            return np.int64(0).__reduce__()[0]
+        if name == "_frombuffer":
+            return np.frombuffer(b"\0", np.uint8).__reduce_ex__(5)[0]  # numpy's own
+        return getattr(np, name)
+
+
+def _unpickle(blob: bytes, where: str = "CIFAR batch") -> dict:
+    """A CIFAR python batch (a dict) from ``blob``, with :class:`_BatchUnpickler`.
+
+    Raises:
+        DataFormatError: the blob holds anything else (named by ``where``).
+    """
+    import io
+
+    try:
+        out = _BatchUnpickler(io.BytesIO(blob), encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as e:
+        raise DataFormatError(f"{where} is not a CIFAR python batch ({e})") from None
+    if not isinstance(out, dict):
+        raise DataFormatError(f"{where} is not a CIFAR python batch (holds {type(out).__name__})")
+    return out
+
+
+def _verified(name: str, member: str, blob: bytes, where: str) -> bytes:
+    """``blob`` if its md5 is the official one for ``member`` of dataset ``name``."""
+    expected = OFFICIAL_MD5[name].get(member)
+    actual = hashlib.md5(blob).hexdigest()
+    if expected is not None and actual != expected:
+        raise DataFormatError(
+            f"{where}: {member} is not the official file (md5 {actual}, expected {expected}); "
+            f"re-download {DATASETS[name]['archive']} from https://www.cs.toronto.edu/~kriz/cifar.html, "
+            "or give your own images as a folder train/<class>/*.png + test/<class>/*.png"
+        )
+    return blob
 
 
 def _from_batches(name: str, read, where: str) -> ImageSplits:
@@ -69,19 +164,27 @@ def _from_batches(name: str, read, where: str) -> ImageSplits:
         train_files, test_files, key = ["train"], ["test"], b"fine_labels"
         meta_file, meta_key = "meta", b"fine_label_names"
 
+    def batch(f):
+        return _unpickle(_verified(name, f, read(f), where), f"{where}: {f}")
+
     def load(files):
         xs, ys = [], []
         for f in files:
-            d = _unpickle(read(f))
-            xs.append(np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+            d = batch(f)
+            data = np.asarray(d[b"data"])
+            if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+                raise DataFormatError(
+                    f"{where}: {f} holds {data.dtype} data of shape {data.shape}, not uint8 [N, 3072]"
+                )
+            xs.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
             ys.append(np.asarray(d[key], np.int64))
         return np.concatenate(xs), np.concatenate(ys)
 
     try:
         x_train, y_train = load(train_files)
         x_test, y_test = load(test_files)
-        classes = [c.decode() for c in _unpickle(read(meta_file))[meta_key]]
-    except (KeyError, FileNotFoundError, pickle.UnpicklingError, EOFError) as e:
+        classes = [c.decode() for c in batch(meta_file)[meta_key]]
+    except (KeyError, FileNotFoundError, ValueError) as e:
         raise DataFormatError(
             f"{where} is not a complete {name} python archive ({type(e).__name__}: {e}); "
             f"re-download {DATASETS[name]['archive']}"
@@ -251,17 +354,27 @@ def locate_cifar(
     """
     if name not in DATASETS:
         raise UnknownNameError("dataset", name, DATASETS)
+    flag = "--data-dir" if data_dir is not None else "$KERASINV_DATA_DIR"
     explicit = data_dir if data_dir is not None else os.environ.get("KERASINV_DATA_DIR")
-    places: list[Path] = []
     if explicit:
+        # the user named the data: look there and nowhere else
         explicit = Path(explicit).expanduser()
         if not explicit.exists():
             raise DataNotFoundError(
-                f"--data-dir {explicit} does not exist; pass a folder or archive holding {name} "
+                f"{flag} {explicit} does not exist; pass a folder or archive holding {name} "
                 "(see `kerasinv recipe --help`)"
             )
-        places.append(explicit)
-    places += default_places(name)
+        found = _probe(name, explicit)
+        if found is None:
+            spec = DATASETS[name]
+            raise DataNotFoundError(
+                f"{flag} {explicit} holds no {name} that kerasinv can read (and no other place is "
+                f"searched when you name one). It can be {spec['archive']}, its extracted folder "
+                f"{spec['folder']}/, a prepared tensorflow-datasets data_dir with {name}/, or an "
+                "image folder train/<class>/*.png + test/<class>/*.png (a folder or a .tar[.gz])"
+            )
+        return found
+    places = default_places(name)
     for place in places:
         found = _probe(name, place)
         if found is not None:
@@ -311,7 +424,10 @@ def _download(name: str) -> ImageSplits:
         (x_train, y_train), (x_test, y_test) = keras.datasets.cifar100.load_data(label_mode="fine")
         folder = Path(default_places(name)[1])
         classes = [
-            c.decode() for c in _unpickle((folder / "meta").read_bytes())[b"fine_label_names"]
+            c.decode()
+            for c in _unpickle((folder / "meta").read_bytes(), str(folder / "meta"))[
+                b"fine_label_names"
+            ]
         ]
     return ImageSplits(
         name,

@@ -122,6 +122,8 @@ def preflight(spec: dict, **options) -> None:
                 f"preset {preset!r} measures {', '.join(networks)} on ImageNet photos: pass --images "
                 "DIR (a folder or tar of photos), or --networks none to skip them"
             )
+        if options.get("data_dir") is not None:  # a named place must hold CIFAR-10
+            locate_cifar("cifar10", options["data_dir"], options.get("download", False))
         return  # without CIFAR-10 the shipped model is measured on the embedded sample
     if runner == "zhang":
         from kerasinv.recipes import subjects
@@ -129,6 +131,6 @@ def preflight(spec: dict, **options) -> None:
         subjects.parse_models(options.get("model"))
         if options.get("model") and not options.get("images"):
             raise ConfigError("--model needs --images DIR: the photos to measure consistency on")
-    if p.get("data", "cifar") != "embedded":
+    if p.get("data", "cifar") != "embedded" or options.get("data_dir") is not None:
         dataset = options.get("dataset", "cifar10")
         locate_cifar(dataset, options.get("data_dir"), options.get("download", False))

@@ -75,8 +75,10 @@ def _cifar_images(settings: dict, data_dir, download: bool):
     from kerasinv.data.samples import load_embedded_sample
 
     note = ""
-    if settings["cifar_data"] == "embedded":
+    if settings["cifar_data"] == "embedded" and data_dir is None:
         splits = load_embedded_sample()
+    elif data_dir is not None:  # the user named the data: that or an error, never a fall-back
+        splits = load_cifar("cifar10", data_dir=data_dir, download=download)
     else:
         try:
             splits = load_cifar("cifar10", data_dir=data_dir, download=download)
@@ -260,7 +262,7 @@ def run(
             "DIR (a folder or tar of ImageNet photos), or --networks none to skip them"
         )
     output = Path(output)
-    previous = prepare_output(output, settings, overwrite, GENERATED)
+    previous = prepare_output(output, settings, overwrite, GENERATED, spec["recipe"])
     results = {
         "recipe": spec["recipe"],
         "spec": spec["_path"],
@@ -297,6 +299,7 @@ def run(
                 cifar = _cifar_images(settings, data_dir, download)
             x, y, data = cifar
             skipped: list = []
+            labels_from = "file"  # CIFAR labels are the CIFAR model's own class indices
         else:
             if not images:
                 results["unavailable"][s.label] = f"input {size}x{size}: needs --images"
@@ -312,6 +315,7 @@ def run(
                     label_file=labels,
                 )
             x, y, _, skipped = photo_cache[size]
+            labels_from = "file" if labels else "imagenet"
             data = f"ImageNet photos from {images}" + (
                 f" ({len(skipped)} unreadable skipped)" if skipped else ""
             )
@@ -320,12 +324,13 @@ def run(
         result = evaluate(
             s.model,
             x,
-            y,  # evaluate() reports accuracy only when every label is known
+            y,  # evaluate() reports accuracy only when the labels fit the model's classes
             settings["protocols"],
             batch_size=batch_size,
             background=settings["background"],
             seed=settings["seed"],
             progress=lambda line, label=s.label: say(f"  {label} {line}"),
+            labels_from=labels_from,
         )
         wall = round(time.perf_counter() - t0, 1)
         with atomic_path(output / "per_image" / f"{s.label}.npz", suffix=".npz") as tmp:

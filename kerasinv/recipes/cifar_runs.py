@@ -14,16 +14,32 @@ from kerasinv.io import atomic_path
 
 
 def load_splits(
-    data: str, data_dir, download: bool, train: int | None, test: int | None, seed: int
+    data: str,
+    data_dir,
+    download: bool,
+    train: int | None,
+    test: int | None,
+    seed: int,
+    dataset: str = "cifar10",
 ):
-    """CIFAR-10 (``data="cifar"``) or the embedded sample (``"embedded"``), optionally subsampled
-    (class-balanced, ``seed``)."""
-    from kerasinv.data.cifar import load_cifar
-    from kerasinv.data.samples import load_embedded_sample
+    """The data a preset names, optionally subsampled (class-balanced, ``seed``).
 
-    splits = (
-        load_embedded_sample() if data == "embedded" else load_cifar("cifar10", data_dir, download)
-    )
+    ``data="cifar"``: CIFAR-10/100 from ``data_dir`` (only there, when given) or the default caches.
+    ``data="embedded"``: the shipped 2,000/1,000-image sample; but when the user passes ``data_dir``
+    the sample is drawn from *their* CIFAR there instead (the same 2,000/1,000 sizes, class-balanced),
+    so an explicit ``--data-dir`` is honoured on every preset (and a bad one is an error).
+    """
+    from kerasinv.data.cifar import load_cifar
+    from kerasinv.data.samples import TEST_PER_CLASS, TRAIN_PER_CLASS, load_embedded_sample
+
+    if data == "embedded" and data_dir is None:
+        splits = load_embedded_sample()
+    else:
+        splits = load_cifar(dataset, data_dir, download)
+        if data == "embedded":
+            k = splits.num_classes
+            train = train or TRAIN_PER_CLASS * min(k, 10)
+            test = test or TEST_PER_CLASS * min(k, 10)
     if train or test:
         splits = splits.subset(train, test, seed=seed)
     return splits

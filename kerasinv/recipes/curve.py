@@ -238,7 +238,7 @@ def run(
     epochs = int(epochs if epochs is not None else p.get("epochs", 15))
     preflight(spec, preset=preset, models=models, data_dir=data_dir, download=download)
     output = Path(output)
-    previous = prepare_output(output, settings, overwrite, GENERATED)
+    previous = prepare_output(output, settings, overwrite, GENERATED, spec["recipe"])
     reference = caffe_all_cnn_c()
     name = spec["recipe"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,28 +15,40 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def prepare_output(output: Path, settings: dict, overwrite: bool, generated: Sequence[str]) -> dict:
-    """The previous ``results.json`` of ``output`` to resume from (``{}`` when starting afresh).
+def prepare_output(
+    output: Path,
+    settings: dict,
+    overwrite: bool,
+    generated: Sequence[str],
+    recipe: str | None = None,
+) -> dict:
+    """Claim ``output`` for a recipe run; the previous ``results.json`` to resume from (``{}`` when
+    starting afresh).
+
+    The folder rules are :mod:`kerasinv.output_folder`'s: checked and locked before anything is
+    written, a folder kerasinv did not write is refused (or, with ``overwrite``, written beside
+    without touching its files), and ``overwrite`` removes only what an earlier kerasinv run wrote.
 
     Args:
         output: the run's folder.
         settings: the settings that define the run; a previous run must have equal settings.
         overwrite: discard previous results first.
-        generated: the files and folders (relative to ``output``) the recipe writes; removed on
-            ``overwrite`` (nothing else in the folder is touched).
+        generated: the files and folders (relative to ``output``) the recipe writes besides
+            ``results.json``.
+        recipe: the recipe's name (for the folder's marker; default: ``settings["recipe"]``).
 
     Raises:
-        OutputError: the folder holds a run with different settings, or a broken results.json.
+        OutputError: the folder cannot be used, is being written by another run, or holds a run
+            with different settings or a broken results.json.
     """
+    from kerasinv.output_folder import claim_output
+
+    command = f"recipe {recipe or settings.get('recipe', '?')}"
     results = output / "results.json"
-    if overwrite and output.exists():
-        for name in ("results.json", *generated):
-            target = output / name
-            if target.is_dir():
-                shutil.rmtree(target, ignore_errors=True)
-            else:
-                target.unlink(missing_ok=True)
-    if not results.is_file():
+    continuing = claim_output(
+        output, command, overwrite, ["results.json", *generated], resumable=True
+    )
+    if not continuing or not results.is_file():
         return {}
     try:
         previous = json.loads(results.read_text())

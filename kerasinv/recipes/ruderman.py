@@ -263,7 +263,7 @@ def run(
         probe_images, seed,
     )  # fmt: skip
     output = Path(output)
-    previous = prepare_output(output, settings, overwrite, GENERATED)
+    previous = prepare_output(output, settings, overwrite, GENERATED, spec["recipe"])
     say = lambda m: log(f"[{spec['recipe']}] {m}")  # noqa: E731
     results = {
         "recipe": spec["recipe"],

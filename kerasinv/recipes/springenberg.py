@@ -25,9 +25,7 @@ from pathlib import Path
 
 from kerasinv import models as model_registry
 from kerasinv import training
-from kerasinv.data.cifar import load_cifar
 from kerasinv.data.preprocessing import GCNZCA
-from kerasinv.data.samples import load_embedded_sample
 from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.export import export_serving
 from kerasinv.io import atomic_path, write_json, write_text
@@ -166,16 +164,19 @@ def paper_reference(spec: dict, dataset: str, augment: bool) -> tuple[str | None
 
 
 def load_data(settings: dict, data_dir, download: bool):
-    """The run's splits: the embedded sample or CIFAR, subsampled as the preset says."""
-    if settings["data"] == "embedded":
-        splits = load_embedded_sample()
-    else:
-        splits = load_cifar(settings["dataset"], data_dir=data_dir, download=download)
-    if settings["train_subset"] or settings["test_subset"]:
-        splits = splits.subset(
-            settings["train_subset"], settings["test_subset"], seed=settings["seed"]
-        )
-    return splits
+    """The run's splits: the embedded sample or CIFAR, subsampled as the preset says (an explicit
+    ``data_dir`` is honoured on every preset: :func:`~kerasinv.recipes.cifar_runs.load_splits`)."""
+    from kerasinv.recipes.cifar_runs import load_splits
+
+    return load_splits(
+        settings["data"],
+        data_dir,
+        download,
+        settings.get("train_subset"),
+        settings.get("test_subset"),
+        settings["seed"],
+        dataset=settings["dataset"],
+    )
 
 
 def render_table(spec: dict, settings: dict, records: list[dict], paper_table: str | None) -> str:
@@ -273,7 +274,7 @@ def run(
         spec, preset=preset, models=chosen, dataset=dataset, data_dir=data_dir, download=download
     )
     output = Path(output)
-    previous = prepare_output(output, settings, overwrite, GENERATED)
+    previous = prepare_output(output, settings, overwrite, GENERATED, spec["recipe"])
     done = {
         r["model"]: r for r in previous.get("records", []) if (output / r["saved_model"]).is_dir()
     }

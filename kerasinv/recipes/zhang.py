@@ -372,7 +372,7 @@ def run(
     settings["images"] = str(images) if images else None
     settings["limit"] = limit
     output = Path(output)
-    previous = prepare_output(output, settings, overwrite, GENERATED)
+    previous = prepare_output(output, settings, overwrite, GENERATED, spec["recipe"])
     say = lambda m: log(f"[{spec['recipe']}] {m}")  # noqa: E731
     results = {
         "recipe": spec["recipe"],

@@ -1,4 +1,6 @@
+import hashlib
 import io
+import os
 import pickle
 import tarfile
 import time
@@ -6,8 +8,19 @@ import time
 import numpy as np
 import pytest
 
+from kerasinv.data import cifar
 from kerasinv.data.cifar import load_cifar, locate_cifar
 from kerasinv.errors import DataFormatError, DataNotFoundError
+
+#: md5s of the synthetic batches the tests write (the official table is swapped for it).
+FAKE_MD5: dict[str, dict[str, str]] = {"cifar10": {}, "cifar100": {}}
+
+
+@pytest.fixture(autouse=True)
+def _synthetic_batches_count_as_official(monkeypatch):
+    FAKE_MD5["cifar10"].clear()
+    monkeypatch.setattr(cifar, "OFFICIAL_MD5", FAKE_MD5)
+
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -28,7 +41,9 @@ def _batches(n_train=20, n_test=10, seed=0):
         b"labels": list(y[n_train:]),
     }
     files["batches.meta"] = {b"label_names": [c.encode() for c in CLASSES]}
-    return {k: pickle.dumps(v) for k, v in files.items()}, x, y
+    blobs = {k: pickle.dumps(v) for k, v in files.items()}
+    FAKE_MD5["cifar10"].update({k: hashlib.md5(v).hexdigest() for k, v in blobs.items()})
+    return blobs, x, y
 
 
 def _write_tar(path, members: dict[str, bytes]):
@@ -157,7 +172,11 @@ def test_offline_failure_is_fast_and_names_the_places(isolated_home, tmp_path):
         load_cifar("cifar10", empty)
     assert time.perf_counter() - start < 5
     message = str(info.value)
-    assert str(empty) in message and "tensorflow_datasets" in message and ".keras" in message
+    assert str(empty) in message and "no other place is searched" in message
+    with pytest.raises(DataNotFoundError) as info:
+        load_cifar("cifar10")  # nothing named: the default caches, all named in the message
+    message = str(info.value)
+    assert "tensorflow_datasets" in message and ".keras" in message
     assert "--download" in message and "--data-dir" in message
     with pytest.raises(DataNotFoundError, match="does not exist"):
         load_cifar("cifar10", tmp_path / "nope")
@@ -172,3 +191,76 @@ def test_shared_real_cifar10(cifar_jpeg, isolated_home):
     assert 100 < splits.x_train.mean() < 150  # real photographs, not noise
     small = splits.subset(1000, 500, seed=3)
     assert np.bincount(small.y_train).tolist() == [100] * 10 and len(small.y_test) == 500
+
+
+def _keras_cache_copy(home, files):
+    folder = home / ".keras" / "datasets" / "cifar-10-batches-py-target" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    for k, v in files.items():
+        (folder / k).write_bytes(v)
+    return folder
+
+
+def test_a_named_data_dir_is_the_only_place_searched(tmp_path, isolated_home, monkeypatch):
+    """An existing but unrecognised --data-dir used to fall back to the caches and train on data
+    the user never named; now it is an error naming what it should hold."""
+    files, _, _ = _batches()
+    _keras_cache_copy(isolated_home, files)  # a valid copy the user did not name
+    unrelated = tmp_path / "my-photos"
+    unrelated.mkdir()
+    (unrelated / "note.txt").write_text("not CIFAR")
+    with pytest.raises(DataNotFoundError, match=r"holds no cifar10.*no other place is searched"):
+        locate_cifar("cifar10", unrelated)
+    monkeypatch.setenv("KERASINV_DATA_DIR", str(unrelated))
+    with pytest.raises(DataNotFoundError, match=r"\$KERASINV_DATA_DIR .*holds no cifar10"):
+        locate_cifar("cifar10")
+    monkeypatch.delenv("KERASINV_DATA_DIR")
+    assert ".keras" in locate_cifar("cifar10")[0]  # nothing named: the caches are searched
+
+
+def test_a_crafted_batch_cannot_run_code(tmp_path, isolated_home):
+    """Plain pickle.loads would run os.system from a batch file; the restricted unpickler refuses
+    every callable but NumPy's array reconstructors, and the file is named in the error."""
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    files, _, _ = _batches()
+    files["data_batch_3"] = pickle.dumps({b"data": Payload(), b"labels": [0]})
+    FAKE_MD5["cifar10"]["data_batch_3"] = hashlib.md5(files["data_batch_3"]).hexdigest()
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for k, v in files.items():
+        (folder / k).write_bytes(v)
+    with pytest.raises(DataFormatError, match=r"data_batch_3 is not a CIFAR python batch.*system"):
+        load_cifar("cifar10", folder)
+    assert not marker.exists()
+    for protocol in (2, 3, 4, 5):  # what real batches hold loads at every protocol
+        d = {b"data": np.arange(6144, dtype=np.uint8).reshape(2, 3072), b"labels": [1, 2]}
+        out = cifar._unpickle(pickle.dumps(d, protocol=protocol))
+        np.testing.assert_array_equal(out[b"data"], d[b"data"])
+
+
+def test_batches_are_checked_against_the_official_checksums(tmp_path, isolated_home, monkeypatch):
+    monkeypatch.setattr(cifar, "OFFICIAL_MD5", cifar.__dict__["_OFFICIAL_MD5"])
+    files, _, _ = _batches()
+    _write_tar(
+        tmp_path / "cifar-10-python.tar.gz",
+        {f"cifar-10-batches-py/{k}": v for k, v in files.items()},
+    )
+    with pytest.raises(DataFormatError, match=r"data_batch_1 is not the official file \(md5 "):
+        load_cifar("cifar10", tmp_path / "cifar-10-python.tar.gz")
+
+
+def test_a_malformed_batch_is_one_error_naming_the_file(tmp_path, isolated_home):
+    files, _, _ = _batches()
+    files["test_batch"] = b"\x80\x02 this is not a pickle"
+    FAKE_MD5["cifar10"]["test_batch"] = hashlib.md5(files["test_batch"]).hexdigest()
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for k, v in files.items():
+        (folder / k).write_bytes(v)
+    with pytest.raises(DataFormatError, match="test_batch is not a CIFAR python batch"):
+        load_cifar("cifar10", folder)

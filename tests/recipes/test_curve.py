@@ -1,0 +1,121 @@
+"""springenberg-curve: the smoke curve end to end, and a run killed with SIGKILL and resumed gives the
+same numbers as the unbroken run (same seed)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from kerasinv.data.reference import caffe_all_cnn_c
+from kerasinv.recipes import load_spec
+from kerasinv.recipes.curve import resolve_settings
+from kerasinv.recipes.springenberg import resolve_settings as allcnn_settings
+from tests.conftest import run_cli
+
+EPOCHS = "3"
+
+
+def _records(folder):
+    return json.loads((folder / "results.json").read_text())["records"]
+
+
+def test_reference_curve_is_the_caffe_log():
+    ref = caffe_all_cnn_c()
+    assert ref.batch_size == 256 and ref.iterations[-1] == 70_000
+    assert ref.accuracy_at(200 * 256) == pytest.approx(0.1418)
+    assert ref.accuracy_at(2000 * 256) == pytest.approx(0.563)
+    # one epoch of 50,000 images lies between iterations 194 and 196: interpolated
+    assert 0.1 < ref.accuracy_at(50_000) < 0.1418
+    assert ref.accuracy_at(80_000 * 256) is None
+    assert ref.accuracy.max() == pytest.approx(0.9025)
+
+
+def test_curve_protocol_is_the_springenberg_paper_protocol():
+    curve = resolve_settings(
+        load_spec("springenberg-curve"), "paper", None, 0, *[None] * 6, "default"
+    )
+    paper = allcnn_settings(
+        load_spec("springenberg-allcnn"),
+        "paper",
+        "cifar10",
+        None,
+        False,
+        0,
+        None,
+        None,
+        None,
+        None,
+        "default",
+    )
+    for key in (
+        "learning_rate",
+        "momentum",
+        "weight_decay",
+        "batch_size",
+        "init",
+        "bias_decay",
+        "grid",
+    ):
+        assert curve[key] == paper[key], key
+    assert curve["model"] == "all-cnn-c" and curve["width"] == 1.0 and curve["train_subset"] is None
+
+
+@pytest.fixture(scope="module")
+def unbroken(tmp_path_factory):
+    out = tmp_path_factory.mktemp("unbroken")
+    proc = run_cli(
+        "recipe", "springenberg-curve", "--preset", "smoke", "--epochs", EPOCHS, "--quiet",
+        "--output", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc
+
+
+def test_smoke_curve_writes_a_record_per_epoch_a_table_and_a_figure(unbroken):
+    out, proc = unbroken
+    records = _records(out)
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    for r in records:
+        assert r["table"] == "learning curve" and r["column"] == "test accuracy"
+        assert 0 <= r["measured"] <= 1 and r["paper"] is not None
+        assert r["images_seen"] == 2000 * r["epoch"] and r["train_images"] == 2000
+        assert r["delta"] == pytest.approx(r["measured"] - r["paper"], abs=1e-3)
+    table = (out / "table.md").read_text()
+    assert table in proc.stdout and "Test acc. (Caffe)" in table
+    assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "work" / "checkpoint" / "state.npz").is_file()  # kept: --epochs can grow
+
+
+def test_a_killed_run_resumes_to_the_same_numbers(unbroken, tmp_path):
+    """SIGKILL after the first epoch's record, then the same command again."""
+    out = tmp_path / "killed"
+    args = [
+        sys.executable, "-m", "kerasinv.cli", "recipe", "springenberg-curve", "--preset", "smoke",
+        "--epochs", EPOCHS, "--quiet", "--output", str(out),
+    ]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if _records(out):
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert len(_records(out)) < int(EPOCHS)
+    again = run_cli(*args[3:])
+    assert again.returncode == 0, again.stderr[-3000:]
+    resumed, whole = _records(out), _records(unbroken[0])
+    assert [r["epoch"] for r in resumed] == [1, 2, 3]
+    for key in ("measured", "train_loss", "test_loss", "train_accuracy"):
+        np.testing.assert_allclose(
+            [r[key] for r in resumed], [r[key] for r in whole], atol=1e-4, err_msg=key
+        )
