@@ -179,6 +179,36 @@ CASES = [
         ["recipe", "springenberg-curve", "--lr", "-1", "--output", "{tmp}/out"],
         "learning rate must be positive",
     ),
+    (
+        "recipe/azulay-bad-model",
+        [
+            "recipe",
+            "azulay-onepixel",
+            "--networks",
+            "none",
+            "--model",
+            "{non_square}",
+            "--output",
+            "{tmp}/out",
+        ],
+        "takes 32x48 inputs",
+    ),
+    (
+        "recipe/zhang-bad-model",
+        [
+            "recipe",
+            "zhang-blurpool",
+            "--models",
+            "none",
+            "--model",
+            "{feature_map}",
+            "--images",
+            "{photos}",
+            "--output",
+            "{tmp}/out",
+        ],
+        "needs class scores [B, K]",
+    ),
     # evaluate
     (
         "evaluate/missing-model",

@@ -261,6 +261,7 @@ def run(
             f"the ImageNet networks ({', '.join(settings['networks'])}) need photos: pass --images "
             "DIR (a folder or tar of ImageNet photos), or --networks none to skip them"
         )
+    subj.check_user_models(model_paths, preprocess)
     output = Path(output)
     previous = prepare_output(output, settings, overwrite, GENERATED, spec["recipe"])
     results = {

@@ -111,6 +111,17 @@ def network(name: str, weights: str = "imagenet", variant: str = BASELINE) -> Su
     return Subject(label, name, variant, loaded, weights)
 
 
+def check_user_models(model_paths: Sequence[tuple[str, Path]], preprocess: str = "auto") -> None:
+    """Load every ``--model`` once before any measuring, so a model that cannot be measured (not
+    loadable, not ``[B, S, S, 3] -> [B, K]``) is a one-line error at the start, not after minutes.
+
+    Raises:
+        DataFormatError: naming the model and what is wrong with it.
+    """
+    for label, path in model_paths:
+        user_model(path, label, preprocess)
+
+
 def user_model(path: Path, label: str, preprocess: str = "auto") -> Subject:
     """A user's ``.keras`` file or SavedModel."""
     from kerasinv.evaluation import load_model

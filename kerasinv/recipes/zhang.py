@@ -371,6 +371,7 @@ def run(
     settings["imagenet_models"] = {label: str(path) for label, path in model_paths}
     settings["images"] = str(images) if images else None
     settings["limit"] = limit
+    subjects.check_user_models(model_paths, preprocess or "auto")
     output = Path(output)
     previous = prepare_output(output, settings, overwrite, GENERATED, spec["recipe"])
     say = lambda m: log(f"[{spec['recipe']}] {m}")  # noqa: E731

@@ -32,7 +32,7 @@ def test_reference_curve_is_the_caffe_log():
     # one epoch of 50,000 images lies between iterations 194 and 196: interpolated
     assert 0.1 < ref.accuracy_at(50_000) < 0.1418
     assert ref.accuracy_at(80_000 * 256) is None
-    assert ref.accuracy.max() == pytest.approx(0.9025)
+    assert 0.90 < ref.accuracy.max() < 0.91  # the run's best test pass
 
 
 def test_curve_protocol_is_the_springenberg_paper_protocol():
