@@ -63,6 +63,11 @@ def atomic_path(target: str | Path, directory: bool = False, suffix: str = "") -
             shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink()
 
 
+def cache_dir() -> Path:
+    """kerasinv's cache folder: ``$KERASINV_CACHE_DIR``, default ``~/.cache/kerasinv``."""
+    return Path(os.environ.get("KERASINV_CACHE_DIR", Path.home() / ".cache" / "kerasinv"))
+
+
 def write_text(target: str | Path, text: str) -> None:
     """Write ``text`` to ``target`` atomically (UTF-8)."""
     with atomic_path(target) as tmp:

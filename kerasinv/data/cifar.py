@@ -37,7 +37,7 @@ import numpy as np
 from kerasinv.data import folders
 from kerasinv.data.splits import ImageSplits
 from kerasinv.errors import DataFormatError, DataNotFoundError, UnknownNameError
-from kerasinv.io import atomic_path
+from kerasinv.io import atomic_path, cache_dir
 
 DATASETS = {
     "cifar10": {
@@ -243,15 +243,11 @@ def _tfds_builder_dir(name: str, data_dir: Path) -> Path | None:
     return max(versions, key=key)
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("KERASINV_CACHE_DIR", Path.home() / ".cache" / "kerasinv"))
-
-
 def _cached(loader, name: str, path: Path) -> ImageSplits:
     """Decode once and keep an ``.npz`` keyed by the source's path, size and modification time."""
     stat = path.stat()
     key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
-    cache = _cache_dir() / f"{name}-{key[:16]}.npz"
+    cache = cache_dir() / f"{name}-{key[:16]}.npz"
     if cache.is_file():
         try:
             with np.load(cache, allow_pickle=False) as z:

@@ -216,7 +216,7 @@ def run(
     import keras
 
     from kerasinv import models as model_registry
-    from kerasinv.data.preprocessing import GCNZCA
+    from kerasinv.data.preprocessing import GCNZCA, fit_gcn_zca
     from kerasinv.data.reference import caffe_all_cnn_c
     from kerasinv.recipes.springenberg import load_data
 
@@ -250,7 +250,7 @@ def run(
         prep = GCNZCA.load(prep_file)
     else:
         log(f"[{name}] fitting GCN + ZCA on {len(splits.x_train)} training images ...")
-        prep = GCNZCA().fit(splits.x_train)
+        prep = fit_gcn_zca(splits.x_train)
         prep.save(prep_file)
     config = training.TrainConfig(
         epochs=epochs,

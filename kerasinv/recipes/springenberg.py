@@ -25,7 +25,7 @@ from pathlib import Path
 
 from kerasinv import models as model_registry
 from kerasinv import training
-from kerasinv.data.preprocessing import GCNZCA
+from kerasinv.data.preprocessing import GCNZCA, fit_gcn_zca
 from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.export import export_serving
 from kerasinv.io import atomic_path, write_json, write_text
@@ -288,7 +288,7 @@ def run(
         prep = GCNZCA.load(prep_file)
     else:
         log(f"[{spec['recipe']}] fitting GCN + ZCA on {len(splits.x_train)} training images ...")
-        prep = GCNZCA().fit(splits.x_train)
+        prep = fit_gcn_zca(splits.x_train)
         prep.save(prep_file)
     whitening = prep.layer()
     config = training.TrainConfig(

@@ -182,6 +182,7 @@ def test_offline_failure_is_fast_and_names_the_places(isolated_home, tmp_path):
         load_cifar("cifar10", tmp_path / "nope")
 
 
+@pytest.mark.slow  # real data, tens of seconds on 2 cores
 def test_shared_real_cifar10(cifar_jpeg, isolated_home):
     splits = load_cifar("cifar10", cifar_jpeg)
     assert splits.x_train.shape == (50000, 32, 32, 3) and splits.x_test.shape == (10000, 32, 32, 3)

@@ -1,6 +1,7 @@
 import tarfile
 
 import numpy as np
+import pytest
 
 from kerasinv.data.samples import build_embedded_sample, embedded_sample_path, load_embedded_sample
 
@@ -16,6 +17,7 @@ def test_embedded_sample_is_small_real_and_balanced():
     assert s.x_train.std() > 40  # photographs
 
 
+@pytest.mark.slow  # real data, tens of seconds on 2 cores
 def test_embedded_sample_rebuilds_from_the_shared_archive(cifar_jpeg, tmp_path):
     names = build_embedded_sample(cifar_jpeg, tmp_path / "again.tar.gz")
     with tarfile.open(embedded_sample_path()) as a, tarfile.open(tmp_path / "again.tar.gz") as b:

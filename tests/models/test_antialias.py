@@ -142,6 +142,7 @@ def test_subclassed_models_and_bad_methods_are_refused():
 @pytest.mark.skipif(
     not (MOBILENET_WEIGHTS.is_file() and PHOTOS.is_file()), reason="../shared/data is absent"
 )
+@pytest.mark.slow  # real data, tens of seconds on 2 cores
 def test_pretrained_mobilenet_twins_on_real_photos():
     """The real pretrained MobileNet: its twins load the same weights file; measure without retraining."""
     from kerasinv.data.imagenet import load_photos

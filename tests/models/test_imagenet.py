@@ -18,6 +18,11 @@ ARCHS = {
     "resnet50": (keras.applications.ResNet50, (32, 32, 3)),
     "inception_resnet_v2": (keras.applications.InceptionResNetV2, (75, 75, 3)),
 }
+#: InceptionResNetV2 (the largest, ~15 s a test on 2 cores) runs with `pytest -m slow`.
+ARCH_PARAMS = [
+    pytest.param(a, marks=pytest.mark.slow) if a == "inception_resnet_v2" else a
+    for a in sorted(ARCHS)
+]
 
 # (kind, layer) changed by blur / aps, per architecture (names of the stock Keras graph)
 VGG_CHANGES = {("pool", f"block{i}_pool") for i in range(1, 6)}
@@ -35,20 +40,30 @@ def _images(shape, n=2, seed=0):
     return np.random.default_rng(seed).uniform(-1, 1, size=(n, *shape)).astype("float32")
 
 
+class _StockWeights(dict):
+    """``{arch: (stock model, path of its .weights.h5)}``, each built on first use (so a run
+    without the slow tests never builds InceptionResNetV2)."""
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = folder
+
+    def __missing__(self, arch):
+        build, shape = ARCHS[arch]
+        model = build(weights=None, include_top=False, input_shape=shape)
+        path = self.folder / f"{arch}.weights.h5"
+        model.save_weights(path)
+        self[arch] = (model, path)
+        return self[arch]
+
+
 @pytest.fixture(scope="module")
 def stock_weights(tmp_path_factory):
-    """``{arch: (stock model, path of its .weights.h5)}`` from randomly initialised stock models."""
-    folder = tmp_path_factory.mktemp("weights")
-    out = {}
-    for arch, (build, shape) in ARCHS.items():
-        model = build(weights=None, include_top=False, input_shape=shape)
-        path = folder / f"{arch}.weights.h5"
-        model.save_weights(path)
-        out[arch] = (model, path)
-    return out
+    """Randomly initialised stock models and their weight files, by architecture."""
+    return _StockWeights(tmp_path_factory.mktemp("weights"))
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHS))
+@pytest.mark.parametrize("arch", ARCH_PARAMS)
 def test_plain_builder_is_keras_applications(arch):
     build, shape = ARCHS[arch]
     keras.backend.clear_session()  # both start from the same automatic-name counters
@@ -63,7 +78,7 @@ def test_plain_builder_is_keras_applications(arch):
     np.testing.assert_array_equal(ours.predict_on_batch(x), stock.predict_on_batch(x))
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHS))
+@pytest.mark.parametrize("arch", ARCH_PARAMS)
 @pytest.mark.parametrize("method", ["blur-4", "aps"])
 def test_stock_weights_load_into_every_variant(arch, method, stock_weights):
     stock, path = stock_weights[arch]
@@ -89,7 +104,7 @@ def test_stock_weights_load_into_every_variant(arch, method, stock_weights):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHS))
+@pytest.mark.parametrize("arch", ARCH_PARAMS)
 def test_blur_1_is_the_stock_network(arch, stock_weights):
     """Filter size 1 is plain subsampling at the stock sampling grid: identical outputs."""
     stock, path = stock_weights[arch]
@@ -110,6 +125,7 @@ def test_placement_vgg16_and_resnet50():
     assert skipped == ["conv1_conv"]  # Zhang leaves the ResNet stem conv alone
 
 
+@pytest.mark.slow
 def test_placement_inception_resnet_v2(stock_weights):
     stock = stock_weights["inception_resnet_v2"][0]
     changes = models.plan_antialias(stock, leave_stem=False)
