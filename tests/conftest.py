@@ -59,3 +59,19 @@ def run_cli(*args, env=None, timeout=600):
         env=full_env,
         timeout=timeout,
     )
+
+
+class _Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def run_cli_here(*args, env=None):
+    """Run the CLI in this process (Click's runner): the same command and output as
+    :func:`run_cli`, without paying a fresh TensorFlow import (~5 s) for each run."""
+    from click.testing import CliRunner
+
+    from kerasinv.cli import main
+
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return _Result(result.exit_code, result.stdout, result.stderr)

@@ -10,7 +10,7 @@ from kerasinv.errors import ConfigError, OutputError
 from kerasinv.recipes import load_spec, run_recipe
 from kerasinv.recipes.azulay import paper_values, render_table
 from kerasinv.recipes.subjects import parse_models, parse_weights
-from tests.conftest import PHOTOS, run_cli
+from tests.conftest import PHOTOS, run_cli_here
 
 SHIPPED = "all-cnn-c-bn-w050"
 
@@ -18,7 +18,7 @@ SHIPPED = "all-cnn-c-bn-w050"
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("azulay")
-    proc = run_cli(
+    proc = run_cli_here(
         "recipe", "azulay-onepixel", "--preset", "smoke", "--cifar-images", "40", "--output",
         str(out),
     )  # fmt: skip
@@ -150,12 +150,12 @@ def test_option_parsing_and_errors(tmp_path):
         ("mine", weights),
         ("w.weights", weights),
     ]
-    result = run_cli("recipe", "azulay-onepixel", "--augment")
+    result = run_cli_here("recipe", "azulay-onepixel", "--augment")
     assert (
         result.returncode == 2
         and "--augment: not an option of recipe 'azulay-onepixel'" in result.stderr
     )
-    result = run_cli("recipe", "azulay-onepixel", "--preset", "quick")
+    result = run_cli_here("recipe", "azulay-onepixel", "--preset", "quick")
     assert result.returncode == 2 and "--images" in result.stderr
 
 

@@ -15,7 +15,7 @@ from kerasinv.data.reference import caffe_all_cnn_c
 from kerasinv.recipes import load_spec
 from kerasinv.recipes.curve import resolve_settings
 from kerasinv.recipes.springenberg import resolve_settings as allcnn_settings
-from tests.conftest import run_cli
+from tests.conftest import run_cli_here
 
 EPOCHS = "3"
 
@@ -68,7 +68,7 @@ def test_curve_protocol_is_the_springenberg_paper_protocol():
 @pytest.fixture(scope="module")
 def unbroken(tmp_path_factory):
     out = tmp_path_factory.mktemp("unbroken")
-    proc = run_cli(
+    proc = run_cli_here(
         "recipe", "springenberg-curve", "--preset", "smoke", "--epochs", EPOCHS, "--quiet",
         "--output", str(out),
     )  # fmt: skip
@@ -111,7 +111,7 @@ def test_a_killed_run_resumes_to_the_same_numbers(unbroken, tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert len(_records(out)) < int(EPOCHS)
-    again = run_cli(*args[3:])
+    again = run_cli_here(*args[3:])
     assert again.returncode == 0, again.stderr[-3000:]
     resumed, whole = _records(out), _records(unbroken[0])
     assert [r["epoch"] for r in resumed] == [1, 2, 3]

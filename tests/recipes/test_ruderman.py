@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli_here
 
 STATES = ["init", "trained", "random-labels"]
 LAYERS = ["stage1", "stage2", "stage3", "stage4", "logits"]
@@ -13,7 +13,7 @@ LAYERS = ["stage1", "stage2", "stage3", "stage4", "logits"]
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("ruderman")
-    proc = run_cli(
+    proc = run_cli_here(
         "recipe", "ruderman-deformation", "--preset", "smoke", "--quiet", "--models",
         "downsampling-blur,downsampling-subsample", "--output", str(out),
     )  # fmt: skip

@@ -11,7 +11,7 @@ from kerasinv.data.samples import load_embedded_sample
 from kerasinv.errors import ConfigError
 from kerasinv.recipes import load_spec
 from kerasinv.recipes.springenberg import render_table, resolve_settings
-from tests.conftest import run_cli
+from tests.conftest import run_cli_here
 
 #: one network of each variant, over the three bases (the twelve build and count their parameters
 #: in tests/models/test_allcnn.py; `make demo`-sized runs of all twelve cost a minute more)
@@ -22,7 +22,7 @@ MODELS = ["model-a", "strided-cnn-b", "convpool-cnn-c", "all-cnn-c"]
 def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("smoke")
     start = time.perf_counter()
-    proc = run_cli(
+    proc = run_cli_here(
         "recipe", "springenberg-allcnn", "--preset", "smoke", "--models", ",".join(MODELS),
         "--quiet", "--output", str(out),
     )  # fmt: skip
@@ -60,13 +60,13 @@ def test_preprocessing_was_fitted_on_the_training_split_only(smoke_run):
 
 def test_rerun_skips_finished_models_and_refuses_other_settings(smoke_run):
     out = smoke_run[0]
-    again = run_cli(
+    again = run_cli_here(
         "recipe", "springenberg-allcnn", "--preset", "smoke", "--models", ",".join(MODELS),
         "--quiet", "--output", str(out),
     )  # fmt: skip
     assert again.returncode == 0
     assert again.stderr.count("already done") == len(MODELS)
-    other = run_cli(
+    other = run_cli_here(
         "recipe", "springenberg-allcnn", "--preset", "smoke", "--models", ",".join(MODELS),
         "--seed", "3", "--output", str(out),
     )  # fmt: skip
@@ -100,7 +100,7 @@ def test_a_users_own_spec_runs(tmp_path):
     spec = tmp_path / "my-variant.toml"
     spec.write_text(text)
     out = tmp_path / "out"
-    proc = run_cli(
+    proc = run_cli_here(
         "recipe",
         str(spec),
         "--preset",

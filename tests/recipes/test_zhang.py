@@ -6,13 +6,13 @@ import pytest
 
 from kerasinv.recipes import load_spec, run_recipe
 from kerasinv.recipes.zhang import parse_paper_label
-from tests.conftest import PHOTOS, run_cli
+from tests.conftest import PHOTOS, run_cli_here
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("zhang")
-    proc = run_cli(
+    proc = run_cli_here(
         "recipe", "zhang-blurpool", "--preset", "smoke", "--variants", "blur-1,aps", "--quiet",
         "--output", str(out),
     )  # fmt: skip
@@ -85,7 +85,7 @@ def test_paper_labels_map_to_the_papers_table():
 
 
 def test_model_without_images_is_refused(tmp_path):
-    result = run_cli("recipe", "zhang-blurpool", "--model", str(PHOTOS))
+    result = run_cli_here("recipe", "zhang-blurpool", "--model", str(PHOTOS))
     assert result.returncode == 2 and "--images" in result.stderr
 
 
