@@ -72,6 +72,12 @@ def files(tmp_path_factory):
     source = find_spec("springenberg-allcnn").read_text()
     spec.write_text(source.replace("learning_rate = 0.05", 'learning_rate = "fast"', 1))
     out["bad_spec"] = str(spec)
+    zhang = find_spec("ruderman-deformation").read_text()
+    assert "strengths = [1.0, 2.0]" in zhang
+    (root / "bad-list.toml").write_text(
+        zhang.replace("strengths = [1.0, 2.0]", 'strengths = [1.0, "two"]')
+    )
+    out["bad_list_spec"] = str(root / "bad-list.toml")
     (root / "broken.toml").write_text("recipe = [unclosed")
     out["broken_spec"] = str(root / "broken.toml")
     return out
@@ -166,6 +172,11 @@ CASES = [
         "recipe/spec-non-numeric",
         ["recipe", "{bad_spec}", "--output", "{tmp}/out"],
         "must be a number, got 'fast'",
+    ),
+    (
+        "recipe/spec-non-numeric-list",
+        ["recipe", "{bad_list_spec}", "--output", "{tmp}/out"],
+        "strengths must be a list of numbers",
     ),
     ("recipe/spec-not-toml", ["recipe", "{broken_spec}"], "is not valid TOML"),
     ("recipe/spec-missing", ["recipe", "{tmp}/missing.toml"], "does not exist"),
