@@ -2,7 +2,7 @@ import time
 
 import numpy as np
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_here
 
 
 def test_help_and_list():
@@ -26,7 +26,7 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
         (["export", str(tmp_path / "nope.keras"), str(tmp_path / "out")], "does not exist"),
     ]
     for args, message in cases:
-        out = run_cli(*args)
+        out = run_cli_here(*args)
         assert out.returncode == 2, (args, out.stderr)
         assert message in out.stderr, (args, out.stderr)
         assert "Traceback" not in out.stderr
@@ -67,7 +67,7 @@ def test_export_command(tmp_path):
 
     model = models.get("model-a", width=0.0625)
     model.save(tmp_path / "m.keras")
-    out = run_cli("export", str(tmp_path / "m.keras"), str(tmp_path / "serving" / "modela"))
+    out = run_cli_here("export", str(tmp_path / "m.keras"), str(tmp_path / "serving" / "modela"))
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "serving" / "modela" / "1" / "saved_model.pb").is_file()
     import tensorflow as tf

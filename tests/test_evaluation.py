@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from kerasinv import evaluation, models
 from kerasinv.export import export_serving
-from tests.conftest import SHARED_DATA, run_cli
+from tests.conftest import SHARED_DATA, run_cli_here
 
 MOBILENET = SHARED_DATA / "mobilenet_0.75_224_imagenet.weights.h5"
 PHOTOS = SHARED_DATA / "imagenet-samples-100.tar"
@@ -42,7 +42,7 @@ def saved_model(tmp_path_factory):
 
 def test_savedmodel_report_through_the_cli(saved_model, photo_tar, tmp_path):
     out = tmp_path / "report"
-    result = run_cli(
+    result = run_cli_here(
         "evaluate",
         str(saved_model),
         "--images",
@@ -105,11 +105,11 @@ def test_auto_preprocessing_by_name():
 
 def test_bad_input_is_explained_quickly(photo_tar, tmp_path):
     start = time.perf_counter()
-    result = run_cli("evaluate", str(tmp_path / "none.keras"), "--images", str(photo_tar))
+    result = run_cli_here("evaluate", str(tmp_path / "none.keras"), "--images", str(photo_tar))
     assert result.returncode == 2 and "no model at" in result.stderr
     assert "Traceback" not in result.stderr and time.perf_counter() - start < 10
     (tmp_path / "m.keras").write_text("x")
-    result = run_cli(
+    result = run_cli_here(
         "evaluate", str(tmp_path / "m.keras"), "--images", str(photo_tar), "--protocols", "tilt"
     )
     assert result.returncode == 2 and "--protocols must be" in result.stderr
@@ -125,7 +125,7 @@ def test_real_pretrained_mobilenet(tmp_path):
     model.load_weights(MOBILENET)
     model.save(tmp_path / "mobilenet.keras")
     out = tmp_path / "report"
-    result = run_cli(
+    result = run_cli_here(
         "evaluate",
         str(tmp_path / "mobilenet.keras"),
         "--images",
@@ -154,7 +154,7 @@ def test_evaluate_runs_on_the_shipped_trained_savedmodel(tmp_path):
     from kerasinv.models.shipped import shipped_savedmodel
 
     out = tmp_path / "report"
-    result = run_cli(
+    result = run_cli_here(
         "evaluate", str(shipped_savedmodel()), "--images", str(embedded_sample_path()),
         "--protocols", "crop,shift", "--limit", "24", "--output", str(out),
     )  # fmt: skip
