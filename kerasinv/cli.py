@@ -322,7 +322,7 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
         )
     if preprocessing and not Path(preprocessing).is_file():
         raise ConfigError(f"--preprocessing {preprocessing}: no such file")
-    from kerasinv.export import check_destination
+    from kerasinv.output_folder import check_destination
 
     check_destination(Path(destination), version, overwrite)
     _import_tensorflow(ctx.obj["debug"])

@@ -11,15 +11,15 @@ kerasinv): ``tf.saved_model.load(path).signatures["serving_default"](images=x)``
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from kerasinv.errors import ConfigError, OutputError
+from kerasinv.errors import ConfigError
 from kerasinv.io import atomic_path
+from kerasinv.output_folder import check_destination
 
 SIGNATURE = "serving_default"
 INPUT_NAME = "images"
@@ -38,52 +38,6 @@ def next_version(model_dir: Path) -> int:
     """1 + the largest numeric version folder in ``model_dir`` (1 when there is none)."""
     versions = [int(p.name) for p in model_dir.glob("*") if p.is_dir() and p.name.isdigit()]
     return max(versions, default=0) + 1
-
-
-#: What a SavedModel version folder holds; anything else in one is not ours to replace.
-SAVED_MODEL_ENTRIES = {
-    "saved_model.pb",
-    "saved_model.pbtxt",
-    "variables",
-    "assets",
-    "fingerprint.pb",
-}
-SAVED_MODEL_ENTRIES |= {"keras_metadata.pb", "assets.extra"}
-
-
-def check_destination(model_dir: Path, version: int | None, overwrite: bool) -> None:
-    """Refuse a destination before any work: ``model_dir`` must be a folder (or not exist) under a
-    writable parent; an existing version folder is replaced only with ``overwrite`` and only if it
-    holds nothing but a SavedModel (TF Serving's layout: ``model_dir/<version>/saved_model.pb``).
-
-    Raises:
-        ConfigError, OutputError: with what is wrong and what to do.
-    """
-    from kerasinv.output_folder import check_output
-
-    model_dir = Path(model_dir)
-    if version is not None and int(version) < 1:
-        raise ConfigError(f"version must be a positive integer, got {version}")
-    # the model folder holds version folders; it is not claimed as a whole (others' versions stay)
-    check_output(model_dir, "export", overwrite=True, option="destination")
-    if model_dir.is_dir() and not os.access(model_dir, os.W_OK | os.X_OK):
-        raise OutputError(f"destination {model_dir} is not writable; choose another destination")
-    if version is None:
-        return
-    target = model_dir / str(int(version))
-    if not target.exists():
-        return
-    if not target.is_dir():
-        raise OutputError(f"{target} is a file; remove it or pick another --version")
-    if not overwrite:
-        raise OutputError(f"{target} already exists; pick another --version or pass --overwrite")
-    foreign = sorted(p.name for p in target.iterdir() if p.name not in SAVED_MODEL_ENTRIES)
-    if foreign or not (target / "saved_model.pb").is_file():
-        what = ", ".join(foreign) if foreign else "no saved_model.pb"
-        raise OutputError(
-            f"{target} is not a SavedModel folder ({what}); kerasinv will not replace it even with "
-            "--overwrite. Pick another --version"
-        )
 
 
 def export_serving(

@@ -328,3 +328,27 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing_behind(
     for folder, snapshot in before.items():
         assert _snapshot(folder) == snapshot, f"{folder} changed"
     assert open(files["file"]).read() == "keep me"
+
+
+#: a few cases again in a real process: nothing (TensorFlow's start-up log, say) may be printed
+#: besides the one line, which the in-process runner above would not see
+IN_A_REAL_PROCESS = [
+    "recipe/output-holds-user-files",
+    "evaluate/output-holds-user-files",
+    "evaluate/non-square-input",
+    "export/existing-version",
+]
+
+
+@pytest.mark.parametrize("case", IN_A_REAL_PROCESS)
+def test_in_a_real_process_the_error_is_the_only_line(case, files, tmp_path, monkeypatch):
+    from tests.conftest import run_cli
+
+    argv, message = next(c[1:] for c in CASES if c[0] == case)
+    thesis = _thesis(tmp_path / "thesis")
+    exported = tmp_path / "exported"
+    shutil.copytree(files["no_variables"], exported / "1")
+    places = {**files, "tmp": str(tmp_path), "thesis": str(thesis), "exported": str(exported)}
+    result = run_cli(*[a.format(**places) for a in argv])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1 and message in lines[0], result.stderr
