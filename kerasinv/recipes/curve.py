@@ -128,13 +128,13 @@ def render_table(spec: dict, results: dict) -> str:
         [
             r["epoch"],
             r["images_seen"],
-            r["reference_iteration"],
+            round(r["reference_iteration"]),
             r["measured"],
             r["paper"],
             r["delta"],
             r["train_loss"],
             r["test_loss"],
-            r["wall_s"],
+            round(r["wall_s"]),
         ]
         for r in records
     ]
@@ -149,6 +149,7 @@ def render_table(spec: dict, results: dict) -> str:
         "Test loss",
         "Time (s)",
     ]
+    # losses include the weight-decay term (Caffe's logged test loss does not: not compared)
     return head + "\n" + rec.markdown_table(headers, rows, digits=3) + "\n"
 
 
@@ -171,6 +172,15 @@ def plot_curve(results: dict, reference, path: Path) -> Path:
         color="0.55",
         lw=1.5,
         label="Caffe reference (every 200 iterations)",
+    )
+    ax.fill_between(
+        ref_epochs[keep],
+        reference.accuracy[keep] - 0.05,
+        reference.accuracy[keep] + 0.05,
+        color="0.55",
+        alpha=0.15,
+        lw=0,
+        label="reference ± 5 points",
     )
     ax.plot(
         [r["epoch"] for r in records],
