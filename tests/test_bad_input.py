@@ -334,7 +334,6 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing_behind(
 #: besides the one line, which the in-process runner above would not see
 IN_A_REAL_PROCESS = [
     "recipe/output-holds-user-files",
-    "evaluate/output-holds-user-files",
     "evaluate/non-square-input",
     "export/existing-version",
 ]

@@ -64,6 +64,7 @@ def test_rerun_resumes_and_other_settings_are_refused(smoke_run):
         run_recipe(spec, output=out, preset="smoke", cifar_images=40, background="black")
 
 
+@pytest.mark.slow  # real weights and photos; tests/test_evaluation.py measures them in make test
 def test_pretrained_mobilenet_and_unavailable_networks(
     tmp_path, mobilenet_keras, isolated_home, monkeypatch
 ):
