@@ -241,7 +241,8 @@ def _floats(_ctx, param, value):
 @click.option(
     "--strategy",
     type=click.Choice(["default", "mirrored", "multi-worker"]),
-    help="springenberg, curve: tf.distribute strategy [default].",
+    help="springenberg, curve: tf.distribute strategy [default]; multi-worker is refused "
+    "(Keras 3 fit does not run under it: keras-team/keras#20585).",
 )
 @click.option(
     "--overwrite",

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +31,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasinv.errors import ConfigError, DataFormatError, TrainingDivergedError
+from kerasinv.errors import (
+    ConfigError,
+    DataFormatError,
+    MultiWorkerUnsupportedError,
+    TrainingDivergedError,
+)
 from kerasinv.io import atomic_path
 
 PAPER_EPOCHS = 350
@@ -115,8 +119,10 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     """A tf.distribute strategy by name.
 
     ``"mirrored"`` replicates over every GPU, or over every logical CPU device when there is no GPU
-    (so it can be exercised on a CPU split into logical devices); ``"multi-worker"`` reads the
-    cluster from ``TF_CONFIG`` as usual.
+    (so it can be exercised on a CPU split into logical devices). ``"multi-worker"`` is refused
+    (:class:`~kerasinv.errors.MultiWorkerUnsupportedError`): Keras 3's ``fit`` fails under
+    ``MultiWorkerMirroredStrategy`` (first in its symbolic build's cross-worker reduce of a data
+    batch, then in its metric reductions), an upstream bug.
     """
     if name == "default":
         return tf.distribute.get_strategy()
@@ -125,12 +131,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
         return tf.distribute.MirroredStrategy(devices)
     if name == "multi-worker":
-        if "TF_CONFIG" not in os.environ:
-            raise ConfigError(
-                "--strategy multi-worker needs the cluster in the TF_CONFIG environment variable "
-                "(see tf.distribute.MultiWorkerMirroredStrategy)"
-            )
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        raise MultiWorkerUnsupportedError()
     raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}")
 
 

@@ -97,6 +97,10 @@ def preflight(spec: dict, **options) -> None:
     from kerasinv.errors import ConfigError, DataNotFoundError, UnknownNameError
 
     check_options(spec, options)
+    if options.get("strategy") == "multi-worker":
+        from kerasinv.errors import MultiWorkerUnsupportedError
+
+        raise MultiWorkerUnsupportedError()
     preset = options.get("preset") or spec.get("default_preset")
     if preset not in spec["presets"]:
         raise UnknownNameError("preset", str(preset), spec["presets"])
