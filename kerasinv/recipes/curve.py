@@ -9,7 +9,8 @@ interpolate linearly between them).
 Output folder (every file written atomically after each epoch, so a run can be followed and resumed):
 
 - ``results.json``: settings, software versions, one record per epoch;
-- ``table.md``: the table (epoch, images seen, our accuracy, the reference's, Δ, losses, time);
+- ``table.md``: the table (epoch, images seen, our accuracy, the reference's, Δ, losses, dead class
+  units, time);
 - ``curve.png``: our curve on top of the reference curve;
 - ``preprocessing.npz``: the GCN + ZCA fitted on the training split;
 - ``work/checkpoint/``: the whole training state after the last epoch. It is kept, so that running
@@ -75,7 +76,41 @@ def resolve_settings(
     return settings
 
 
-def point_record(results: dict, epoch: int, logs: dict, images: int, reference, wall_s: float):
+#: test images on which class-unit death is counted after each epoch (a forward pass: ~1 % of an epoch)
+DEAD_PROBE_IMAGES = 1000
+
+
+def dead_class_units(model, images) -> int | None:
+    """How many classes score exactly 0 on every one of ``images`` (``[N, H, W, C]``, preprocessed).
+
+    All-CNN puts a ReLU on its class scores (the paper's "1x1 conv 10 ReLU"). A class whose unit
+    goes negative for every input is never predicted and gets no gradient through that ReLU; only
+    weight decay, pulling its bias back towards 0, can revive it. Counted on the pooled scores that
+    reach the softmax. ``None`` for a model without a ``global_average`` layer.
+    """
+    import keras
+    import numpy as np
+
+    try:
+        pooled = model.get_layer("global_average").output
+    except ValueError:
+        return None
+    probe = keras.Model(model.input, pooled)
+    scores = np.concatenate(
+        [np.asarray(probe(images[i : i + 250], training=False)) for i in range(0, len(images), 250)]
+    )
+    return int((scores.max(axis=0) <= 0).sum())
+
+
+def point_record(
+    results: dict,
+    epoch: int,
+    logs: dict,
+    images: int,
+    reference,
+    wall_s: float,
+    dead: int | None = None,
+):
     """The record of the test accuracy after ``epoch`` epochs (1-based)."""
     settings = results["settings"]
     seen = epoch * images
@@ -98,6 +133,7 @@ def point_record(results: dict, epoch: int, logs: dict, images: int, reference, 
         test_loss=round(float(logs["val_loss"]), 4),
         train_loss=round(float(logs["loss"]), 4),
         train_accuracy=round(float(logs["accuracy"]), 4),
+        dead_class_units=dead,
         learning_rate=float(logs.get("learning_rate", settings["learning_rate"])),
         width=settings["width"],
         train_images=images,
@@ -134,6 +170,7 @@ def render_table(spec: dict, results: dict) -> str:
             r["delta"],
             r["train_loss"],
             r["test_loss"],
+            r.get("dead_class_units"),
             round(r["wall_s"]),
         ]
         for r in records
@@ -147,6 +184,7 @@ def render_table(spec: dict, results: dict) -> str:
         "Δ",
         "Train loss",
         "Test loss",
+        "Dead class units",
         "Time (s)",
     ]
     # losses include the weight-decay term (Caffe's logged test loss does not: not compared)
@@ -293,7 +331,14 @@ def run(
         log(f"[{name}] {epochs} epoch(s) already measured in {output}")
     clock = {"t": time.perf_counter()}
 
-    def write_point(epoch, logs):
+    probe_images = test_data.unbatch().take(DEAD_PROBE_IMAGES).batch(DEAD_PROBE_IMAGES)
+    probe_images = next(iter(probe_images))[0]
+
+    class WritePoint(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            write_point(epoch, logs, dead_class_units(self.model, probe_images))
+
+    def write_point(epoch, logs, dead):
         record = point_record(
             results,
             epoch + 1,
@@ -301,6 +346,7 @@ def run(
             len(splits.x_train),
             reference,
             time.perf_counter() - clock["t"],
+            dead,
         )
         clock["t"] = time.perf_counter()
         results["records"] = [r for r in results["records"] if r["epoch"] != epoch + 1] + [record]
@@ -311,7 +357,7 @@ def run(
         ref = "–" if record["paper"] is None else f"{record['paper']:.3f}"
         log(
             f"[{name}] epoch {epoch + 1}: test accuracy {record['measured']:.3f} "
-            f"(Caffe {ref}), train loss {record['train_loss']:.3f}"
+            f"(Caffe {ref}), train loss {record['train_loss']:.3f}, dead class units {dead}"
         )
 
     def build():
@@ -330,7 +376,7 @@ def run(
             test_data,
             config,
             output / "work",
-            callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=write_point)],
+            callbacks=[WritePoint()],
             evaluate_each_epoch=True,
             keep_checkpoint=True,
         )

@@ -85,6 +85,7 @@ def test_smoke_curve_writes_a_record_per_epoch_a_table_and_a_figure(unbroken):
         assert 0 <= r["measured"] <= 1 and r["paper"] is not None
         assert r["images_seen"] == 2000 * r["epoch"] and r["train_images"] == 2000
         assert r["delta"] == pytest.approx(r["measured"] - r["paper"], abs=1e-3)
+        assert 0 <= r["dead_class_units"] <= 10
     table = (out / "table.md").read_text()
     assert table in proc.stdout and "Test acc. (Caffe)" in table
     assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
@@ -119,3 +120,20 @@ def test_a_killed_run_resumes_to_the_same_numbers(unbroken, tmp_path):
         np.testing.assert_allclose(
             [r[key] for r in resumed], [r[key] for r in whole], atol=1e-4, err_msg=key
         )
+
+
+def test_dead_class_units_are_the_classes_no_input_can_score():
+    """The class ReLU's dead units: a class whose score is 0 for every image is never predicted
+    and gets no gradient (the plateau the paper curve sat on; see docs/results)."""
+    from kerasinv import models
+    from kerasinv.recipes.curve import dead_class_units
+
+    model = models.get("all-cnn-c", width=0.0625, dropout=False)
+    x = np.random.default_rng(0).normal(size=(16, 32, 32, 3)).astype("float32")
+    before = dead_class_units(model, x)
+    conv = model.get_layer("conv9")
+    kernel, bias = conv.get_weights()
+    bias[[1, 4, 6]] = -1e3  # three classes pushed below zero for every input
+    conv.set_weights([kernel, bias])
+    assert max(before, 3) <= dead_class_units(model, x) <= before + 3
+    assert dead_class_units(models.get("model-a", width=0.0625), x) is not None
