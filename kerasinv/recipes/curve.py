@@ -264,9 +264,8 @@ def run(
     import keras
 
     from kerasinv import models as model_registry
-    from kerasinv.data.preprocessing import GCNZCA, fit_gcn_zca
     from kerasinv.data.reference import caffe_all_cnn_c
-    from kerasinv.recipes.springenberg import load_data
+    from kerasinv.recipes.springenberg import load_data, run_preprocessing
 
     started = time.perf_counter()
     settings = resolve_settings(
@@ -293,13 +292,7 @@ def run(
     log(f"[{name}] preset {settings['preset']}: loading CIFAR-10 ...")
     splits = load_data(settings, data_dir, download)
     log(f"[{name}] data: {splits.source}")
-    prep_file = output / "preprocessing.npz"
-    if prep_file.is_file() and previous:
-        prep = GCNZCA.load(prep_file)
-    else:
-        log(f"[{name}] fitting GCN + ZCA on {len(splits.x_train)} training images ...")
-        prep = fit_gcn_zca(splits.x_train)
-        prep.save(prep_file)
+    prep = run_preprocessing(output, splits, bool(previous), log, name)
     config = training.TrainConfig(
         epochs=epochs,
         batch_size=settings["batch_size"],

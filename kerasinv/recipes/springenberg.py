@@ -179,6 +179,18 @@ def load_data(settings: dict, data_dir, download: bool):
     )
 
 
+def run_preprocessing(output: Path, splits, resuming: bool, log, recipe: str):
+    """The run's GCN + ZCA: ``output/preprocessing.npz`` when resuming, else fitted on the training
+    split (cached on disk by :func:`~kerasinv.data.preprocessing.fit_gcn_zca`) and saved there."""
+    prep_file = output / "preprocessing.npz"
+    if prep_file.is_file() and resuming:
+        return GCNZCA.load(prep_file)
+    log(f"[{recipe}] fitting GCN + ZCA on {len(splits.x_train)} training images ...")
+    prep = fit_gcn_zca(splits.x_train)
+    prep.save(prep_file)
+    return prep
+
+
 def render_table(spec: dict, settings: dict, records: list[dict], paper_table: str | None) -> str:
     """Markdown: our test errors beside the paper's, one row per model."""
     dataset = settings["dataset"].upper().replace("CIFAR", "CIFAR-")
@@ -283,13 +295,7 @@ def run(
     log(f"[{spec['recipe']}] preset {settings['preset']}: loading {settings['dataset']} ...")
     splits = load_data(settings, data_dir, download)
     log(f"[{spec['recipe']}] data: {splits.source}")
-    prep_file = output / "preprocessing.npz"
-    if prep_file.is_file() and previous:
-        prep = GCNZCA.load(prep_file)
-    else:
-        log(f"[{spec['recipe']}] fitting GCN + ZCA on {len(splits.x_train)} training images ...")
-        prep = fit_gcn_zca(splits.x_train)
-        prep.save(prep_file)
+    prep = run_preprocessing(output, splits, bool(previous), log, spec["recipe"])
     whitening = prep.layer()
     config = training.TrainConfig(
         epochs=settings["epochs"],
