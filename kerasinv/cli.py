@@ -241,8 +241,8 @@ def _floats(_ctx, param, value):
 @click.option(
     "--strategy",
     type=click.Choice(["default", "mirrored", "multi-worker"]),
-    help="springenberg, curve: tf.distribute strategy [default]; multi-worker is refused "
-    "(Keras 3 fit does not run under it: keras-team/keras#20585).",
+    help="springenberg, curve: tf.distribute strategy [default]; multi-worker reads the "
+    "cluster from TF_CONFIG (run the same command on every worker; the chief writes --output).",
 )
 @click.option(
     "--overwrite",
@@ -283,12 +283,23 @@ def recipe(ctx, recipe, list_, output, quiet, **options):
     output = output or os.path.join("runs", f"{spec['recipe']}-{preset}")
     from kerasinv.output_folder import check_output
 
-    check_output(output, f"recipe {spec['recipe']}", bool(options.get("overwrite")), resumable=True)
+    worker = None  # a multi-worker run's non-chief worker: computes, writes nothing of its own
+    if options.get("strategy") == "multi-worker":
+        from kerasinv.multi_worker import cluster
+
+        worker = None if cluster().is_chief else cluster().task_index
+    if worker is None:
+        check_output(
+            output, f"recipe {spec['recipe']}", bool(options.get("overwrite")), resumable=True
+        )
     _import_tensorflow(ctx.obj["debug"])
     from kerasinv.recipes import run_recipe
 
     verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2)  # bar on a terminal, else lines
     run_recipe(spec, output=output, verbose=verbose, **options)
+    if worker is not None:
+        click.echo(f"Worker {worker} done; the chief wrote the results.", err=True)
+        return
     table = os.path.join(output, "table.md")
     click.echo(open(table, encoding="utf-8").read())
     click.echo(f"Results, tables and figures in {output}/", err=True)

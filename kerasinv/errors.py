@@ -50,15 +50,3 @@ class TrainingDivergedError(KerasinvError):
     """The training loss became NaN or infinite."""
 
     exit_code = 3
-
-
-class MultiWorkerUnsupportedError(ConfigError):
-    """``--strategy multi-worker``: Keras 3's ``fit`` does not run under MultiWorkerMirroredStrategy."""
-
-    def __init__(self):
-        super().__init__(
-            "--strategy multi-worker: Keras 3's Model.fit does not run under "
-            "tf.distribute.MultiWorkerMirroredStrategy (keras-team/keras#20585; reproduced here "
-            "with TensorFlow 2.21 and Keras 3.15, two workers on loopback). Use --strategy mirrored "
-            "for the GPUs of one machine, or one process per machine with different --models"
-        )

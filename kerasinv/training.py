@@ -31,12 +31,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasinv.errors import (
-    ConfigError,
-    DataFormatError,
-    MultiWorkerUnsupportedError,
-    TrainingDivergedError,
-)
+from kerasinv import multi_worker
+from kerasinv.errors import ConfigError, DataFormatError, TrainingDivergedError
 from kerasinv.io import atomic_path
 
 PAPER_EPOCHS = 350
@@ -119,10 +115,9 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     """A tf.distribute strategy by name.
 
     ``"mirrored"`` replicates over every GPU, or over every logical CPU device when there is no GPU
-    (so it can be exercised on a CPU split into logical devices). ``"multi-worker"`` is refused
-    (:class:`~kerasinv.errors.MultiWorkerUnsupportedError`): Keras 3's ``fit`` fails under
-    ``MultiWorkerMirroredStrategy`` (first in its symbolic build's cross-worker reduce of a data
-    batch, then in its metric reductions), an upstream bug.
+    (so it can be exercised on a CPU split into logical devices). ``"multi-worker"`` is the
+    process's :func:`kerasinv.multi_worker.strategy` (the cluster comes from ``TF_CONFIG``); since
+    Keras 3's ``fit`` fails under it, :func:`train` then runs :func:`kerasinv.multi_worker.fit`.
     """
     if name == "default":
         return tf.distribute.get_strategy()
@@ -131,7 +126,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
         return tf.distribute.MirroredStrategy(devices)
     if name == "multi-worker":
-        raise MultiWorkerUnsupportedError()
+        return multi_worker.strategy()
     raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}")
 
 
@@ -200,7 +195,8 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self.history: dict[str, list[float]] = {}
 
     @staticmethod
-    def _variables(model) -> list:
+    def variables(model) -> list:
+        """Everything the state holds: model variables, then optimizer variables."""
         return [*model.variables, *model.optimizer.variables]
 
     def restore(self, model) -> int:
@@ -209,7 +205,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         if not state_file.is_file():
             return 0
         model.optimizer.build(model.trainable_variables)
-        variables = self._variables(model)
+        variables = self.variables(model)
         try:
             with np.load(state_file, allow_pickle=False) as saved:
                 meta = json.loads(str(saved["meta"]))
@@ -236,8 +232,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             self.history.setdefault(key, []).append(float(value))
         self.folder.mkdir(parents=True, exist_ok=True)
         arrays = {
-            f"v{i}": keras.ops.convert_to_numpy(v)
-            for i, v in enumerate(self._variables(self.model))
+            f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self.variables(self.model))
         }
         # one file holds the state and the epoch count, so they can never disagree
         arrays["meta"] = np.asarray(json.dumps({"epoch": epoch + 1, "history": self.history}))
@@ -437,6 +432,7 @@ def train(
     """
     seed_everything(config.seed)
     strategy = make_strategy(config.strategy)
+    distributed = multi_worker.active(strategy)
     with strategy.scope():
         model = build()
         model.compile(
@@ -447,25 +443,35 @@ def train(
         )
         checkpoint = ResumableCheckpoint(Path(workdir) / "checkpoint")
         first_epoch = min(checkpoint.restore(model), config.epochs)
-    history = model.fit(
-        train_data.dataset(first_epoch, config.epochs),
-        epochs=config.epochs,
-        initial_epoch=first_epoch,
-        steps_per_epoch=train_data.steps_per_epoch,
-        validation_data=test_data if evaluate_each_epoch else None,
-        shuffle=False,  # TrainData fixes the order
-        verbose=config.verbose,
-        # the caller's callbacks see an epoch before it is checkpointed: a run killed in between
-        # repeats that epoch (identically) rather than skipping what they record
-        callbacks=[
-            StepSchedule(config),
-            StopOnDivergence(config.learning_rate),
-            *(callbacks or []),
-            checkpoint,
-        ],
-    )
-    del history
-    _, accuracy = model.evaluate(test_data, verbose=0)
+        if distributed:  # the chief's checkpoint decides, for every worker
+            model.optimizer.build(model.trainable_variables)
+            first_epoch = multi_worker.chief_value(first_epoch, strategy)
+            multi_worker.broadcast_variables(checkpoint.variables(model), strategy)
+    # the caller's callbacks see an epoch before it is checkpointed: a run killed in between
+    # repeats that epoch (identically) rather than skipping what they record
+    callbacks = [
+        StepSchedule(config),
+        StopOnDivergence(config.learning_rate),
+        *(callbacks or []),
+        checkpoint,
+    ]
+    if distributed:
+        multi_worker.fit(
+            model, train_data, test_data, config, first_epoch, callbacks, evaluate_each_epoch
+        )
+        _, accuracy = multi_worker.evaluate(model, test_data, strategy)
+    else:
+        model.fit(
+            train_data.dataset(first_epoch, config.epochs),
+            epochs=config.epochs,
+            initial_epoch=first_epoch,
+            steps_per_epoch=train_data.steps_per_epoch,
+            validation_data=test_data if evaluate_each_epoch else None,
+            shuffle=False,  # TrainData fixes the order
+            verbose=config.verbose,
+            callbacks=callbacks,
+        )
+        _, accuracy = model.evaluate(test_data, verbose=0)
     if not keep_checkpoint:
         shutil.rmtree(checkpoint.folder, ignore_errors=True)
     return TrainResult(

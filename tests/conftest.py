@@ -1,5 +1,6 @@
 """Shared fixtures. No test touches the network; real-data tests skip when ../shared/data is absent."""
 
+import json
 import os
 import subprocess
 import sys
@@ -75,3 +76,23 @@ def run_cli_here(*args, env=None):
 
     result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
     return _Result(result.exit_code, result.stdout, result.stderr)
+
+
+CURVE_EPOCHS = "3"
+
+
+def curve_records(folder):
+    """The per-epoch records of a springenberg-curve output folder."""
+    return json.loads((folder / "results.json").read_text())["records"]
+
+
+@pytest.fixture(scope="session")
+def unbroken(tmp_path_factory):
+    """The springenberg-curve smoke run, uninterrupted, in one process: (output folder, result)."""
+    out = tmp_path_factory.mktemp("unbroken")
+    proc = run_cli_here(
+        "recipe", "springenberg-curve", "--preset", "smoke", "--epochs", CURVE_EPOCHS, "--quiet",
+        "--output", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc

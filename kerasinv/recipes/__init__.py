@@ -88,7 +88,21 @@ def run_recipe(spec: dict, output, verbose: int = 2, log=None, **options):
     module, _ = _runner_entry(spec)
     if log is not None:
         options["log"] = log
-    return importlib.import_module(module).run(spec, output=output, verbose=verbose, **options)
+    if options.get("strategy") != "multi-worker":
+        return importlib.import_module(module).run(spec, output=output, verbose=verbose, **options)
+    import tempfile
+
+    from kerasinv import multi_worker
+
+    multi_worker.strategy()  # before any other TensorFlow op, as TensorFlow requires
+    if multi_worker.cluster().is_chief:
+        return importlib.import_module(module).run(spec, output=output, verbose=verbose, **options)
+    # other workers compute alongside the chief but write into a private folder, removed after
+    with tempfile.TemporaryDirectory(prefix="kerasinv-worker-") as private:
+        options["overwrite"] = False
+        return importlib.import_module(module).run(
+            spec, output=Path(private) / "output", verbose=verbose, **options
+        )
 
 
 def preflight(spec: dict, **options) -> None:
@@ -98,14 +112,14 @@ def preflight(spec: dict, **options) -> None:
 
     check_options(spec, options)
     if options.get("strategy") == "multi-worker":
-        from kerasinv.errors import MultiWorkerUnsupportedError
+        from kerasinv.multi_worker import cluster
 
-        raise MultiWorkerUnsupportedError()
+        cluster()  # TF_CONFIG must describe the cluster
     preset = options.get("preset") or spec.get("default_preset")
     if preset not in spec["presets"]:
         raise UnknownNameError("preset", str(preset), spec["presets"])
     p = spec["presets"][preset]
-    for name in options.get("models") or []:
+    for name in [*(options.get("models") or []), *p.get("models", [])]:
         if name not in spec["models"] and spec["runner"] != "azulay":
             raise UnknownNameError("model", name, spec["models"])
     for name in options.get("networks") or []:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kerasinv import training
+from kerasinv import multi_worker, training
 from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.io import write_json, write_text
 from kerasinv.recipes import plots, preflight
@@ -361,7 +361,7 @@ def run(
             **model_options(settings),
         )
 
-    if done < epochs:
+    if multi_worker.chief_value(done < epochs):  # the chief's files decide
         log(f"[{name}] {settings['model']}: training to epoch {epochs} (resuming after {done}) ...")
         training.train(
             build,

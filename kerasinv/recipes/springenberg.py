@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kerasinv import models as model_registry
-from kerasinv import training
+from kerasinv import multi_worker, training
 from kerasinv.data.preprocessing import GCNZCA, fit_gcn_zca
 from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.export import export_serving
@@ -44,6 +44,7 @@ GENERATED = ("table.md", "errors.png", "preprocessing.npz", "models", "saved_mod
 #: Initialisers a user may pick with ``--init`` (Keras names).
 INITIALIZERS = ("lecun_uniform", "glorot_uniform", "he_uniform", "he_normal", "lecun_normal")
 GRIDS = ("even", "keras")
+SCHEDULES = ("scaled", "opening")  # preset key "schedule": see schedule_epochs()
 
 
 def protocol_settings(
@@ -136,6 +137,9 @@ def resolve_settings(
             "or paper with --data-dir"
         )
     tolerance = p.get("tolerance", "none")
+    schedule = str(p.get("schedule", "scaled"))
+    if schedule not in SCHEDULES:
+        raise UnknownNameError("schedule", schedule, SCHEDULES)
     settings = {
         "preset": preset,
         "dataset": dataset,
@@ -146,6 +150,7 @@ def resolve_settings(
         "test_subset": p.get("test_subset"),
         "augment": bool(augment),
         "seed": int(seed),
+        "schedule": schedule,
         **protocol_settings(spec, learning_rate, batch_size, init, bias_decay, grid),
         "strategy": strategy,
         "tolerance": None if tolerance == "none" else float(tolerance),
@@ -153,6 +158,13 @@ def resolve_settings(
     if settings["width"] <= 0:
         raise ConfigError(f"width must be positive, got {settings['width']}")
     return settings
+
+
+def schedule_epochs(settings: dict) -> int | None:
+    """The run length the γ drops are placed in: ``None`` (``"scaled"``: the run's own length, so
+    a short run keeps the schedule's shape) or 350 (``"opening"``: the run is the first epochs of the
+    paper's, all at the base γ, so its numbers sit on the learning curve of a full run)."""
+    return training.PAPER_EPOCHS if settings.get("schedule") == "opening" else None
 
 
 def paper_reference(spec: dict, dataset: str, augment: bool) -> tuple[str | None, dict]:
@@ -280,7 +292,7 @@ def run(
         bias_decay,
         grid,
     )
-    chosen = list(models or spec["models"])
+    chosen = list(models or spec["presets"][settings["preset"]].get("models") or spec["models"])
     # the same checks as the CLI's
     preflight(
         spec, preset=preset, models=chosen, dataset=dataset, data_dir=data_dir, download=download
@@ -304,6 +316,7 @@ def run(
         momentum=settings["momentum"],
         drops=tuple(settings["drops"]),
         drop_factor=settings["drop_factor"],
+        schedule_epochs=schedule_epochs(settings),
         augment=settings["augment"],
         max_shift=settings["max_shift"],
         seed=settings["seed"],
@@ -323,7 +336,7 @@ def run(
         "records": list(done.values()),
     }
     for name in chosen:
-        if name in done:
+        if multi_worker.chief_value(name in done):  # the chief's files decide
             log(f"[{spec['recipe']}] {name}: already done in {output}, skipped")
             continue
         log(f"[{spec['recipe']}] {name}: training {settings['epochs']} epoch(s) ...")

@@ -1,7 +1,6 @@
 """springenberg-curve: the smoke curve end to end, and a run killed with SIGKILL and resumed gives the
 same numbers as the unbroken run (same seed)."""
 
-import json
 import os
 import signal
 import subprocess
@@ -15,13 +14,9 @@ from kerasinv.data.reference import caffe_all_cnn_c
 from kerasinv.recipes import load_spec
 from kerasinv.recipes.curve import resolve_settings
 from kerasinv.recipes.springenberg import resolve_settings as allcnn_settings
+from tests.conftest import CURVE_EPOCHS as EPOCHS
+from tests.conftest import curve_records as _records
 from tests.conftest import run_cli_here
-
-EPOCHS = "3"
-
-
-def _records(folder):
-    return json.loads((folder / "results.json").read_text())["records"]
 
 
 def test_reference_curve_is_the_caffe_log():
@@ -63,17 +58,6 @@ def test_curve_protocol_is_the_springenberg_paper_protocol():
     ):
         assert curve[key] == paper[key], key
     assert curve["model"] == "all-cnn-c" and curve["width"] == 1.0 and curve["train_subset"] is None
-
-
-@pytest.fixture(scope="module")
-def unbroken(tmp_path_factory):
-    out = tmp_path_factory.mktemp("unbroken")
-    proc = run_cli_here(
-        "recipe", "springenberg-curve", "--preset", "smoke", "--epochs", EPOCHS, "--quiet",
-        "--output", str(out),
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out, proc
 
 
 def test_smoke_curve_writes_a_record_per_epoch_a_table_and_a_figure(unbroken):

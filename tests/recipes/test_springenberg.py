@@ -8,7 +8,7 @@ import pytest
 
 from kerasinv.data.preprocessing import GCNZCA
 from kerasinv.data.samples import load_embedded_sample
-from kerasinv.errors import ConfigError
+from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.recipes import load_spec
 from kerasinv.recipes.springenberg import render_table, resolve_settings
 from tests.conftest import run_cli_here
@@ -150,4 +150,31 @@ def test_a_non_numeric_value_in_a_user_spec_is_a_one_line_error(tmp_path):
     ):
         resolve_settings(
             spec, "smoke", "cifar10", None, False, 0, None, None, None, None, "default"
+        )
+
+
+def test_quick_is_the_opening_of_the_paper_run_for_the_four_c_networks():
+    """quick keeps γ at 0.05 (the first epochs of 350, as the curve), where a scaled schedule
+    would divide it by 10 after epoch 6 of 10 and by 1,000 before the end."""
+    from kerasinv.recipes.springenberg import schedule_epochs
+    from kerasinv.training import TrainConfig, learning_rate_at
+
+    spec = load_spec("springenberg-allcnn")
+    quick = resolve_settings(
+        spec, "quick", "cifar10", None, False, 0, None, None, None, None, "default"
+    )
+    assert quick["schedule"] == "opening" and schedule_epochs(quick) == 350
+    config = TrainConfig(epochs=quick["epochs"], schedule_epochs=schedule_epochs(quick))
+    assert {learning_rate_at(e, config) for e in range(quick["epochs"])} == {0.05}
+    smoke = resolve_settings(
+        spec, "smoke", "cifar10", None, False, 0, None, None, None, None, "default"
+    )
+    assert smoke["schedule"] == "scaled" and schedule_epochs(smoke) is None
+    assert spec["presets"]["quick"]["models"] == [
+        "model-c", "strided-cnn-c", "convpool-cnn-c", "all-cnn-c"
+    ]  # fmt: skip
+    spec["presets"]["quick"]["schedule"] = "cosine"
+    with pytest.raises(UnknownNameError, match="schedule"):
+        resolve_settings(
+            spec, "quick", "cifar10", None, False, 0, None, None, None, None, "default"
         )

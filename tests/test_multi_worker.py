@@ -1,0 +1,152 @@
+"""--strategy multi-worker: the custom distributed loop computes what Model.fit computes, and two
+worker processes on loopback train the curve recipe together, the chief alone writing outputs."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from kerasinv.errors import ConfigError
+from kerasinv.multi_worker import cluster
+from tests.conftest import CURVE_EPOCHS as EPOCHS
+from tests.conftest import curve_records as _records
+
+
+def _free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _tf_config(ports, index):
+    workers = [f"127.0.0.1:{p}" for p in ports]
+    return json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+
+
+def test_cluster_is_read_from_tf_config_with_clear_errors():
+    two = {"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}
+    c = cluster({"TF_CONFIG": json.dumps(two)})
+    assert (c.workers, c.task_index, c.is_chief) == (2, 1, False)
+    with_chief = {
+        "cluster": {"chief": ["a:1"], "worker": ["b:2"]},
+        "task": {"type": "chief", "index": 0},
+    }
+    assert cluster({"TF_CONFIG": json.dumps(with_chief)}).is_chief
+    for bad, says in (
+        (None, "needs the cluster in TF_CONFIG"),
+        ("{not json", "not a valid cluster description"),
+        (json.dumps({"cluster": {"worker": ["a:1"]}}), "not a valid cluster description"),
+        (json.dumps({**two, "task": {"type": "worker", "index": 2}}), "index 2 is not in"),
+        (json.dumps({**two, "task": {"type": "ps", "index": 0}}), "must be 'chief' or 'worker'"),
+    ):
+        with pytest.raises(ConfigError, match=says):
+            cluster({} if bad is None else {"TF_CONFIG": bad})
+
+
+_SAME_AS_FIT = textwrap.dedent(
+    """
+    import json, sys, tempfile
+    import keras, numpy as np
+    from kerasinv import multi_worker, training
+    multi_worker.strategy()  # first, before any other TensorFlow op
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (70, 8, 8, 3)).astype("uint8"); y = rng.integers(0, 3, 70)
+    def build():
+        return keras.Sequential([
+            keras.Input((8, 8, 3)),
+            keras.layers.Rescaling(1 / 64.0),
+            keras.layers.Conv2D(6, 3, activation="relu", kernel_regularizer=keras.regularizers.L2(5e-3)),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ])
+    histories = {}
+    for strategy in ("multi-worker", "default"):
+        config = training.TrainConfig(epochs=4, batch_size=16, learning_rate=0.2, drops=(175, 263),
+                                      seed=3, strategy=strategy, verbose=0)
+        data, test = training.make_datasets(x, y, x[:30], y[:30], None, config)
+        with tempfile.TemporaryDirectory() as work:
+            result = training.train(build, data, test, config, work, evaluate_each_epoch=True)
+        histories[strategy] = {**result.history, "final": [result.test_accuracy]}
+    print(json.dumps(histories))
+    """
+)
+
+
+def test_the_distributed_loop_computes_what_fit_computes():
+    """One worker, no dropout: the custom loop's losses, accuracies and schedule equal fit's."""
+    env = {**os.environ, "TF_CONFIG": _tf_config(_free_ports(1), 0), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _SAME_AS_FIT], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    histories = json.loads(proc.stdout.strip().splitlines()[-1])
+    ours, fit = histories["multi-worker"], histories["default"]
+    assert fit["learning_rate"] == pytest.approx([0.2, 0.2, 0.02, 0.002])
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "final"):
+        np.testing.assert_allclose(ours[key], fit[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    assert fit["loss"][-1] < fit["loss"][0]  # it trained: the comparison is not of constants
+
+
+def _launch(root, ports, epochs):
+    procs = []
+    for index in range(2):
+        env = {**os.environ, "TF_CONFIG": _tf_config(ports, index), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        args = [
+            sys.executable, "-m", "kerasinv.cli", "recipe", "springenberg-curve", "--preset",
+            "smoke", "--epochs", epochs, "--strategy", "multi-worker", "--quiet",
+            "--output", str(root / f"out-{index}"),
+        ]  # fmt: skip
+        procs.append(
+            subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        )
+    outputs = [p.communicate(timeout=600) for p in procs]
+    return [
+        (p.returncode, out.decode(), err.decode())
+        for p, (out, err) in zip(procs, outputs, strict=True)
+    ]
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory):
+    """The curve smoke run by two worker processes on loopback (the same command on each): one
+    epoch, then extended to all; the second launch resumes from the chief's checkpoint alone."""
+    root = tmp_path_factory.mktemp("multi-worker")
+    first = _launch(root, _free_ports(2), "1")
+    for code, _, err in first:
+        assert code == 0, err[-3000:]
+    assert len(_records(root / "out-0")) == 1
+    return root, _launch(root, _free_ports(2), EPOCHS)
+
+
+def test_two_workers_finish_and_only_the_chief_writes(two_workers):
+    root, results = two_workers
+    for code, _, err in results:
+        assert code == 0, err[-3000:]
+    chief = root / "out-0"
+    assert {"results.json", "table.md", "curve.png", ".kerasinv.json"} <= {
+        p.name for p in chief.iterdir()
+    }
+    assert "Test acc. (Caffe)" in results[0][1]
+    assert not (root / "out-1").exists()
+    assert "Worker 1 done" in results[1][2]
+
+
+def test_two_workers_train_like_one_process_at_the_same_global_batch(two_workers, unbroken):
+    """Same global batch and data order (across a resume); only the dropout masks differ."""
+    together, alone = _records(two_workers[0] / "out-0"), _records(unbroken[0])
+    assert [r["epoch"] for r in together] == [r["epoch"] for r in alone]
+    np.testing.assert_allclose(
+        [r["train_loss"] for r in together], [r["train_loss"] for r in alone], atol=0.01
+    )
+    np.testing.assert_allclose(
+        [r["test_loss"] for r in together], [r["test_loss"] for r in alone], atol=0.01
+    )
