@@ -225,6 +225,7 @@ def fit(model, train_data, test_data, config, first_epoch: int, callbacks, evalu
         started = time.perf_counter()
         callback_list.on_epoch_begin(epoch)
         loss_sum = correct = count = 0.0
+        logs: dict[str, float] = {}
         for step in range(train_data.steps_per_epoch):
             loss, right, seen = (float(v) for v in train_step(*next(batches)))
             # as fit reports them: means over the epoch's images so far

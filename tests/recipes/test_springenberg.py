@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from kerasinv.data.preprocessing import GCNZCA
+from kerasinv.data.preprocessing import GCNZCA, global_contrast_normalize
 from kerasinv.data.samples import load_embedded_sample
 from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.recipes import load_spec
@@ -54,8 +54,12 @@ def test_smoke_run_writes_records_table_and_models(smoke_run):
 def test_preprocessing_was_fitted_on_the_training_split_only(smoke_run):
     out = smoke_run[0]
     saved = GCNZCA.load(out / "preprocessing.npz")
-    expected = GCNZCA().fit(load_embedded_sample().x_train)
-    np.testing.assert_allclose(saved.matrix, expected.matrix, atol=1e-5)
+    sample = load_embedded_sample()
+    # the whitening's mean is the mean of the contrast-normalised *training* images (no eigh here:
+    # tests/data covers the matrix); the test split's mean differs
+    for split, same in ((sample.x_train, True), (sample.x_test, False)):
+        mean = global_contrast_normalize(split).reshape(len(split), -1).mean(axis=0)
+        assert np.allclose(saved.mean, mean, atol=1e-4) is same
 
 
 def test_rerun_skips_finished_models_and_refuses_other_settings(smoke_run):
