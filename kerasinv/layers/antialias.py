@@ -34,10 +34,17 @@ def parse_antialias(spec: str | None) -> tuple[str, int] | None:
     return method, int(size) if size else (4 if method == "blur" else 1)
 
 
-def downsampler(method: str, filter_size: int, padding: str = "reflect", name: str | None = None):
-    """The stride-2 layer that replaces plain subsampling: BlurPool2D or PolyphasePool2D."""
+def downsampler(
+    method: str,
+    filter_size: int,
+    padding: str = "reflect",
+    name: str | None = None,
+    offset: int | str = 0,
+):
+    """The stride-2 layer that replaces plain subsampling: BlurPool2D (sampling from ``offset``,
+    see :class:`BlurPool2D`) or PolyphasePool2D (which picks its grid per image)."""
     if method == "blur":
-        return BlurPool2D(filter_size, strides=2, padding=padding, name=name)
+        return BlurPool2D(filter_size, strides=2, padding=padding, offset=offset, name=name)
     return PolyphasePool2D(filter_size=filter_size, name=name)
 
 
@@ -46,22 +53,29 @@ class MaxBlurPool2D(keras.layers.Layer):
     """Max-pool at stride 1, then anti-aliased subsampling: the anti-aliased twin of
     ``MaxPooling2D(pool_size, strides=2, padding)``, with the same output size for even inputs.
 
-    Sampling grid: BlurPool keeps even positions (0, 2, 4, ...), as Zhang's reference does. Keras's
-    stride-2 ``"same"`` pools and convs on even-sized maps keep odd positions of the dense map, so
-    with ``"same"`` padding the twin's grid is shifted by one pixel from the stock layer's (same
-    shapes, same weights); with ``"valid"`` 2x2 pools (VGG) the grids coincide.
+    Sampling grid: the blur keeps the pixels the stock layer keeps. A ``"valid"`` pool keeps
+    positions 0, 2, 4, ... of its stride-1 version; a ``"same"`` pool with an odd window on an
+    even-sized map keeps 1, 3, 5, ... (``offset="same-K"``, the default for ``"same"``), so
+    ``"blur-1"`` computes exactly the stock pool.
 
     Args:
         pool_size: the max-pool window.
         padding: the max-pool's padding (``"valid"`` or ``"same"``), as in the layer it replaces.
         antialias: ``"blur-K"`` or ``"aps[-K]"``.
         blur_padding: padding mode of the blur (see :class:`BlurPool2D`).
+        offset: the blur's sampling grid (see :class:`BlurPool2D`); ``None`` = the stock layer's.
     """
 
     _pool_class = keras.layers.MaxPooling2D
 
     def __init__(
-        self, pool_size=2, padding="valid", antialias="blur-4", blur_padding="reflect", **kwargs
+        self,
+        pool_size=2,
+        padding="valid",
+        antialias="blur-4",
+        blur_padding="reflect",
+        offset=None,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         parsed = parse_antialias(antialias)
@@ -69,8 +83,12 @@ class MaxBlurPool2D(keras.layers.Layer):
             raise ValueError("MaxBlurPool2D needs an antialias method, e.g. 'blur-4' or 'aps'")
         self.pool_size, self.padding = pool_size, padding
         self.antialias, self.blur_padding = antialias, blur_padding
+        if offset is None:
+            window = pool_size if isinstance(pool_size, int) else pool_size[0]
+            offset = f"same-{window}" if padding == "same" else 0
+        self.offset = offset
         self._max = self._pool_class(pool_size, strides=1, padding=padding)
-        self._down = downsampler(*parsed, padding=blur_padding)
+        self._down = downsampler(*parsed, padding=blur_padding, offset=offset)
 
     def build(self, input_shape):
         self._max.build(input_shape)
@@ -89,6 +107,7 @@ class MaxBlurPool2D(keras.layers.Layer):
             "padding": self.padding,
             "antialias": self.antialias,
             "blur_padding": self.blur_padding,
+            "offset": self.offset,
         }
 
 
@@ -98,3 +117,113 @@ class AvgBlurPool2D(MaxBlurPool2D):
     ``AveragePooling2D(pool_size, strides=2, padding)`` (arguments as :class:`MaxBlurPool2D`)."""
 
     _pool_class = keras.layers.AveragePooling2D
+
+
+class _Blurred:
+    """Mixin: the layer's own computation, with anti-aliased stride-2 subsampling before or after.
+
+    :func:`kerasinv.models.antialias` swaps a layer for ``Blurred<Layer>`` (a subclass: the same
+    variables, names and weight order, so stock weights load positionally and by name) instead of
+    adding a layer, which would reorder a functional model's weights.
+    """
+
+    def __init__(
+        self, *args, antialias="blur-4", blur_padding="reflect", offset=0, blur="after", **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        parsed = parse_antialias(antialias)
+        if parsed is None:
+            raise ValueError(f"{type(self).__name__} needs an antialias method, e.g. 'blur-4'")
+        if blur not in ("before", "after"):
+            raise ValueError(f"blur must be 'before' or 'after', got {blur!r}")
+        self.antialias, self.blur_padding, self.offset, self.blur = (
+            antialias,
+            blur_padding,
+            offset,
+            blur,
+        )
+        self._down = downsampler(*parsed, padding=blur_padding, offset=offset)
+
+    def build(self, input_shape):
+        if self.blur == "before":
+            self._down.build(input_shape)
+            super().build(self._down.compute_output_shape(input_shape))
+        else:
+            super().build(input_shape)
+            self._down.build(super().compute_output_shape(input_shape))
+
+    def _blurred_call(self, inputs, **kwargs):
+        if self.blur == "before":
+            return super().call(self._down(inputs), **kwargs)
+        return self._down(super().call(inputs, **kwargs))
+
+    def call(self, inputs):
+        return self._blurred_call(inputs)
+
+    def compute_output_shape(self, input_shape):
+        if self.blur == "before":
+            return super().compute_output_shape(self._down.compute_output_shape(input_shape))
+        return self._down.compute_output_shape(super().compute_output_shape(input_shape))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "antialias": self.antialias,
+            "blur_padding": self.blur_padding,
+            "offset": self.offset,
+            "blur": self.blur,
+        }
+
+
+def _blurred_class(base):
+    cls = type(
+        f"Blurred{base.__name__}",
+        (_Blurred, base),
+        {
+            "__doc__": f"``keras.layers.{base.__name__}`` with anti-aliased stride-2 subsampling "
+            "before or after it (see :class:`_Blurred`).",
+            "__module__": __name__,
+        },
+    )
+    return keras.saving.register_keras_serializable(package="kerasinv")(cls)
+
+
+class _BlurredWithTraining(_Blurred):
+    def call(self, inputs, training=None, mask=None):
+        return self._blurred_call(inputs, training=training, mask=mask)
+
+
+BlurredConv2D = _blurred_class(keras.layers.Conv2D)
+BlurredDepthwiseConv2D = _blurred_class(keras.layers.DepthwiseConv2D)
+BlurredSeparableConv2D = _blurred_class(keras.layers.SeparableConv2D)
+BlurredActivation = _blurred_class(keras.layers.Activation)
+BlurredReLU = _blurred_class(keras.layers.ReLU)
+BlurredLeakyReLU = _blurred_class(keras.layers.LeakyReLU)
+BlurredPReLU = _blurred_class(keras.layers.PReLU)
+BlurredELU = _blurred_class(keras.layers.ELU)
+BlurredBatchNormalization = keras.saving.register_keras_serializable(package="kerasinv")(
+    type(
+        "BlurredBatchNormalization",
+        (_BlurredWithTraining, keras.layers.BatchNormalization),
+        {
+            "__doc__": "BatchNormalization, then anti-aliased stride-2 subsampling.",
+            "__module__": __name__,
+        },
+    )
+)
+
+#: Keras layer class name -> its blurred twin class.
+BLURRED = {
+    cls.__name__[len("Blurred") :]: cls
+    for cls in (
+        BlurredConv2D,
+        BlurredDepthwiseConv2D,
+        BlurredSeparableConv2D,
+        BlurredActivation,
+        BlurredReLU,
+        BlurredLeakyReLU,
+        BlurredPReLU,
+        BlurredELU,
+        BlurredBatchNormalization,
+    )
+}

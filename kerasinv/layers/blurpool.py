@@ -16,7 +16,13 @@ size     1-D row               name in the paper
 ======== ===================== =====================
 
 Padding: ``floor((k-1)/2)`` before and ``ceil((k-1)/2)`` after, in both spatial dimensions, so an
-``H x W`` map becomes ``ceil(H/s) x ceil(W/s)``. Modes:
+``H x W`` map becomes ``ceil(H/s) x ceil(W/s)``.
+
+Sampling grid (``offset``): the kept pixels are ``offset, offset + s, ...`` (default 0). A twin of a
+stride-2 ``"same"``-padded layer must keep the pixels that layer keeps: Keras pads such a layer
+``max((ceil(n/2)-1)·2 + k - n, 0) // 2`` pixels before, which on an even map is one pixel fewer than
+its stride-1 version pads, so it keeps odd positions. ``offset="same-K"`` computes that grid from the
+map size (at call time when the size is unknown): see :func:`same_padding_offset`. Modes:
 
 - ``"reflect"`` (default): mirror about the edge pixel (``d c b | a b c d | c b a``). When a map is
   smaller than the padding (a 2x2 map with a 4-tap filter), the reflection repeats periodically
@@ -77,6 +83,28 @@ def pad_spatial(x, before: int, after: int, mode: str):
     return keras.ops.take(x, extension_indices(shape[2], before, after, mode), axis=2)
 
 
+def same_padding_offset(kernel: int, n, strides: int = 2):
+    """Where a ``"same"``-padded ``kernel``-tap layer with ``strides`` samples its dense (stride-1,
+    ``"same"``) version on a length-``n`` axis: the first kept position. 0 on odd maps and for even
+    kernels; 1 for odd kernels > 1 on even maps (stride 2). ``n`` may be a tensor."""
+    if isinstance(n, int):
+        m = -(-n // strides)
+        return (kernel - 1) // 2 - max((m - 1) * strides + kernel - n, 0) // 2
+    m = (n + strides - 1) // strides
+    return (kernel - 1) // 2 - tf.maximum((m - 1) * strides + kernel - n, 0) // 2
+
+
+def _parse_offset(offset) -> int | None:
+    """``offset`` as an int, or ``None`` for ``"same-K"`` (computed from the map size)."""
+    if isinstance(offset, str):
+        if not offset.startswith("same-") or not offset[5:].isdigit() or int(offset[5:]) < 1:
+            raise ValueError(f"offset must be an integer or 'same-K' (K >= 1), got {offset!r}")
+        return None
+    if int(offset) < 0:
+        raise ValueError(f"offset must be >= 0, got {offset}")
+    return int(offset)
+
+
 @keras.saving.register_keras_serializable(package="kerasinv")
 class BlurPool2D(keras.layers.Layer):
     """Blur with a binomial filter, then subsample: ``[B, H, W, C] -> [B, ceil(H/s), ceil(W/s), C]``.
@@ -85,9 +113,26 @@ class BlurPool2D(keras.layers.Layer):
         filter_size: length of the binomial row, 1 to 7 (1 = plain subsampling).
         strides: subsampling factor (2 in the paper).
         padding: ``"reflect"`` (default), ``"symmetric"``, ``"zero"`` or ``"circular"``.
+        offset: the first kept position on each axis (an int below ``strides``), or ``"same-K"``:
+            the grid a ``"same"``-padded K-tap stride-``s`` layer keeps (see the module doc). The
+            output is ``ceil((n - offset) / s)`` long.
+
+    Example:
+        >>> import numpy as np
+        >>> from kerasinv.layers import BlurPool2D
+        >>> x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
+        >>> BlurPool2D(1, offset=1)(x)[0, :, :, 0].numpy().tolist()  # keeps odd rows and columns
+        [[5.0, 7.0], [13.0, 15.0]]
     """
 
-    def __init__(self, filter_size: int = 4, strides: int = 2, padding: str = "reflect", **kwargs):
+    def __init__(
+        self,
+        filter_size: int = 4,
+        strides: int = 2,
+        padding: str = "reflect",
+        offset: int | str = 0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if padding not in PADDINGS:
             raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
@@ -96,6 +141,10 @@ class BlurPool2D(keras.layers.Layer):
         self.filter_size = int(filter_size)
         self.strides = int(strides)
         self.padding = padding
+        fixed = _parse_offset(offset)
+        if fixed is not None and fixed >= self.strides:
+            raise ValueError(f"offset must be below strides ({self.strides}), got {offset}")
+        self.offset = offset if fixed is None else fixed
         self._filter = binomial_filter(self.filter_size)
 
     def build(self, input_shape):
@@ -105,10 +154,26 @@ class BlurPool2D(keras.layers.Layer):
         # [k, k, C, 1] depthwise kernel: one copy of the filter per channel (a constant)
         self._kernel = np.tile(self._filter[:, :, None, None], (1, 1, int(channels), 1))
 
+    def _offsets(self, inputs):
+        """The first kept row and column (ints, or tensors for an unknown size)."""
+        if isinstance(self.offset, int):
+            return self.offset, self.offset
+        kernel = int(self.offset[5:])
+        shape = tf.shape(inputs)
+        return tuple(
+            same_padding_offset(
+                kernel, inputs.shape[a] if inputs.shape[a] is not None else shape[a], self.strides
+            )
+            for a in (1, 2)
+        )
+
     def call(self, inputs):
         s = self.strides
+        row, col = self._offsets(inputs)
         if self.filter_size == 1:
-            return inputs[:, ::s, ::s, :]
+            return inputs[:, row::s, col::s, :]
+        if not (isinstance(row, int) and isinstance(col, int) and row == col == 0):
+            return self._blur_offset(inputs, row, col)
         before = (self.filter_size - 1) // 2
         after = self.filter_size - 1 - before
         kernel = tf.constant(self._kernel, dtype=inputs.dtype)
@@ -120,6 +185,22 @@ class BlurPool2D(keras.layers.Layer):
             return self._blur_static(inputs, kernel, before, after)
         x = pad_spatial(inputs, before, after, self.padding)
         return tf.nn.depthwise_conv2d(x, kernel, [1, s, s, 1], "VALID")
+
+    def _blur_offset(self, inputs, row, col):
+        """Blur sampled from ``(row, col)``: pad one stride further after, drop the first
+        ``row``/``col`` positions, filter; ``ceil((n - offset) / s)`` outputs per axis."""
+        s, k = self.strides, self.filter_size
+        before = (k - 1) // 2
+        after = k - 1 - before
+        kernel = tf.constant(self._kernel, dtype=inputs.dtype)
+        shape = tf.shape(inputs)
+        x = pad_spatial(inputs, before, after + s, self.padding)
+        x = x[:, row:, col:, :]
+        y = tf.nn.depthwise_conv2d(x, kernel, [1, s, s, 1], "VALID")
+        rows = (shape[1] - row + s - 1) // s
+        cols = (shape[2] - col + s - 1) // s
+        y = y[:, :rows, :cols, :]
+        return tf.ensure_shape(y, self.compute_output_shape(inputs.shape))
 
     def _border_outputs(self, n: int) -> tuple[int, int, int]:
         """``(t, first_bottom, m)``: outputs ``[0, t)`` and ``[first_bottom, m)`` of a length-n axis
@@ -165,7 +246,12 @@ class BlurPool2D(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         def out(n):
-            return None if n is None else -(-n // self.strides)
+            if n is None:
+                return None
+            offset = self.offset
+            if not isinstance(offset, int):
+                offset = same_padding_offset(int(offset[5:]), int(n), self.strides)
+            return -(-(n - offset) // self.strides)
 
         b, h, w, c = input_shape
         return (b, out(h), out(w), c)
@@ -176,6 +262,7 @@ class BlurPool2D(keras.layers.Layer):
             "filter_size": self.filter_size,
             "strides": self.strides,
             "padding": self.padding,
+            "offset": self.offset,
         }
 
 

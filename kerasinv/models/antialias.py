@@ -1,55 +1,68 @@
 """``antialias(model)``: the anti-aliased twin of any Keras functional or Sequential CNN.
 
-Zhang's three rules (papers.md §3.2), applied to every stride-2 downsampling layer:
+Zhang's three rules (papers.md §3.2), applied to every stride-2 downsampling layer, in nested
+models and blocks too (ConvNeXt's downsampling blocks, say):
 
 - **max / average pool** ``(k, stride 2)`` -> the same pool at stride 1, then BlurPool
-  (:class:`~kerasinv.layers.MaxBlurPool2D` keeps the layer's name). An average pool ``2x2/2``
-  with ``"valid"`` padding on an even-sized map is replaced by BlurPool alone (Zhang's
-  "AvgPool -> BlurPool").
+  (:class:`~kerasinv.layers.MaxBlurPool2D` / ``AvgBlurPool2D``, keeping the layer's name). An
+  average pool ``2x2/2`` with ``"valid"`` padding on an even-sized map becomes BlurPool alone
+  (Zhang's "AvgPool -> BlurPool") for filters of 2 taps or more.
 - **strided k x k convolution** (``Conv2D``, ``DepthwiseConv2D``, ``SeparableConv2D``, k > 1) -> the
   same convolution at stride 1, its batch normalisation and activation (followed while they are
   the only consumer), then BlurPool: the blur goes *after* the nonlinearity.
 - **strided 1x1 convolution** -> BlurPool, then the 1x1 convolution at stride 1 (a 1x1 convolution
-  is pointwise and linear, so blurring before it equals blurring after it, at a quarter of the
-  cost). Strided 1x1 convolutions reading the same tensor (a residual block's branch and
-  projection shortcut) share one BlurPool.
+  is pointwise and linear, so blurring before it equals blurring after it, at a quarter of the cost).
 
-The blurring layer is BlurPool2D (``"blur-K"``) or PolyphasePool2D (``"aps[-K]"``). The twin keeps
-every weight and every layer name, so weights saved from the original load into it; only layers
-without weights are added (named ``<layer>_blurpool`` or ``<layer>_aps``). Every layer keeps its
-output shape, except a strided convolution and its batch norm / activation, which now run at the
-input's resolution (the blur after them restores the original shape). The sampling grid of a ``"same"``-padded
-stride-2 layer on an even-sized map moves by one pixel (see :class:`~kerasinv.layers.MaxBlurPool2D`).
+How: no layer is added. The layer after which (or before which) the blur goes becomes its
+``Blurred<Layer>`` subclass (:mod:`kerasinv.layers.antialias`), with the same variables and name, and
+the graph is cloned with ``keras.models.clone_model``. So the twin has the original's weights in the
+original's order: ``twin.set_weights(model.get_weights())`` and ``twin.load_weights(file)`` both
+work, and Keras operations in the graph (``x * relu6(x + 3)`` in MobileNetV3) are cloned as Keras
+clones them.
 
-By default the first strided convolution, when nothing has downsampled before it (the stem of a
-ResNet, MobileNet or DenseNet), is left alone, as Zhang does to save compute at the highest
+Sampling grid: each blur keeps the pixels the original layer keeps. A ``"same"``-padded stride-2
+layer with an odd kernel on an even-sized map keeps odd positions of its stride-1 version; the blur
+then samples from offset 1 (:func:`~kerasinv.layers.blurpool.same_padding_offset`, resolved at call
+time when the size is unknown). So the ``"blur-1"`` twin computes the original function, to float
+precision, for every network: the twin changes the function only by the blur.
+
+By default the first strided layer, when nothing has downsampled before it (the stem of a ResNet,
+MobileNet, DenseNet or ConvNeXt), is left alone, as Zhang does to save compute at the highest
 resolution; ``leave_stem=False`` anti-aliases it too.
 
-Limits (reported, never silently wrong): strides other than 2 or unequal strides, layers shared
-between several calls, and layers inside nested models are left unchanged and listed in the report
-as skipped.
+A layer that cannot be rewritten — strides other than 2 (after the stem), unequal strides, a
+stride-2 layer called more than once, an unknown layer class with strides, a non-square "same"
+window — is an error that names it; pass its name in ``skip`` to leave it unchanged. Subclassed
+models cannot be rewritten (their graph is Python code).
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Iterable
 
 import keras
 
-from kerasinv.layers.antialias import AvgBlurPool2D, MaxBlurPool2D, downsampler, parse_antialias
-from kerasinv.layers.blurpool import PADDINGS
+from kerasinv.layers.antialias import (
+    BLURRED,
+    AvgBlurPool2D,
+    MaxBlurPool2D,
+    downsampler,
+    parse_antialias,
+)
+from kerasinv.layers.blurpool import PADDINGS, same_padding_offset
 
 CONVS = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")
 POOLS = ("MaxPooling2D", "AveragePooling2D")
 FOLLOWERS = ("BatchNormalization", "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU")
 ACTIVATIONS = ("Activation", "ReLU", "LeakyReLU", "PReLU", "ELU")
+MODELS = ("Functional", "Sequential", "Model")
 
 
 @dataclasses.dataclass(frozen=True)
 class Change:
-    """One planned change. ``kind`` is ``"pool"``, ``"conv"``, ``"conv1x1"`` or ``"skipped"``."""
+    """One planned change. ``kind`` is ``"pool"``, ``"conv"``, ``"conv1x1"`` or ``"skipped"``;
+    ``layer`` is the layer's name, prefixed by the nested models it sits in (``"block/conv"``)."""
 
     layer: str
     kind: str
@@ -59,48 +72,101 @@ class Change:
         return f"{self.layer}: {self.detail}"
 
 
+class AntialiasError(ValueError):
+    """A layer :func:`antialias` cannot rewrite (the message names it and how to skip it)."""
+
+
 def _pair(value) -> tuple[int, int]:
     return (int(value), int(value)) if isinstance(value, int) else tuple(int(v) for v in value)
 
 
-def _functional(model: keras.Model) -> tuple[keras.Model, dict]:
-    """A functional view of ``model`` and its config (Sequential models are re-called on a new
-    input); the config is computed once."""
+def _is_keras(layer, class_name: str) -> bool:
+    """``layer`` is exactly Keras's ``class_name`` (not a user subclass of it)."""
+    return type(layer) is getattr(keras.layers, class_name, None)
+
+
+def _check_model(model: keras.Model) -> None:
     if isinstance(model, keras.Sequential):
-        if not model.built or model.inputs is None:
+        if not model.built or not model.inputs:
             raise ValueError(
                 "antialias needs a built Sequential model: give it an Input or call it on data first"
             )
-        inputs = keras.Input(batch_shape=model.inputs[0].shape, dtype=model.inputs[0].dtype)
-        x = inputs
-        for layer in model.layers:
-            x = layer(x)
-        model = keras.Model(inputs, x, name=model.name)
+        return
     try:
         config = model.get_config() or {}
     except NotImplementedError:
         config = {}
-    if "layers" not in config:
+    if "layers" not in config or not hasattr(model, "_operations"):
         raise ValueError(
             f"antialias works on functional and Sequential Keras models; {type(model).__name__} is "
             "a subclassed model whose graph cannot be rewritten (build its anti-aliased version with "
             "kerasinv.layers.BlurPool2D / MaxBlurPool2D directly)"
         )
-    return model, config
 
 
-def _all_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """Every layer of ``model``, descending into nested models."""
-    found = []
-    for layer in model.layers:
-        found.append(layer)
-        if isinstance(layer, keras.Model):
-            found.extend(_all_layers(layer))
-    return found
+class _Graph:
+    """One (possibly nested) model's layers, in order, with who consumes whom and input shapes."""
 
+    def __init__(self, model: keras.Model):
+        self.model = model
+        self.layers: list[keras.layers.Layer] = []
+        self.consumers: dict[str, list[str]] = {}
+        self.calls: dict[str, int] = {}
+        self.input_shape: dict[str, tuple] = {}
+        if isinstance(model, keras.Sequential):
+            shape = tuple(model.inputs[0].shape)
+            layers = [
+                layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)
+            ]
+            for i, layer in enumerate(layers):
+                self.layers.append(layer)
+                self.input_shape[layer.name] = shape
+                self.calls[layer.name] = 1
+                self.consumers[layer.name] = [layers[i + 1].name] if i + 1 < len(layers) else []
+                shape = tuple(layer.compute_output_shape(shape))
+            self.outputs = {layers[-1].name} if layers else set()
+            return
+        config = model.get_config()
+        by_name = {layer.name: layer for layer in model.layers}
+        self.outputs = set()
+        outputs = config["output_layers"]
+        for ref in [outputs] if outputs and isinstance(outputs[0], str) else outputs:
+            self.outputs.add(ref[0])
+        for entry in config["layers"]:
+            name = entry["name"]
+            if name not in by_name:
+                continue
+            self.layers.append(by_name[name])
+            self.consumers.setdefault(name, [])
+            nodes = entry.get("inbound_nodes", [])
+            self.calls[name] = len(nodes)
+            for node in nodes:
+                refs = list(_tensor_refs(node))
+                if refs and name not in self.input_shape:
+                    self.input_shape[name] = tuple(refs[0]["config"]["shape"])
+                for ref in refs:
+                    self.consumers.setdefault(ref["config"]["keras_history"][0], []).append(name)
 
-def _history(tensor_config) -> list:
-    return tensor_config["config"]["keras_history"]
+    def chain_end(self, layer) -> keras.layers.Layer:
+        """Follow a conv through its batch norm / activation while each is the sole consumer."""
+        if layer.get_config().get("activation", "linear") != "linear":
+            return layer
+        current = layer
+        by_name = {entry.name: entry for entry in self.layers}
+        while True:
+            nxt = self.consumers.get(current.name, [])
+            if len(nxt) != 1 or current.name in self.outputs:
+                return current
+            follower = by_name.get(nxt[0])
+            if (
+                follower is None
+                or not any(_is_keras(follower, cls) for cls in FOLLOWERS)
+                or self.calls.get(follower.name) != 1
+            ):
+                return current
+            current = follower
+            if type(current).__name__ in ACTIVATIONS:
+                return current
 
 
 def _tensor_refs(node):
@@ -117,42 +183,130 @@ def _tensor_refs(node):
             stack.extend(item)
 
 
-class _Graph:
-    """The layer configs of a functional model with their producer/consumer links."""
+@dataclasses.dataclass
+class _Plan:
+    changes: list[Change]
+    #: id(original layer) -> (class, config) of the layer that replaces it in the twin
+    replace: dict[int, tuple[type, dict]]
+    downsampled: bool = False
 
-    def __init__(self, config: dict):
-        self.config = config
-        self.layers = config["layers"]
-        self.by_name = {layer["name"]: layer for layer in self.layers}
-        self.consumers: dict[str, list[str]] = {name: [] for name in self.by_name}
-        for layer in self.layers:
-            for node in layer.get("inbound_nodes", []):
-                for ref in _tensor_refs(node):
-                    self.consumers[_history(ref)[0]].append(layer["name"])
-        outputs = config["output_layers"]
-        outputs = [outputs] if outputs and isinstance(outputs[0], str) else outputs
-        self.model_outputs = {ref[0] for ref in outputs}
 
-    def single_input(self, name: str) -> str | None:
-        nodes = self.by_name[name].get("inbound_nodes", [])
-        refs = list(_tensor_refs(nodes[0])) if len(nodes) == 1 else []
-        return _history(refs[0])[0] if len(refs) == 1 else None
+def _grid(kernel: tuple[int, int], padding: str, shape: tuple) -> int | str:
+    """The blur's offset that keeps the pixels a stride-2 layer with this window keeps."""
+    if padding != "same":
+        return 0
+    n = shape[1] if len(shape) > 2 else None
+    if n is not None and len(shape) > 2 and shape[2] is not None:
+        rows = same_padding_offset(kernel[0], int(shape[1]))
+        cols = same_padding_offset(kernel[1], int(shape[2]))
+        if rows == cols:
+            return rows
+    return f"same-{kernel[0]}"
 
-    def chain_end(self, name: str) -> str:
-        """Follow a conv through its batch norm / activation while each is the sole consumer."""
-        current = name
-        if self.by_name[name]["config"].get("activation", "linear") != "linear":
-            return current
-        while True:
-            nxt = self.consumers[current]
-            if len(nxt) != 1 or current in self.model_outputs:
-                return current
-            layer = self.by_name[nxt[0]]
-            if layer["class_name"] not in FOLLOWERS or len(layer.get("inbound_nodes", [])) != 1:
-                return current
-            current = layer["name"]
-            if layer["class_name"] in ACTIVATIONS:
-                return current
+
+def _refuse(where: str, why: str) -> AntialiasError:
+    name = where.rsplit("/", 1)[-1]
+    return AntialiasError(
+        f"antialias cannot rewrite layer {where!r}: {why}. Pass skip=[{name!r}] (CLI: --skip "
+        f"{name}) to leave it unchanged"
+    )
+
+
+def _plan_model(model, method, leave_stem, skip, padding, plan: _Plan, prefix: str) -> None:
+    how, size = parse_antialias(method)
+    graph = _Graph(model)
+    for layer in graph.layers:
+        where = f"{prefix}{layer.name}"
+        cls = type(layer).__name__
+        if isinstance(layer, keras.Model):
+            _check_model(layer)
+            _plan_model(layer, method, leave_stem, skip, padding, plan, f"{where}/")
+            continue
+        config = layer.get_config()
+        if "strides" not in config or cls.endswith("Transpose"):
+            continue
+        strides = _pair(config["strides"])
+        if strides == (1, 1) or len(strides) != 2:
+            continue
+        if layer.name in skip or where in skip:
+            plan.changes.append(Change(where, "skipped", "listed in skip"))
+            plan.downsampled = True
+            continue
+        known = any(_is_keras(layer, c) for c in CONVS + POOLS)
+        kernel = _pair(config.get("kernel_size", config.get("pool_size", 1)))
+        if leave_stem and not plan.downsampled and known and cls in CONVS and kernel != (1, 1):
+            plan.changes.append(Change(where, "skipped", "stem (first downsampling) left alone"))
+            plan.downsampled = True
+            continue
+        if not known:
+            raise _refuse(where, f"{cls} with strides {strides} is not a layer kerasinv knows")
+        if strides != (2, 2):
+            raise _refuse(where, f"strides {strides}: only stride 2 is anti-aliased")
+        if graph.calls.get(layer.name, 1) != 1:
+            raise _refuse(where, "the layer is shared between several calls")
+        pad = config.get("padding", "valid")
+        if pad == "same" and kernel[0] != kernel[1]:
+            raise _refuse(where, f"a 'same'-padded {kernel[0]}x{kernel[1]} window is not square")
+        shape = graph.input_shape.get(layer.name, ())
+        offset = _grid(kernel, pad, shape)
+        plan.downsampled = True
+        if cls in POOLS:
+            even = len(shape) > 2 and all(d is not None and d % 2 == 0 for d in shape[1:3])
+            if (
+                cls == "AveragePooling2D"
+                and kernel == (2, 2)
+                and pad == "valid"
+                and even
+                and (how != "blur" or size > 1)
+            ):
+                new = downsampler(how, size, padding=padding, name=layer.name)
+                detail = f"{cls} 2x2/2 -> {method}"
+            else:
+                wrapper = MaxBlurPool2D if cls == "MaxPooling2D" else AvgBlurPool2D
+                new = wrapper(kernel, pad, method, padding, offset=offset, name=layer.name)
+                detail = f"{cls} {kernel[0]}x{kernel[1]}/2 -> at stride 1, then {method}"
+            new_config = new.get_config()
+            if config.get("dtype") is not None:
+                new_config["dtype"] = config["dtype"]
+            plan.replace[id(layer)] = (type(new), new_config)
+            plan.changes.append(Change(where, "pool", detail))
+            continue
+        dense = {**config, "strides": (1, 1)}
+        blur = {"antialias": method, "blur_padding": padding, "offset": offset}
+        if kernel == (1, 1):
+            plan.replace[id(layer)] = (
+                BLURRED[cls],
+                {**dense, **blur, "offset": 0, "blur": "before"},
+            )
+            plan.changes.append(Change(where, "conv1x1", f"{cls} 1x1/2 -> {method}, then 1x1/1"))
+            continue
+        end = graph.chain_end(layer)
+        if end is layer:
+            plan.replace[id(layer)] = (BLURRED[cls], {**dense, **blur, "blur": "after"})
+            through = ""
+        else:
+            plan.replace[id(layer)] = (type(layer), dense)
+            end_class = BLURRED[type(end).__name__]
+            plan.replace[id(end)] = (end_class, {**end.get_config(), **blur, "blur": "after"})
+            through = f" and through {prefix}{end.name}"
+        plan.changes.append(
+            Change(
+                where,
+                "conv",
+                f"{cls} {kernel[0]}x{kernel[1]}/2 -> at stride 1{through}, then {method}",
+            )
+        )
+
+
+def _make_plan(model, method, leave_stem, skip, padding="reflect") -> _Plan:
+    if parse_antialias(method) is None:
+        raise ValueError("method must be 'blur-K' or 'aps[-K]', not None (None changes nothing)")
+    if padding not in PADDINGS:
+        raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
+    _check_model(model)
+    plan = _Plan([], {})
+    _plan_model(model, method, leave_stem, set(skip), padding, plan, "")
+    return plan
 
 
 def plan_antialias(
@@ -162,94 +316,11 @@ def plan_antialias(
     leave_stem: bool = True,
     skip: Iterable[str] = (),
 ) -> list[Change]:
-    """The changes :func:`antialias` would make to ``model``, in graph order (nothing is built)."""
-    if parse_antialias(method) is None:
-        raise ValueError("method must be 'blur-K' or 'aps[-K]', not None")
-    return _plan(_Graph(_functional(model)[1]), method, leave_stem, skip)
+    """The changes :func:`antialias` would make to ``model``, in graph order (nothing is built).
 
-
-def _plan(graph: _Graph, method: str, leave_stem: bool, skip: Iterable[str]) -> list[Change]:
-    down = str(method).strip().lower()
-    skip = set(skip)
-    changes: list[Change] = []
-    downsampled = False
-    for layer in graph.layers:
-        cls, cfg, name = layer["class_name"], layer["config"], layer["name"]
-        if cls in ("Functional", "Sequential", "Model"):
-            changes.append(Change(name, "skipped", "nested model: not descended into"))
-            continue
-        if cls not in CONVS + POOLS or "strides" not in cfg:
-            continue
-        strides = _pair(cfg["strides"])
-        if strides == (1, 1):
-            continue
-        if strides != (2, 2):
-            changes.append(Change(name, "skipped", f"strides {strides}: only stride 2 is handled"))
-            downsampled = True
-            continue
-        if len(layer.get("inbound_nodes", [])) != 1:
-            changes.append(Change(name, "skipped", "layer is shared between several calls"))
-            continue
-        if name in skip:
-            changes.append(Change(name, "skipped", "listed in skip"))
-            downsampled = True
-            continue
-        if cls in POOLS:
-            pool = _pair(cfg["pool_size"])
-            changes.append(
-                Change(name, "pool", f"{cls} {pool[0]}x{pool[1]}/2 -> at stride 1, then {down}")
-            )
-        else:
-            kernel = _pair(cfg.get("kernel_size", 1))
-            if kernel == (1, 1):
-                changes.append(Change(name, "conv1x1", f"{cls} 1x1/2 -> {down}, then 1x1/1"))
-            elif leave_stem and not downsampled:
-                changes.append(Change(name, "skipped", "stem (first strided conv) left alone"))
-            else:
-                end = graph.chain_end(name)
-                where = "" if end == name else f" and through {end}"
-                changes.append(
-                    Change(
-                        name,
-                        "conv",
-                        f"{cls} {kernel[0]}x{kernel[1]}/2 -> at stride 1{where}, then {down}",
-                    )
-                )
-        downsampled = True
-    return changes
-
-
-def _rewire(graph: _Graph, old: str, new: str, exclude: set[str]) -> None:
-    """Point every consumer of ``old`` (except ``exclude``) at ``new``."""
-    for consumer in set(graph.consumers[old]) - exclude:
-        for node in graph.by_name[consumer]["inbound_nodes"]:
-            for ref in _tensor_refs(node):
-                if _history(ref)[0] == old:
-                    _history(ref)[0] = new
-    if old in graph.model_outputs:
-        outputs = graph.config["output_layers"]
-        for ref in [outputs] if isinstance(outputs[0], str) else outputs:
-            if ref[0] == old:
-                ref[0] = new
-
-
-def _serialise(layer: keras.layers.Layer, dtype) -> dict:
-    """``layer``'s serialised config with the replaced layer's dtype policy (if it had one)."""
-    config = keras.saving.serialize_keras_object(layer)
-    if dtype is not None:
-        config["config"]["dtype"] = dtype
-    return config
-
-
-def _blur_config(name: str, source: str, method: str, size: int, padding: str, dtype) -> dict:
-    config = _serialise(downsampler(method, size, padding=padding, name=name), dtype)
-    ref = {  # the shape and dtype are placeholders: Keras links the tensor through keras_history
-        "class_name": "__keras_tensor__",
-        "config": {"shape": [None] * 4, "dtype": "float32", "keras_history": [source, 0, 0]},
-    }
-    config["name"] = name
-    config["inbound_nodes"] = [{"args": [ref], "kwargs": {}}]
-    return config
+    Raises :class:`AntialiasError` for a layer that cannot be rewritten (see the module doc).
+    """
+    return _make_plan(model, method, leave_stem, skip).changes
 
 
 def antialias(
@@ -261,93 +332,46 @@ def antialias(
     skip: Iterable[str] = (),
     verbose: bool = False,
 ) -> keras.Model:
-    """The anti-aliased twin of ``model`` by Zhang's rules (see the module docstring).
+    """The anti-aliased twin of ``model`` by Zhang's rules (see the module doc).
 
     Args:
-        model: a functional or built Sequential Keras model (Sequential models come back functional).
+        model: a functional or built Sequential Keras model; nested models are rewritten too.
         method: ``"blur-K"`` (BlurPool, K = 1..7; ``"blur"`` = 4) or ``"aps[-K]"`` (adaptive
-            polyphase sampling, optionally blurred with the K-tap filter first).
-        padding: BlurPool's padding mode: ``"reflect"``, ``"symmetric"``, ``"zero"`` or ``"circular"``.
-        leave_stem: leave the first strided convolution alone if nothing downsamples before it.
-        skip: names of layers to leave unchanged.
+            polyphase sampling, optionally blurred with the K-tap filter first). ``"blur-1"`` is
+            the original function (a check that the rewrite is exact).
+        padding: the blur's padding mode: ``"reflect"``, ``"symmetric"``, ``"zero"`` or ``"circular"``.
+        leave_stem: leave the first strided layer alone if nothing downsamples before it.
+        skip: names of layers to leave unchanged (``"block/name"`` for a layer in a nested model).
         verbose: print the report (one line per change).
 
     Returns:
-        A new functional model with the same inputs, the same weights (copied) and layer names; the
-        original is not modified. :func:`plan_antialias` gives the report without building.
+        A new model of the same kind (functional or Sequential) with the same inputs, layer names
+        and weights (copied, in the same order); the original is not modified.
+
+    Raises:
+        AntialiasError: a layer cannot be rewritten; the message names it.
+
+    Example:
+        >>> import keras, numpy as np, kerasinv
+        >>> stock = keras.applications.ResNet50(weights=None, input_shape=(64, 64, 3))
+        >>> twin = kerasinv.antialias(stock, "blur-3")
+        >>> twin.set_weights(stock.get_weights())  # stock weights load unchanged
+        >>> twin(np.zeros((1, 64, 64, 3))).shape
+        TensorShape([1, 1000])
     """
-    parsed = parse_antialias(method)
-    if parsed is None:
-        raise ValueError("method must be 'blur-K' or 'aps[-K]', not None (None changes nothing)")
-    if padding not in PADDINGS:
-        raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
-    how, size = parsed
-    source_model, config = _functional(model)
-    config = copy.deepcopy(config)  # layer configs may share dicts with the layers themselves
-    graph = _Graph(config)
-    changes = _plan(graph, method, leave_stem, skip)  # before the graph is edited below
-    suffix = "blurpool" if how == "blur" else "aps"
-    blur_for_source: dict[str, str] = {}
-    inserts: dict[str, list[dict]] = {}  # configs to place right after the named layer
-    for change in changes:
-        if change.kind == "skipped":
-            continue
-        layer = graph.by_name[change.layer]
-        cfg, dtype = layer["config"], layer["config"].get("dtype")
-        layer.pop("build_config", None)
-        if change.kind == "pool":
-            pool, pad = _pair(cfg["pool_size"]), cfg.get("padding", "valid")
-            shape = source_model.get_layer(change.layer).input.shape
-            even = all(d is not None and d % 2 == 0 for d in shape[1:3])
-            if (
-                layer["class_name"] == "AveragePooling2D"
-                and pool == (2, 2)
-                and pad == "valid"
-                and even
-            ):
-                new = downsampler(how, size, padding=padding, name=change.layer)
-            else:
-                wrapper = MaxBlurPool2D if layer["class_name"] == "MaxPooling2D" else AvgBlurPool2D
-                new = wrapper(pool, pad, method, padding, name=change.layer)
-            serialised = _serialise(new, dtype)
-            for key in ("module", "class_name", "registered_name", "config"):
-                layer[key] = serialised[key]
-        elif change.kind == "conv":
-            cfg["strides"] = [1, 1]
-            end = graph.chain_end(change.layer)
-            name = f"{end}_{suffix}"
-            blur = _blur_config(name, end, how, size, padding, dtype)
-            _rewire(graph, end, name, exclude=set())
-            inserts.setdefault(end, []).append(blur)
-        else:  # conv1x1: blur its input, shared by every strided 1x1 conv reading it
-            cfg["strides"] = [1, 1]
-            source = graph.single_input(change.layer)
-            if source not in blur_for_source:
-                blur_for_source[source] = f"{source}_{suffix}"
-                blur = _blur_config(blur_for_source[source], source, how, size, padding, dtype)
-                inserts.setdefault(source, []).append(blur)
-            for node in layer["inbound_nodes"]:
-                for ref in _tensor_refs(node):
-                    _history(ref)[0] = blur_for_source[source]
-    taken = set(graph.by_name)
-    config["layers"] = []
-    pending = list(reversed(graph.layers))
-    while pending:  # each layer, then the layers inserted after it (which may have their own)
-        layer = pending.pop()
-        config["layers"].append(layer)
-        for blur in reversed(inserts.get(layer["name"], [])):
-            if blur["name"] in taken:
-                raise ValueError(f"cannot add layer {blur['name']!r}: the model already has one")
-            taken.add(blur["name"])
-            pending.append(blur)
-    custom = {type(layer).__name__: type(layer) for layer in _all_layers(source_model)}
-    with keras.saving.custom_object_scope(custom):
-        twin = keras.Model.from_config(config)
-    for layer in twin.layers:
-        if layer.weights:
-            layer.set_weights(source_model.get_layer(layer.name).get_weights())
+    plan = _make_plan(model, method, leave_stem, skip, padding)
+
+    def clone(layer):
+        replacement = plan.replace.get(id(layer))
+        if replacement is None:
+            return layer.__class__.from_config(layer.get_config())
+        cls, config = replacement
+        return cls.from_config(config)
+
+    twin = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    twin.set_weights(model.get_weights())
     if verbose:
-        print(format_report(changes, method))
+        print(format_report(plan.changes, method))
     return twin
 
 
@@ -359,4 +383,4 @@ def format_report(changes: list[Change], method: str) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Change", "antialias", "format_report", "plan_antialias"]
+__all__ = ["AntialiasError", "Change", "antialias", "format_report", "plan_antialias"]
