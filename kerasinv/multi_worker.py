@@ -210,7 +210,9 @@ def fit(model, train_data, test_data, config, first_epoch: int, callbacks, evalu
                 if model.losses:
                     loss += tf.add_n(model.losses) / strategy_obj.num_replicas_in_sync
             gradients = tape.gradient(loss, variables)
-            optimizer.apply_gradients(zip(gradients, variables, strict=True))  # all-reduces the gradients
+            optimizer.apply_gradients(
+                zip(gradients, variables, strict=True)
+            )  # all-reduces the gradients
             correct = tf.cast(
                 tf.argmax(probabilities, -1, output_type=tf.int32) == labels, tf.float32
             )

@@ -175,17 +175,22 @@ class _Blurred:
         }
 
 
-def _blurred_class(base):
+def _blurred_class(base, mixin=None):
+    """``Blurred<base>``: registered as ``kerasinv>Blurred<base>``, but with ``__name__`` equal to
+    the base's, because Keras weight files name a model's layers by class name and position
+    (``conv2d_12``): a twin then reads and writes the same weight files as the original."""
+    name = f"Blurred{base.__name__}"
     cls = type(
-        f"Blurred{base.__name__}",
-        (_Blurred, base),
+        base.__name__,
+        (mixin or _Blurred, base),
         {
             "__doc__": f"``keras.layers.{base.__name__}`` with anti-aliased stride-2 subsampling "
             "before or after it (see :class:`_Blurred`).",
             "__module__": __name__,
+            "__qualname__": name,
         },
     )
-    return keras.saving.register_keras_serializable(package="kerasinv")(cls)
+    return keras.saving.register_keras_serializable(package="kerasinv", name=name)(cls)
 
 
 class _BlurredWithTraining(_Blurred):
@@ -201,20 +206,11 @@ BlurredReLU = _blurred_class(keras.layers.ReLU)
 BlurredLeakyReLU = _blurred_class(keras.layers.LeakyReLU)
 BlurredPReLU = _blurred_class(keras.layers.PReLU)
 BlurredELU = _blurred_class(keras.layers.ELU)
-BlurredBatchNormalization = keras.saving.register_keras_serializable(package="kerasinv")(
-    type(
-        "BlurredBatchNormalization",
-        (_BlurredWithTraining, keras.layers.BatchNormalization),
-        {
-            "__doc__": "BatchNormalization, then anti-aliased stride-2 subsampling.",
-            "__module__": __name__,
-        },
-    )
-)
+BlurredBatchNormalization = _blurred_class(keras.layers.BatchNormalization, _BlurredWithTraining)
 
 #: Keras layer class name -> its blurred twin class.
 BLURRED = {
-    cls.__name__[len("Blurred") :]: cls
+    cls.__name__: cls
     for cls in (
         BlurredConv2D,
         BlurredDepthwiseConv2D,

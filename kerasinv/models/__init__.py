@@ -7,7 +7,13 @@ from kerasinv.models import (  # noqa: F401  (register the builders)
     vgg_cifar,
 )
 from kerasinv.models.allcnn import ALLCNN_NAMES, build_allcnn
-from kerasinv.models.antialias import Change, antialias, format_report, plan_antialias
+from kerasinv.models.antialias import (
+    AntialiasError,
+    Change,
+    antialias,
+    format_report,
+    plan_antialias,
+)
 from kerasinv.models.downsampling_cnn import DOWNSAMPLING, build_downsampling_cnn, probe_layers
 from kerasinv.models.imagenet import INPUT_SIZES, inception_resnet_v2, resnet50, vgg16
 from kerasinv.models.registry import get, names, register
@@ -17,6 +23,7 @@ __all__ = [
     "ALLCNN_NAMES",
     "DOWNSAMPLING",
     "INPUT_SIZES",
+    "AntialiasError",
     "Change",
     "antialias",
     "build_allcnn",

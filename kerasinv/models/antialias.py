@@ -368,7 +368,18 @@ def antialias(
         cls, config = replacement
         return cls.from_config(config)
 
-    twin = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    inputs = None
+    if not isinstance(model, keras.Sequential):  # keep the input layers' names
+        refs = model.get_config()["input_layers"]
+        refs = [refs] if refs and isinstance(refs[0], str) else refs
+        inputs = [
+            keras.Input(batch_shape=t.shape, dtype=t.dtype, name=ref[0])
+            for t, ref in zip(model.inputs, refs, strict=True)
+        ]
+        inputs = inputs if isinstance(model.input, list | tuple) else inputs[0]
+    twin = keras.models.clone_model(
+        model, input_tensors=inputs, clone_function=clone, recursive=True
+    )
     twin.set_weights(model.get_weights())
     if verbose:
         print(format_report(plan.changes, method))

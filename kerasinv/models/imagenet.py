@@ -10,7 +10,7 @@ graphs):
 - **ResNet50** (Keras's v1 puts the stride on the first 1x1 conv of a stage and on the projection
   shortcut): ``conv1_conv`` (7x7/2 stem) unchanged, as in Zhang's ResNets; ``pool1_pool`` becomes
   max-pool 3x3 at stride 1, then blur; each strided 1x1 conv becomes blur, then the 1x1 conv at
-  stride 1 (the block's branch and shortcut share one blur of the block input).
+  stride 1 (branch and shortcut each blur their input, inside the 1x1 conv layer).
 - **InceptionResNetV2**: every stride-2 layer of the stem and of the two reduction blocks
   (``mixed_6a``, ``mixed_7a``) — 3x3/2 convs (conv at stride 1, BN, ReLU, then blur) and 3x3/2
   max-pools — including the first conv, as the issue asks; that first conv sees 3 channels, so running

@@ -6,6 +6,7 @@ import pytest
 
 import kerasinv
 from kerasinv import models
+from kerasinv.layers.antialias import BlurredConv2D, BlurredReLU
 from tests.conftest import SHARED_DATA
 
 MOBILENET_WEIGHTS = SHARED_DATA / "mobilenet_0.75_224_imagenet.weights.h5"
@@ -56,16 +57,18 @@ def test_twin_keeps_weights_names_and_shapes(method):
     assert [w.path for w in twin.weights] == [w.path for w in model.weights]
     for a, b in zip(twin.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-    dense = {"c2", "c2_bn", "c2_relu"}  # evaluated at stride 1, blurred after the ReLU
+    dense = {"c2", "c2_bn"}  # evaluated at stride 1; the blur follows the ReLU
     for layer in model.layers:
         if layer.name not in dense:
             assert twin.get_layer(layer.name).output.shape == layer.output.shape
+    assert len(twin.layers) == len(model.layers)  # layers are swapped, never added
     assert twin.get_layer("c2").strides == (1, 1)
-    # the blur follows the nonlinearity; the 1x1 convs share one blur of their input
-    suffix = "blurpool" if method.startswith("blur") else "aps"
-    assert twin.get_layer(f"c2_relu_{suffix}").input is twin.get_layer("c2_relu").output
-    shared = twin.get_layer(f"mp_{suffix}").output
-    assert twin.get_layer("proj").input is shared and twin.get_layer("branch").input is shared
+    assert isinstance(twin.get_layer("c2_relu"), BlurredReLU)
+    # the strided 1x1 convs blur their input, then run at stride 1
+    for name in ("proj", "branch"):
+        conv = twin.get_layer(name)
+        assert isinstance(conv, BlurredConv2D) and conv.blur == "before"
+        assert conv.strides == (1, 1)
     # the average pool on an even 2x2 map is replaced by the blur alone
     assert type(twin.get_layer("ap")).__name__ in ("BlurPool2D", "PolyphasePool2D")
     # the original is untouched
@@ -94,22 +97,71 @@ def test_sequential_skip_and_leave_stem():
         ]
     )
     twin = kerasinv.antialias(model, "blur-2", leave_stem=False, skip=["s2"])
-    assert isinstance(twin, keras.Model) and not isinstance(twin, keras.Sequential)
+    assert isinstance(twin, keras.Sequential)
     assert [twin.get_layer(n).strides for n in ("s1", "s2", "s3")] == [(1, 1), (2, 2), (1, 1)]
     x = _x((16, 16, 3))
     assert twin.predict_on_batch(x).shape == model.predict_on_batch(x).shape == (3, 2, 2, 4)
     kinds = {c.layer: c.kind for c in models.plan_antialias(model, skip=["s2"])}
     assert kinds == {"s1": "skipped", "s2": "skipped", "s3": "conv"}
+    # "same" 3x3 stride-2 convs on even maps keep odd positions: blur-1 keeps them too
+    exact = kerasinv.antialias(model, "blur-1", leave_stem=False)
+    np.testing.assert_allclose(exact.predict_on_batch(x), model.predict_on_batch(x), atol=1e-5)
 
 
-def test_strided_conv_at_the_output_and_unsupported_strides():
+def test_what_cannot_be_rewritten_is_an_error_that_names_it():
     inputs = keras.Input((16, 16, 3))
-    x = keras.layers.Conv2D(4, 3, strides=4, name="four")(inputs)
+    x = keras.layers.Conv2D(4, 3, strides=4, name="four")(inputs)  # the stem: any stride
     outputs = keras.layers.Conv2D(4, 3, strides=2, padding="same", name="last")(x)
-    twin = kerasinv.antialias(keras.Model(inputs, outputs), "blur-4")
-    assert twin.output_names == ["last_blurpool"] or twin.outputs[0].shape == (None, 2, 2, 4)
-    plan = {c.layer: c.detail for c in models.plan_antialias(keras.Model(inputs, outputs))}
-    assert "only stride 2" in plan["four"]
+    model = keras.Model(inputs, outputs)
+    plan = {c.layer: c.detail for c in models.plan_antialias(model)}
+    assert "stem" in plan["four"]
+    twin = kerasinv.antialias(model, "blur-4")
+    assert twin.outputs[0].shape == (None, 2, 2, 4)
+    with pytest.raises(models.AntialiasError, match=r"'four'.*only stride 2.*skip=\['four'\]"):
+        kerasinv.antialias(model, "blur-4", leave_stem=False)
+    assert kerasinv.antialias(model, "blur-4", leave_stem=False, skip=["four"])
+    shared = keras.layers.Conv2D(3, 3, strides=2, padding="same", name="shared")
+    inputs = keras.Input((16, 16, 3))
+    twice = keras.Model(inputs, shared(shared(inputs)))
+    with pytest.raises(models.AntialiasError, match=r"'shared'.*several calls"):
+        models.plan_antialias(twice, leave_stem=False)
+
+    class Downsample(keras.layers.Layer):
+        def __init__(self, strides=2, **kwargs):
+            super().__init__(**kwargs)
+            self.strides = strides
+
+        def call(self, x):
+            return x[:, :: self.strides, :: self.strides]
+
+        def get_config(self):
+            return {**super().get_config(), "strides": self.strides}
+
+    inputs = keras.Input((16, 16, 3))
+    custom = keras.Model(
+        inputs, Downsample(name="mine")(keras.layers.Conv2D(3, 3, strides=2)(inputs))
+    )
+    with pytest.raises(
+        models.AntialiasError, match=r"'mine'.*Downsample.*not a layer kerasinv knows"
+    ):
+        models.plan_antialias(custom)
+
+
+def test_nested_models_are_rewritten():
+    inner = keras.Sequential(
+        [keras.Input((16, 16, 4)), keras.layers.Conv2D(4, 3, strides=2, padding="same", name="c")],
+        name="block",
+    )
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, strides=2, padding="same", name="stem")(inputs)
+    model = keras.Model(inputs, inner(x))
+    changes = {c.layer: c.kind for c in models.plan_antialias(model)}
+    assert changes == {"stem": "skipped", "block/c": "conv"}
+    twin = kerasinv.antialias(model, "blur-1")
+    assert twin.get_layer("block").get_layer("c").strides == (1, 1)
+    x = _x((32, 32, 3))
+    np.testing.assert_allclose(twin.predict_on_batch(x), model.predict_on_batch(x), atol=1e-5)
+    assert models.plan_antialias(model, skip=["block/c"])[-1].kind == "skipped"
 
 
 def test_twin_round_trips_through_a_keras_file(tmp_path):

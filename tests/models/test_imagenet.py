@@ -139,18 +139,22 @@ def test_placement_inception_resnet_v2(stock_weights):
     assert {c.kind for c in changes} == {"conv", "pool"}
 
 
-def test_resnet_branch_and_shortcut_share_one_blur():
+def test_resnet_branch_and_shortcut_each_blur_their_input():
+    from kerasinv.layers.antialias import BlurredConv2D
+
     twin = models.resnet50(
         weights=None, include_top=False, input_shape=(32, 32, 3), antialias="blur-3"
     )
-    blurs = [layer.name for layer in twin.layers if layer.name.endswith("_blurpool")]
-    assert blurs == [
-        "conv2_block3_out_blurpool",
-        "conv3_block4_out_blurpool",
-        "conv4_block6_out_blurpool",
+    blurred = [layer.name for layer in twin.layers if isinstance(layer, BlurredConv2D)]
+    assert blurred == [
+        f"conv{stage}_block1_{branch}_conv" for stage in (3, 4, 5) for branch in (1, 0)
     ]
+    assert {twin.get_layer(name).blur for name in blurred} == {"before"}
     assert twin.get_layer("conv3_block1_0_conv").strides == (1, 1)
     assert twin.get_layer("pool1_pool").__class__.__name__ == "MaxBlurPool2D"
+    assert len(twin.layers) == len(
+        models.resnet50(weights=None, include_top=False, input_shape=(32, 32, 3)).layers
+    )
 
 
 def test_input_tensor_and_name_are_honoured():
