@@ -16,7 +16,7 @@ import re
 import keras
 
 from kerasinv.layers.aps import PolyphasePool2D
-from kerasinv.layers.blurpool import BlurPool2D
+from kerasinv.layers.blurpool import BlurPool2D, Pad2D
 
 _SPEC = re.compile(r"^(blur|aps)(?:-([1-7]))?$")
 
@@ -60,7 +60,8 @@ class MaxBlurPool2D(keras.layers.Layer):
 
     Args:
         pool_size: the max-pool window.
-        padding: the max-pool's padding (``"valid"`` or ``"same"``), as in the layer it replaces.
+        padding: the max-pool's padding (``"valid"`` or ``"same"``), as in the layer it replaces,
+            or ``"circular"`` (the window wraps around the map: for circular-shift equivariance).
         antialias: ``"blur-K"`` or ``"aps[-K]"``.
         blur_padding: padding mode of the blur (see :class:`BlurPool2D`).
         offset: the blur's sampling grid (see :class:`BlurPool2D`); ``None`` = the stock layer's.
@@ -83,22 +84,35 @@ class MaxBlurPool2D(keras.layers.Layer):
             raise ValueError("MaxBlurPool2D needs an antialias method, e.g. 'blur-4' or 'aps'")
         self.pool_size, self.padding = pool_size, padding
         self.antialias, self.blur_padding = antialias, blur_padding
+        window = pool_size if isinstance(pool_size, int) else pool_size[0]
         if offset is None:
-            window = pool_size if isinstance(pool_size, int) else pool_size[0]
             offset = f"same-{window}" if padding == "same" else 0
         self.offset = offset
-        self._max = self._pool_class(pool_size, strides=1, padding=padding)
+        self._wrap = None
+        if padding == "circular":
+            self._wrap = Pad2D((window - 1) // 2, window // 2, "circular")
+        self._max = self._pool_class(
+            pool_size, strides=1, padding="valid" if padding == "circular" else padding
+        )
         self._down = downsampler(*parsed, padding=blur_padding, offset=offset)
+
+    def _dense(self, x):
+        return self._max(self._wrap(x) if self._wrap is not None else x)
+
+    def _dense_shape(self, input_shape):
+        if self._wrap is not None:
+            input_shape = self._wrap.compute_output_shape(input_shape)
+        return self._max.compute_output_shape(input_shape)
 
     def build(self, input_shape):
         self._max.build(input_shape)
-        self._down.build(self._max.compute_output_shape(input_shape))
+        self._down.build(self._dense_shape(input_shape))
 
     def call(self, inputs):
-        return self._down(self._max(inputs))
+        return self._down(self._dense(inputs))
 
     def compute_output_shape(self, input_shape):
-        return self._down.compute_output_shape(self._max.compute_output_shape(input_shape))
+        return self._down.compute_output_shape(self._dense_shape(input_shape))
 
     def get_config(self):
         return {

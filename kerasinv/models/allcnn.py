@@ -22,6 +22,7 @@ from __future__ import annotations
 import keras
 
 from kerasinv.layers.antialias import MaxBlurPool2D, downsampler, parse_antialias
+from kerasinv.layers.blurpool import Pad2D
 from kerasinv.models.inputs import image_input
 from kerasinv.models.registry import register
 
@@ -51,6 +52,7 @@ def build_allcnn(
     kernel_initializer: str = "glorot_uniform",
     bias_decay: bool = False,
     sampling_grid: str = "keras",
+    conv_padding: str = "zero",
     batch_norm: bool = False,
     input_normalization: tuple | None = None,
     antialias: str | None = None,
@@ -86,6 +88,10 @@ def build_allcnn(
         input_normalization: ``(mean, std)`` per channel (sequences of ``C`` floats) applied in
             the graph as the first layer, so the model takes raw 0–255 pixels; ``None`` = the
             model expects already-preprocessed input (the paper's GCN + ZCA runs outside it).
+        conv_padding: ``"zero"`` (the paper's) or ``"circular"``: every convolution and pool
+            window wraps around the map (the final 3x3 conv then keeps its 8x8 size), and blurs pad
+            circularly; with ``antialias="aps"`` the network is invariant to circular shifts (the
+            APS paper's circular variant).
         antialias: ``None``, ``"blur-K"`` or ``"aps[-K]"`` (see :mod:`kerasinv.layers.antialias`):
             each max-pool becomes :class:`~kerasinv.layers.MaxBlurPool2D` and each stride-2 conv
             a stride-1 conv, its ReLU, then BlurPool / APS (Zhang 2019). No weights are added:
@@ -104,6 +110,10 @@ def build_allcnn(
         raise ValueError(f"width must be positive, got {width}")
     if sampling_grid not in ("keras", "even"):
         raise ValueError(f"sampling_grid must be 'keras' or 'even', got {sampling_grid!r}")
+    if conv_padding not in ("zero", "circular"):
+        raise ValueError(f"conv_padding must be 'zero' or 'circular', got {conv_padding!r}")
+    circular = conv_padding == "circular"
+    blur_padding = "circular" if circular else "reflect"
     regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
     bias_regularizer = regularizer if bias_decay else None
     count = 0
@@ -111,7 +121,10 @@ def build_allcnn(
     def conv(x, kernel, channels, strides=1, padding="same", relu=True, norm=batch_norm):
         nonlocal count
         count += 1
-        if strides == 2 and not aa and sampling_grid == "even" and padding == "same":
+        if circular and kernel > 1:
+            x = Pad2D((kernel - 1) // 2, kernel // 2, "circular", name=f"wrap{count}")(x)
+            padding = "valid"
+        elif strides == 2 and not aa and sampling_grid == "even" and padding == "same":
             x = keras.layers.ZeroPadding2D(kernel // 2, name=f"pad{count}")(x)
             padding = "valid"
         layer = keras.layers.Conv2D(
@@ -132,13 +145,23 @@ def build_allcnn(
             if relu:
                 x = keras.layers.ReLU(name=f"relu{count}")(x)
         if aa and strides == 2:
-            x = downsampler(*aa, name=f"{aa[0]}_conv{count}")(x)
+            x = downsampler(*aa, padding=blur_padding, name=f"{aa[0]}_conv{count}")(x)
         return x
 
     def pool(x, stage):
         if aa:
-            return MaxBlurPool2D(3, padding="same", antialias=antialias, name=f"pool{stage}")(x)
-        return keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{stage}")(x)
+            return MaxBlurPool2D(
+                3,
+                padding="circular" if circular else "same",
+                antialias=antialias,
+                blur_padding=blur_padding,
+                name=f"pool{stage}",
+            )(x)
+        if circular:
+            x = Pad2D(1, 1, "circular", name=f"wrap_pool{stage}")(x)
+        return keras.layers.MaxPooling2D(
+            3, strides=2, padding="valid" if circular else "same", name=f"pool{stage}"
+        )(x)
 
     inputs, x = image_input(input_shape, input_normalization)
     if dropout:

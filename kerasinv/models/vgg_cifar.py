@@ -14,6 +14,7 @@ from __future__ import annotations
 import keras
 
 from kerasinv.layers.antialias import MaxBlurPool2D, parse_antialias
+from kerasinv.layers.blurpool import Pad2D
 from kerasinv.models.inputs import image_input
 from kerasinv.models.registry import register
 
@@ -34,6 +35,7 @@ def build_vgg_cifar(
     weight_decay: float = 0.0,
     input_normalization: tuple | None = None,
     antialias: str | None = None,
+    conv_padding: str = "zero",
     name: str | None = None,
 ) -> keras.Model:
     """Build a VGG-``depth`` CIFAR network.
@@ -47,6 +49,8 @@ def build_vgg_cifar(
         weight_decay: Caffe-style λ on conv and dense kernels (``L2(λ / 2)``).
         input_normalization: ``(mean, std)`` per channel applied in the graph (raw pixels in).
         antialias: ``None``, ``"blur-K"`` or ``"aps[-K]"``.
+        conv_padding: ``"zero"`` or ``"circular"`` (every conv and pool window wraps around the
+            map, blurs pad circularly: with ``"aps"``, invariant to circular shifts).
         name: model name; defaults to ``"vgg13_cifar"``.
 
     Returns:
@@ -57,16 +61,21 @@ def build_vgg_cifar(
     if not width > 0:
         raise ValueError(f"width must be positive, got {width}")
     parse_antialias(antialias)  # validates
+    if conv_padding not in ("zero", "circular"):
+        raise ValueError(f"conv_padding must be 'zero' or 'circular', got {conv_padding!r}")
+    circular = conv_padding == "circular"
     regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
     inputs, x = image_input(input_shape, input_normalization)
     count = 0
     for block, channels in enumerate(CONFIGS[depth], start=1):
         for c in channels:
             count += 1
+            if circular:
+                x = Pad2D(1, 1, "circular", name=f"wrap{count}")(x)
             x = keras.layers.Conv2D(
                 max(1, round(c * width)),
                 3,
-                padding="same",
+                padding="valid" if circular else "same",
                 use_bias=not batch_norm,
                 activation=None if batch_norm else "relu",
                 kernel_regularizer=regularizer,
@@ -76,7 +85,13 @@ def build_vgg_cifar(
                 x = keras.layers.BatchNormalization(momentum=0.9, name=f"bn{count}")(x)
                 x = keras.layers.ReLU(name=f"relu{count}")(x)
         if antialias:
-            x = MaxBlurPool2D(2, padding="same", antialias=antialias, name=f"pool{block}")(x)
+            x = MaxBlurPool2D(
+                2,
+                padding="circular" if circular else "same",
+                antialias=antialias,
+                blur_padding="circular" if circular else "reflect",
+                name=f"pool{block}",
+            )(x)
         else:
             x = keras.layers.MaxPooling2D(2, name=f"pool{block}")(x)
     x = keras.layers.GlobalAveragePooling2D(name="flatten")(x)  # 1x1 on CIFAR: a flatten

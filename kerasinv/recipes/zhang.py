@@ -40,6 +40,8 @@ GENERATED = ("table.md", "diagonal.png", "by_filter.png", "models", "work")
 PAPER_COLUMNS = {"blur-1": "baseline", "blur-2": "rect-2", "blur-3": "tri-3", "blur-4": "bin-4"}
 PAPER_COLUMNS["blur-5"] = "bin-5"
 _ALIASES = {v: k for k, v in PAPER_COLUMNS.items()} | {"tri-4": "blur-4"}
+#: suffix of the circular-padding variants
+CIRCULAR = "-circular"
 
 
 def resolve_settings(spec, preset, models, variants, epochs, width, learning_rate, batch_size,
@@ -92,14 +94,24 @@ def resolve_settings(spec, preset, models, variants, epochs, width, learning_rat
     return settings
 
 
+def _circular(variant: str) -> bool:
+    return variant.endswith(CIRCULAR)
+
+
 def build(name: str, variant: str, width: float, weight_decay: float, stats) -> Callable:
-    """A builder of ``name`` (``all-cnn-c`` or a ``vgg*-cifar``) with ``variant`` downsampling."""
+    """A builder of ``name`` (``all-cnn-c`` or a ``vgg*-cifar``) with ``variant`` downsampling.
+
+    ``<method>-circular`` (``aps-circular``, ``blur-1-circular``): the APS paper's circular variant,
+    circular padding in every convolution, pool window and blur of the network (see
+    :func:`~kerasinv.models.allcnn.build_allcnn`'s ``conv_padding``)."""
+    circular = _circular(variant)
     options = {
         "width": width,
         "weight_decay": weight_decay,
         "batch_norm": True,
         "input_normalization": stats,
-        "antialias": variant,
+        "antialias": variant[: -len(CIRCULAR)] if circular else variant,
+        "conv_padding": "circular" if circular else "zero",
     }
     if name.startswith("all-cnn"):
         options.update(dropout=False, class_relu=False, kernel_initializer="he_normal")
@@ -318,11 +330,13 @@ def plot(settings: dict, results: dict, output: Path) -> None:
     for ax, (key, label, scale) in zip(axes, keys, strict=True):
         for name in models:
             rows = [r for r in results["cifar"] if r["model"] == name]
-            blur = [r for r in rows if r["variant"].startswith("blur-")]
+            blur = [
+                r for r in rows if r["variant"].startswith("blur-") and not _circular(r["variant"])
+            ]
             sizes = [int(r["variant"].split("-")[1]) for r in blur]
             ax.plot(sizes, [scale * r[key] for r in blur], "o-", label=name)
             for r in rows:
-                if r["variant"].startswith("aps"):
+                if r["variant"].startswith("aps") and not _circular(r["variant"]):
                     ax.axhline(scale * r[key], ls="--", lw=1, color=ax.lines[-1].get_color())
         ax.set_xlabel("blur filter size (1 = no blur); dashed: APS")
         ax.set_ylabel(label)
