@@ -490,5 +490,106 @@ def evaluate(
     click.echo(f"Report in {output}/", err=True)
 
 
+@main.command()
+@click.argument("model")
+@click.option(
+    "--data",
+    required=True,
+    help="cifar10 or cifar100 (found as for the recipes, or in --data-dir), or an image folder / "
+    ".tar(.gz) with train/<class>/ and test/<class>/.",
+)
+@click.option(
+    "--data-dir", type=click.Path(path_type=str), help="Where CIFAR is (cifar10/100 only)."
+)
+@click.option(
+    "--antialias", default="blur-3", show_default=True, help="The twin: blur-K (K=1..7) or aps[-K]."
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=0.005, show_default=True,
+              help="SGD learning rate, constant (small: the weights are already trained).")  # fmt: skip
+@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option(
+    "--train-subset", type=click.IntRange(min=10), help="Fine-tune on N images (class-balanced)."
+)
+@click.option(
+    "--test-subset",
+    type=click.IntRange(min=10),
+    default=1000,
+    show_default=True,
+    help="Measure on N test images (class-balanced).",
+)
+@click.option(
+    "--augment", is_flag=True, help="Flips and translations up to 4 px while fine-tuning."
+)
+@click.option(
+    "--preprocess",
+    type=click.Choice(["none", "caffe", "tf", "torch"]),
+    default="none",
+    show_default=True,
+    help="none: raw 0-255 pixels into the model; else that keras.applications mode.",
+)
+@click.option(
+    "--weights", type=click.Path(path_type=str), help="Weights file for a keras.applications MODEL."
+)
+@click.option(
+    "--input-size",
+    type=click.IntRange(min=8),
+    help="Input size for a keras.applications MODEL [224].",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--output",
+    type=click.Path(path_type=str),
+    help="Output folder [runs/finetune-<model>-<antialias>].",
+)
+@click.option("--overwrite", is_flag=True, help="Discard a previous run in --output.")
+@click.option("--quiet", is_flag=True, help="No per-epoch progress lines.")
+@click.pass_context
+def finetune(ctx, model, data, data_dir, output, overwrite, quiet, weights, input_size, **options):
+    """Anti-alias MODEL, fine-tune the twin on your images, and report before and after.
+
+    MODEL is `shipped` (kerasinv's CIFAR-10 model), a .keras file, a folder written by
+    `kerasinv export`, or a keras.applications name (e.g. MobileNet) with --weights. Writes
+    OUTPUT/table.md (accuracy, shift consistency and one-pixel P(top-1 change) of the stock model,
+    its drop-in twin and the fine-tuned twin), results.json, twin.keras and saved_models/. Started
+    again the same way, an interrupted run resumes from its last completed epoch.
+    """
+    import os
+    from pathlib import Path
+
+    from kerasinv.antialias_spec import parse_antialias
+    from kerasinv.errors import ConfigError
+    from kerasinv.finetune import GENERATED
+
+    try:
+        if parse_antialias(options["antialias"]) is None:
+            raise ValueError("none")
+    except ValueError:
+        raise ConfigError(
+            f"--antialias {options['antialias']!r}: give blur-K (K = 1..7) or aps[-K]"
+        ) from None
+    if model not in ("shipped",) and not Path(model).exists() and "/" in model:
+        raise ConfigError(f"{model} does not exist")
+    if data not in ("cifar10", "cifar100") and not Path(data).exists():
+        raise ConfigError(f"--data {data}: no such folder or file (or give cifar10 / cifar100)")
+    label = Path(model).stem if model != "shipped" else "shipped"
+    output = output or os.path.join("runs", f"finetune-{label}-{options['antialias']}")
+    from kerasinv.output_folder import check_output
+
+    check_output(output, "finetune", overwrite, ["results.json", *GENERATED], resumable=True)
+    _import_tensorflow(ctx.obj["debug"])
+    from kerasinv.finetune import FinetuneConfig
+    from kerasinv.finetune import finetune as run_finetune
+
+    config = FinetuneConfig(**options)
+    verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2)
+    run_finetune(
+        model, data, output, config, data_dir=data_dir, weights=weights, input_size=input_size,
+        overwrite=overwrite, verbose=verbose,
+    )  # fmt: skip
+    click.echo(open(os.path.join(output, "table.md"), encoding="utf-8").read())
+    click.echo(f"Results, twin.keras and saved_models/ in {output}/", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -11,27 +11,11 @@ blurred with the K-tap filter first).
 
 from __future__ import annotations
 
-import re
-
 import keras
 
+from kerasinv.antialias_spec import parse_antialias
 from kerasinv.layers.aps import PolyphasePool2D
 from kerasinv.layers.blurpool import BlurPool2D, Pad2D
-
-_SPEC = re.compile(r"^(blur|aps)(?:-([1-7]))?$")
-
-
-def parse_antialias(spec: str | None) -> tuple[str, int] | None:
-    """``None`` or ``(method, filter_size)`` from an ``antialias`` string (see module doc)."""
-    if spec is None:
-        return None
-    match = _SPEC.match(str(spec).strip().lower())
-    if not match:
-        raise ValueError(
-            f"antialias must be None, 'blur-K' or 'aps[-K]' with K from 1 to 7, got {spec!r}"
-        )
-    method, size = match.groups()
-    return method, int(size) if size else (4 if method == "blur" else 1)
 
 
 def downsampler(

@@ -21,6 +21,7 @@ def prepare_output(
     overwrite: bool,
     generated: Sequence[str],
     recipe: str | None = None,
+    command: str | None = None,
 ) -> dict:
     """Claim ``output`` for a recipe run; the previous ``results.json`` to resume from (``{}`` when
     starting afresh).
@@ -36,6 +37,7 @@ def prepare_output(
         generated: the files and folders (relative to ``output``) the recipe writes besides
             ``results.json``.
         recipe: the recipe's name (for the folder's marker; default: ``settings["recipe"]``).
+        command: the command named in the marker and messages (default: ``"recipe <recipe>"``).
 
     Raises:
         OutputError: the folder cannot be used, is being written by another run, or holds a run
@@ -43,7 +45,7 @@ def prepare_output(
     """
     from kerasinv.output_folder import claim_output
 
-    command = f"recipe {recipe or settings.get('recipe', '?')}"
+    command = command or f"recipe {recipe or settings.get('recipe', '?')}"
     results = output / "results.json"
     continuing = claim_output(
         output, command, overwrite, ["results.json", *generated], resumable=True

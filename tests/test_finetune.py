@@ -1,0 +1,90 @@
+"""kerasinv finetune: shipped model -> anti-aliased twin -> fine-tuned on images -> before/after
+report, resumable, written as .keras + SavedModel; bad input refused before TensorFlow."""
+
+import json
+
+import numpy as np
+import pytest
+
+from kerasinv.errors import ConfigError
+from kerasinv.finetune import FinetuneConfig, finetune, load_pretrained
+from tests.conftest import run_cli_here
+
+SAMPLE = "kerasinv/data/samples/cifar10-sample.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("finetune")
+    proc = run_cli_here(
+        "finetune", "shipped", "--data", SAMPLE, "--antialias", "blur-3", "--epochs", "1",
+        "--train-subset", "300", "--test-subset", "100", "--quiet", "--output", str(out),
+    )  # fmt: skip
+    return out, proc
+
+
+def test_report_compares_stock_drop_in_and_fine_tuned_twins(run):
+    out, proc = run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["measures"]) == {"stock", "twin", "finetuned"}
+    for m in results["measures"].values():
+        assert m["images"] == 100
+        for key in ("accuracy", "consistency", "p_top1_change"):
+            assert 0.0 <= m[key] <= 1.0
+    assert results["measures"]["stock"]["accuracy"] > 0.6  # the shipped model is trained
+    assert results["train_images"] == 300 and len(results["history"]["loss"]) == 1
+    table = (out / "table.md").read_text()
+    assert table in proc.stdout and "fine-tuned blur-3 twin" in table
+    assert (out / "saved_models" / "all_cnn_c_bn_w050_blur_3" / "1" / "saved_model.pb").is_file()
+
+
+def test_the_fine_tuned_twin_is_saved_and_changed_by_training(run):
+    import keras
+
+    import kerasinv
+
+    out, _ = run
+    tuned = keras.saving.load_model(out / "twin.keras")
+    stock = load_pretrained("shipped")
+    drop_in = kerasinv.antialias(stock, "blur-3")
+    assert [type(a).__name__ for a in tuned.layers] == [type(a).__name__ for a in drop_in.layers]
+    moved = [
+        np.abs(a - b).max() for a, b in zip(tuned.get_weights(), drop_in.get_weights(), strict=True)
+    ]
+    assert max(moved) > 0  # fine-tuning changed the weights
+
+
+def test_a_finished_run_is_not_repeated_and_other_settings_are_refused(run):
+    out, _ = run
+    lines = []
+    config = FinetuneConfig("blur-3", epochs=1, train_subset=300, test_subset=100)
+    again = finetune("shipped", SAMPLE, out, config, verbose=0, log=lines.append)
+    assert again["measures"] == json.loads((out / "results.json").read_text())["measures"]
+    assert lines == [f"[finetune] already done in {out}"]  # nothing measured or trained again
+    other = run_cli_here(
+        "finetune", "shipped", "--data", SAMPLE, "--epochs", "2", "--train-subset", "300",
+        "--test-subset", "100", "--output", str(out),
+    )  # fmt: skip
+    assert other.returncode == 2 and "different settings" in other.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["shipped", "--data", "no/such/folder"], "no such folder"),
+        (["shipped", "--data", SAMPLE, "--antialias", "blur-9"], "blur-K"),
+        (["no/such/model.keras", "--data", SAMPLE], "does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_before_tensorflow(args, says, tmp_path):
+    proc = run_cli_here("finetune", *args, "--output", str(tmp_path / "out"))
+    assert proc.returncode == 2 and says in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_savedmodel_without_its_keras_file_is_explained(tmp_path):
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "saved_model.pb").write_bytes(b"")
+    with pytest.raises(ConfigError, match="traced graph"):
+        load_pretrained(str(tmp_path / "1"))
