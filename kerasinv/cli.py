@@ -538,6 +538,11 @@ def evaluate(
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
+    "--skip",
+    callback=_csv,
+    help="Comma-separated layers to leave unchanged (block/name inside a nested model).",
+)
+@click.option(
     "--output",
     type=click.Path(path_type=str),
     help="Output folder [runs/finetune-<model>-<antialias>].",
@@ -581,6 +586,7 @@ def finetune(ctx, model, data, data_dir, output, overwrite, quiet, weights, inpu
     from kerasinv.finetune import FinetuneConfig
     from kerasinv.finetune import finetune as run_finetune
 
+    options["skip"] = tuple(options.get("skip") or ())
     config = FinetuneConfig(**options)
     verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2)
     run_finetune(

@@ -21,6 +21,7 @@ completed epoch (``output/work``), stopped with a clear error if the loss diverg
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -50,6 +51,7 @@ class FinetuneConfig:
         preprocess: ``"none"`` (raw 0–255 pixels into the model) or a keras.applications mode
             (``"caffe"``, ``"tf"``, ``"torch"``).
         seed: seeds initialisation, data order and the shift draws.
+        skip: layers :func:`kerasinv.antialias` leaves unchanged (see its ``skip``).
     """
 
     antialias: str = "blur-3"
@@ -62,6 +64,7 @@ class FinetuneConfig:
     augment: bool = False
     preprocess: str = "none"
     seed: int = 0
+    skip: tuple[str, ...] = ()
 
     def __post_init__(self):
         from kerasinv.antialias_spec import parse_antialias
@@ -243,7 +246,10 @@ def finetune(
     say = log or default_log
     started = time.perf_counter()
     output = Path(output)
-    settings = {"source": source, "data": data, "weights": weights, **asdict(config)}
+    # as stored in results.json (tuples become lists), so a resumed run compares equal
+    settings = json.loads(
+        json.dumps({"source": source, "data": data, "weights": weights, **asdict(config)})
+    )
     previous = prepare_output(output, settings, overwrite, GENERATED, command="finetune")
     if "finetuned" in previous.get("measures", {}) and (output / "twin.keras").is_file():
         say(f"[finetune] already done in {output}")
@@ -281,7 +287,7 @@ def finetune(
             write_json(output / "results.json", {**results, "settings": settings})
 
     record("stock", stock)
-    record("twin", antialias(stock, config.antialias))
+    record("twin", antialias(stock, config.antialias, skip=config.skip))
     train_config = training.TrainConfig(
         epochs=config.epochs,
         batch_size=config.batch_size,
@@ -303,7 +309,7 @@ def finetune(
     )
     say(f"[finetune] fine-tuning the {config.antialias} twin for {config.epochs} epoch(s) ...")
     trained = training.train(
-        lambda: antialias(stock, config.antialias),
+        lambda: antialias(stock, config.antialias, skip=config.skip),
         train_data,
         test_data,
         train_config,

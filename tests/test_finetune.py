@@ -18,7 +18,7 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("finetune")
     proc = run_cli_here(
         "finetune", "shipped", "--data", SAMPLE, "--antialias", "blur-3", "--epochs", "1",
-        "--train-subset", "300", "--test-subset", "100", "--quiet", "--output", str(out),
+        "--train-subset", "200", "--test-subset", "60", "--quiet", "--output", str(out),
     )  # fmt: skip
     return out, proc
 
@@ -29,11 +29,11 @@ def test_report_compares_stock_drop_in_and_fine_tuned_twins(run):
     results = json.loads((out / "results.json").read_text())
     assert set(results["measures"]) == {"stock", "twin", "finetuned"}
     for m in results["measures"].values():
-        assert m["images"] == 100
+        assert m["images"] == 60
         for key in ("accuracy", "consistency", "p_top1_change"):
             assert 0.0 <= m[key] <= 1.0
     assert results["measures"]["stock"]["accuracy"] > 0.6  # the shipped model is trained
-    assert results["train_images"] == 300 and len(results["history"]["loss"]) == 1
+    assert results["train_images"] == 200 and len(results["history"]["loss"]) == 1
     table = (out / "table.md").read_text()
     assert table in proc.stdout and "fine-tuned blur-3 twin" in table
     assert (out / "saved_models" / "all_cnn_c_bn_w050_blur_3" / "1" / "saved_model.pb").is_file()
@@ -58,13 +58,13 @@ def test_the_fine_tuned_twin_is_saved_and_changed_by_training(run):
 def test_a_finished_run_is_not_repeated_and_other_settings_are_refused(run):
     out, _ = run
     lines = []
-    config = FinetuneConfig("blur-3", epochs=1, train_subset=300, test_subset=100)
+    config = FinetuneConfig("blur-3", epochs=1, train_subset=200, test_subset=60)
     again = finetune("shipped", SAMPLE, out, config, verbose=0, log=lines.append)
     assert again["measures"] == json.loads((out / "results.json").read_text())["measures"]
     assert lines == [f"[finetune] already done in {out}"]  # nothing measured or trained again
     other = run_cli_here(
-        "finetune", "shipped", "--data", SAMPLE, "--epochs", "2", "--train-subset", "300",
-        "--test-subset", "100", "--output", str(out),
+        "finetune", "shipped", "--data", SAMPLE, "--epochs", "2", "--train-subset", "200",
+        "--test-subset", "60", "--output", str(out),
     )  # fmt: skip
     assert other.returncode == 2 and "different settings" in other.stderr
 

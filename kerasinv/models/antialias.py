@@ -205,10 +205,9 @@ def _grid(kernel: tuple[int, int], padding: str, shape: tuple) -> int | str:
 
 
 def _refuse(where: str, why: str) -> AntialiasError:
-    name = where.rsplit("/", 1)[-1]
     return AntialiasError(
-        f"antialias cannot rewrite layer {where!r}: {why}. Pass skip=[{name!r}] (CLI: --skip "
-        f"{name}) to leave it unchanged"
+        f"antialias cannot rewrite layer {where!r}: {why}. Pass skip=[{where!r}] (kerasinv "
+        f"finetune: --skip {where}) to leave it unchanged"
     )
 
 
