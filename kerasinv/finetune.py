@@ -206,6 +206,7 @@ def render_table(results: dict) -> str:
     head = (
         f"## Fine-tuning the anti-aliased twin of {results['model']}\n\n"
         f"{c['epochs']} epoch(s) on {results['train_images']:,} {results['data']} training images "
+        f"{'with flips and 4 px shifts ' if c['augment'] else ''}"
         f"(SGD γ {c['learning_rate']:g}, momentum {c['momentum']:g}, batch {c['batch_size']}, seed "
         f"{c['seed']}); measured on {results['test_images']:,} test images. Consistency: two random "
         "shifts give the same class (higher is better); P(top-1 change): a one-pixel move changes "
