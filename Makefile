@@ -38,8 +38,10 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format kerasinv tests benchmarks examples
 	$(BIN)/ruff check --fix kerasinv tests benchmarks examples
 
+# Two workers, one test file each at a time (module fixtures run once): 2 cores stay busy while
+# one worker waits on a subprocess or on Python.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/train_throughput.py

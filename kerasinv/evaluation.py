@@ -268,7 +268,9 @@ def compiled_frames(protocol: str, size: int, background="black"):
     times faster than a plain graph on CPU); ``fn(images, seed)``."""
     import tensorflow as tf
 
-    @tf.function(jit_compile=True, reduce_retracing=True)
+    # no reduce_retracing: a trace generalised to unknown H and W would need the resize op XLA
+    # cannot compile (ScaleAndTranslate); one trace per image shape is cheap
+    @tf.function(jit_compile=True)
     def frames(images, seed):
         return protocol_frames(images, protocol, size, background, seed)
 

@@ -65,12 +65,24 @@ def _check_twin(name, build, size, extra, tmp_path=None):
     return stock, twin, x
 
 
-@pytest.mark.parametrize("name", sorted(FAMILIES))
+#: the two slowest to build (11-12 s each on 2 cores) run with ``pytest -m slow``
+SLOW_FAMILIES = ("InceptionResNetV2", "NASNetMobile")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.slow) if n in SLOW_FAMILIES else n
+        for n in sorted(FAMILIES)
+    ],
+)
 def test_blur_1_twin_is_the_stock_network(name):
     _check_twin(name, *FAMILIES[name])
 
 
-@pytest.mark.parametrize("name", ["MobileNetV3Small", "NASNetMobile"])
+@pytest.mark.parametrize(
+    "name", ["MobileNetV3Small", "ResNet50", pytest.param("NASNetMobile", marks=pytest.mark.slow)]
+)
 def test_stock_weights_load_positionally_and_from_a_file_into_a_blurred_twin(name, tmp_path):
     build, size, extra = FAMILIES[name]
     stock = build(weights=None, include_top=False, input_shape=(size, size, 3), **extra)
