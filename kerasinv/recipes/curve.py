@@ -151,9 +151,10 @@ def render_table(spec: dict, results: dict) -> str:
         f"batch {settings['batch_size']}, γ {settings['learning_rate']:g}, momentum "
         f"{settings['momentum']:g}, weight decay {settings['weight_decay']:g}"
         f"{' (weights and biases)' if settings['bias_decay'] else ' (weights)'}, "
-        f"{settings['init']} initialisation, stride-2 grid {settings['grid']!r}, seed "
-        f"{settings['seed']}. Reference: {results['reference']} at the same number of training "
-        "images.\n"
+        f"{settings['init']} initialisation, stride-2 grid {settings['grid']!r}, "
+        f"{'a ReLU' if settings.get('class_relu', True) else 'NO ReLU (a departure)'} on the class "
+        f"conv, seed {settings['seed']}. Reference: {results['reference']} at the same number of "
+        "training images.\n"
     )
     if settings["preset"] != "paper":
         head += (
@@ -191,6 +192,16 @@ def render_table(spec: dict, results: dict) -> str:
     return head + "\n" + rec.markdown_table(headers, rows, digits=3) + "\n"
 
 
+def _run_label(settings: dict) -> str:
+    """``kerasinv all-cnn-c (paper, seed 1, no class ReLU)``: the preset and what is not default."""
+    notes = [settings["preset"]]
+    if settings.get("seed", 0) != 0:
+        notes.append(f"seed {settings['seed']}")
+    if not settings.get("class_relu", True):
+        notes.append("no class ReLU")
+    return f"kerasinv {settings['model']} ({', '.join(notes)})"
+
+
 def plot_curve(results: dict, reference, path: Path) -> Path:
     """Our test accuracy per epoch on top of the reference curve (x: epochs of 50,000 images)."""
     import matplotlib
@@ -226,7 +237,7 @@ def plot_curve(results: dict, reference, path: Path) -> Path:
         "o-",
         color="C0",
         lw=2,
-        label=f"kerasinv {results['settings']['model']} ({results['settings']['preset']})",
+        label=_run_label(results["settings"]),
     )
     ax.set_xlabel(f"epochs ({images:,} training images each)")
     ax.set_ylabel("test accuracy")

@@ -121,3 +121,15 @@ def test_dead_class_units_are_the_classes_no_input_can_score():
     conv.set_weights([kernel, bias])
     assert max(before, 3) <= dead_class_units(model, x) <= before + 3
     assert dead_class_units(models.get("model-a", width=0.0625), x) is not None
+
+
+def test_a_departure_from_the_paper_protocol_is_named_in_the_table_and_the_legend(unbroken):
+    from kerasinv.recipes.curve import _run_label, render_table
+
+    results = json.loads((unbroken[0] / "results.json").read_text())
+    assert _run_label(results["settings"]) == "kerasinv all-cnn-c (smoke)"
+    assert "a ReLU on the class conv" in render_table(load_spec("springenberg-curve"), results)
+    results["settings"].update(class_relu=False, seed=1)
+    assert _run_label(results["settings"]) == "kerasinv all-cnn-c (smoke, seed 1, no class ReLU)"
+    table = render_table(load_spec("springenberg-curve"), results)
+    assert "NO ReLU (a departure) on the class conv, seed 1" in table
