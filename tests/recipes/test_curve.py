@@ -1,6 +1,7 @@
 """springenberg-curve: the smoke curve end to end, and a run killed with SIGKILL and resumed gives the
 same numbers as the unbroken run (same seed)."""
 
+import json
 import os
 import signal
 import subprocess
