@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,20 @@ def unbroken(tmp_path_factory):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out, proc
+
+
+def free_ports(n):
+    """``n`` free loopback ports (for multi-worker tests)."""
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def tf_config(ports, index):
+    """``TF_CONFIG`` of worker ``index`` in a loopback cluster on ``ports``."""
+    workers = [f"127.0.0.1:{p}" for p in ports]
+    return json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})

@@ -1,9 +1,9 @@
-"""--strategy multi-worker: the custom distributed loop computes what Model.fit computes, and two
-worker processes on loopback train the curve recipe together, the chief alone writing outputs."""
+"""--strategy multi-worker: TF_CONFIG parsing, and the custom distributed loop computes what
+Model.fit computes. Two worker processes training the curve recipe together are tested in
+tests/recipes/test_curve.py, beside the single-process run they are compared with."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -13,23 +13,8 @@ import pytest
 
 from kerasinv.errors import ConfigError
 from kerasinv.multi_worker import cluster
-from tests.conftest import CURVE_EPOCHS as EPOCHS
-from tests.conftest import curve_records as _records
-
-
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def _tf_config(ports, index):
-    workers = [f"127.0.0.1:{p}" for p in ports]
-    return json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+from tests.conftest import free_ports as _free_ports
+from tests.conftest import tf_config as _tf_config
 
 
 def test_cluster_is_read_from_tf_config_with_clear_errors():
@@ -94,59 +79,3 @@ def test_the_distributed_loop_computes_what_fit_computes():
     for key in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "final"):
         np.testing.assert_allclose(ours[key], fit[key], rtol=1e-4, atol=1e-5, err_msg=key)
     assert fit["loss"][-1] < fit["loss"][0]  # it trained: the comparison is not of constants
-
-
-def _launch(root, ports, epochs):
-    procs = []
-    for index in range(2):
-        env = {**os.environ, "TF_CONFIG": _tf_config(ports, index), "TF_CPP_MIN_LOG_LEVEL": "3"}
-        args = [
-            sys.executable, "-m", "kerasinv.cli", "recipe", "springenberg-curve", "--preset",
-            "smoke", "--epochs", epochs, "--strategy", "multi-worker", "--quiet",
-            "--output", str(root / f"out-{index}"),
-        ]  # fmt: skip
-        procs.append(
-            subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        )
-    outputs = [p.communicate(timeout=600) for p in procs]
-    return [
-        (p.returncode, out.decode(), err.decode())
-        for p, (out, err) in zip(procs, outputs, strict=True)
-    ]
-
-
-@pytest.fixture(scope="module")
-def two_workers(tmp_path_factory):
-    """The curve smoke run by two worker processes on loopback (the same command on each): one
-    epoch, then extended to all; the second launch resumes from the chief's checkpoint alone."""
-    root = tmp_path_factory.mktemp("multi-worker")
-    first = _launch(root, _free_ports(2), "1")
-    for code, _, err in first:
-        assert code == 0, err[-3000:]
-    assert len(_records(root / "out-0")) == 1
-    return root, _launch(root, _free_ports(2), EPOCHS)
-
-
-def test_two_workers_finish_and_only_the_chief_writes(two_workers):
-    root, results = two_workers
-    for code, _, err in results:
-        assert code == 0, err[-3000:]
-    chief = root / "out-0"
-    assert {"results.json", "table.md", "curve.png", ".kerasinv.json"} <= {
-        p.name for p in chief.iterdir()
-    }
-    assert "Test acc. (Caffe)" in results[0][1]
-    assert not (root / "out-1").exists()
-    assert "Worker 1 done" in results[1][2]
-
-
-def test_two_workers_train_like_one_process_at_the_same_global_batch(two_workers, unbroken):
-    """Same global batch and data order (across a resume); only the dropout masks differ."""
-    together, alone = _records(two_workers[0] / "out-0"), _records(unbroken[0])
-    assert [r["epoch"] for r in together] == [r["epoch"] for r in alone]
-    np.testing.assert_allclose(
-        [r["train_loss"] for r in together], [r["train_loss"] for r in alone], atol=0.01
-    )
-    np.testing.assert_allclose(
-        [r["test_loss"] for r in together], [r["test_loss"] for r in alone], atol=0.01
-    )

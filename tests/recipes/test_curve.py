@@ -17,7 +17,9 @@ from kerasinv.recipes.curve import resolve_settings
 from kerasinv.recipes.springenberg import resolve_settings as allcnn_settings
 from tests.conftest import CURVE_EPOCHS as EPOCHS
 from tests.conftest import curve_records as _records
+from tests.conftest import free_ports as _free_ports
 from tests.conftest import run_cli_here
+from tests.conftest import tf_config as _tf_config
 
 
 def test_reference_curve_is_the_caffe_log():
@@ -134,3 +136,63 @@ def test_a_departure_from_the_paper_protocol_is_named_in_the_table_and_the_legen
     assert _run_label(results["settings"]) == "kerasinv all-cnn-c (smoke, seed 1, no class ReLU)"
     table = render_table(load_spec("springenberg-curve"), results)
     assert "NO ReLU (a departure) on the class conv, seed 1" in table
+
+
+# --strategy multi-worker: two worker processes on loopback (kept in this file so that the
+# single-process run they are compared with is computed once per test worker)
+
+
+def _launch(root, ports, epochs):
+    procs = []
+    for index in range(2):
+        env = {**os.environ, "TF_CONFIG": _tf_config(ports, index), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        args = [
+            sys.executable, "-m", "kerasinv.cli", "recipe", "springenberg-curve", "--preset",
+            "smoke", "--epochs", epochs, "--strategy", "multi-worker", "--quiet",
+            "--output", str(root / f"out-{index}"),
+        ]  # fmt: skip
+        procs.append(
+            subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        )
+    outputs = [p.communicate(timeout=600) for p in procs]
+    return [
+        (p.returncode, out.decode(), err.decode())
+        for p, (out, err) in zip(procs, outputs, strict=True)
+    ]
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory):
+    """The curve smoke run by two worker processes on loopback (the same command on each): one
+    epoch, then extended to all; the second launch resumes from the chief's checkpoint alone."""
+    root = tmp_path_factory.mktemp("multi-worker")
+    first = _launch(root, _free_ports(2), "1")
+    for code, _, err in first:
+        assert code == 0, err[-3000:]
+    assert len(_records(root / "out-0")) == 1
+    return root, _launch(root, _free_ports(2), EPOCHS)
+
+
+def test_two_workers_finish_and_only_the_chief_writes(two_workers):
+    root, results = two_workers
+    for code, _, err in results:
+        assert code == 0, err[-3000:]
+    chief = root / "out-0"
+    assert {"results.json", "table.md", "curve.png", ".kerasinv.json"} <= {
+        p.name for p in chief.iterdir()
+    }
+    assert "Test acc. (Caffe)" in results[0][1]
+    assert not (root / "out-1").exists()
+    assert "Worker 1 done" in results[1][2]
+
+
+def test_two_workers_train_like_one_process_at_the_same_global_batch(two_workers, unbroken):
+    """Same global batch and data order (across a resume); only the dropout masks differ."""
+    together, alone = _records(two_workers[0] / "out-0"), _records(unbroken[0])
+    assert [r["epoch"] for r in together] == [r["epoch"] for r in alone]
+    np.testing.assert_allclose(
+        [r["train_loss"] for r in together], [r["train_loss"] for r in alone], atol=0.01
+    )
+    np.testing.assert_allclose(
+        [r["test_loss"] for r in together], [r["test_loss"] for r in alone], atol=0.01
+    )
