@@ -1,6 +1,6 @@
 """``kerasinv evaluate``: one invariance report for any Keras model or SavedModel.
 
-Protocols (papers.md §2.2, §3.3), each on every image, with the model's input size ``S``:
+Protocols (docs/papers.md §2.2, §3.3), each on every image, with the model's input size ``S``:
 
 - ``crop``: the photo at ``S + 10`` pixels (234 for 224: Azulay & Weiss), ``S`` windows at 9
   consecutive diagonal offsets around the centre;

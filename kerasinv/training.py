@@ -1,6 +1,6 @@
 """Paper training for the CIFAR recipes: SGD + momentum, step schedule, weight decay, tf.distribute.
 
-Springenberg et al. 2015 (papers.md §1.4): SGD with momentum 0.9, a learning rate γ chosen from
+Springenberg et al. 2015 (docs/papers.md §1.4): SGD with momentum 0.9, a learning rate γ chosen from
 {0.25, 0.1, 0.05, 0.01}, γ multiplied by 0.1 after epochs 200, 250 and 300 of 350, weight decay
 λ = 0.001. The paper gives neither batch size nor initialisation; where it is silent the
 springenberg recipes follow the one public end-to-end reproduction (Caffe, 90.25 %: batch 256,

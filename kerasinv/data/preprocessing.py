@@ -1,7 +1,7 @@
 """The paper's CIFAR preprocessing: global contrast normalisation then ZCA whitening.
 
 Springenberg et al. 2015 follow Goodfellow et al. 2013 (Maxout), i.e. pylearn2's
-``make_cifar10_gcn_whitened.py`` (papers.md §1.4):
+``make_cifar10_gcn_whitened.py`` (docs/papers.md §1.4):
 
 1. GCN, per image over all ``H·W·C`` values: ``x ← scale · (x − mean(x)) / ‖x − mean(x)‖₂`` with
    ``scale = 55`` (a norm below ``1e-8`` is left undivided, as pylearn2 does);

@@ -1,4 +1,4 @@
-"""Zhang's three replacements (papers.md §3.2) as building blocks, and the ``antialias=`` spec.
+"""Zhang's three replacements (docs/papers.md §3.2) as building blocks, and the ``antialias=`` spec.
 
 - MaxPool -> :class:`MaxBlurPool2D`: the max at stride 1 (same pool size and padding), then BlurPool;
 - strided Conv -> Conv at stride 1, its activation, then BlurPool (blur after the nonlinearity);

@@ -1,5 +1,5 @@
 """Adaptive polyphase sampling (APS; Chaman & Dokmanić 2021, "Truly shift-invariant convolutional
-neural networks", papers.md §5), derived from the paper's description.
+neural networks", docs/papers.md §5), derived from the paper's description.
 
 Stride-2 subsampling keeps one of four polyphase components of a map: offsets (0,0), (0,1), (1,0),
 (1,1). Plain subsampling always keeps (0,0), so a one-pixel shift of the input changes what is kept.

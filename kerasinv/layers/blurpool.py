@@ -1,5 +1,5 @@
 """Anti-aliased downsampling: BlurPool (Zhang 2019, "Making Convolutional Networks Shift-Invariant
-Again", papers.md §3.1), derived from the paper's description.
+Again", docs/papers.md §3.1), derived from the paper's description.
 
 ``BlurPool2D`` low-pass filters every channel with the normalised outer product of a binomial row of
 length ``filter_size`` and then keeps every ``strides``-th pixel:

@@ -1,6 +1,6 @@
 """Output-level invariance metrics: pure NumPy functions of stored predictions.
 
-Azulay & Weiss (papers.md §2.1, their ``JaggedNess()``): for consecutive pairs ``(x_t, x_{t+1})`` of a
+Azulay & Weiss (docs/papers.md §2.1, their ``JaggedNess()``): for consecutive pairs ``(x_t, x_{t+1})`` of a
 one-pixel sequence with softmax outputs ``p_t``, ``p_{t+1}`` and ``k* = argmax p_t``:
 
 - P(top-1 change) = mean of ``1[argmax p_t != argmax p_{t+1}]``;

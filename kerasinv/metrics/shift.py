@@ -1,4 +1,4 @@
-"""Zhang's shift consistency (papers.md §3.3) and centre-crop accuracy.
+"""Zhang's shift consistency (docs/papers.md §3.3) and centre-crop accuracy.
 
 Consistency: for each image (``S x S``, e.g. 256), draw two offsets ``o0, o1`` uniformly from
 ``{0, ..., S - crop - 1}^2`` (Zhang's ``np.random.randint(S - crop, size=2)``), classify the two

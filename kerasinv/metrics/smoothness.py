@@ -1,6 +1,6 @@
 """Filter smoothness of convolution kernels.
 
-Both measures are **our proposals** (papers.md §3.6 and §4): Zhang reports that anti-aliasing
+Both measures are **our proposals** (docs/papers.md §3.6 and §4): Zhang reports that anti-aliasing
 "induces spatially-smoother learned convolutional kernels" and Ruderman et al. that deformation
 stability follows filter smoothness, but neither formula could be verified.
 

@@ -1,4 +1,4 @@
-"""Layerwise deformation sensitivity (papers.md §4; Ruderman et al. 2018's exact measure is
+"""Layerwise deformation sensitivity (docs/papers.md §4; Ruderman et al. 2018's exact measure is
 unverified, this is the proposal recorded there).
 
 For a layer's representation ``r`` (flattened per image), the sensitivity of image ``x`` to a

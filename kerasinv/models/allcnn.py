@@ -1,8 +1,8 @@
 """The twelve CIFAR networks of Springenberg et al. 2015, "Striving for Simplicity" (Tables 1–2).
 
-Names: ``{model,strided-cnn,convpool-cnn,all-cnn}-{a,b,c}`` (papers.md §1.1–1.2).
+Names: ``{model,strided-cnn,convpool-cnn,all-cnn}-{a,b,c}`` (docs/papers.md §1.1–1.2).
 
-Layout (papers.md §1.3; the paper does not give padding, this reproduces its 6x6 head):
+Layout (docs/papers.md §1.3; the paper does not give padding, this reproduces its 6x6 head):
 
 - every conv before the head and every stride-2 conv: ``padding="same"``, ReLU;
 - pooling: ``MaxPooling2D(3, strides=2, padding="same")`` (Caffe's ceil rounding: 32 -> 16 -> 8);
@@ -13,7 +13,7 @@ Layout (papers.md §1.3; the paper does not give padding, this reproduces its 6x
 
 Derived models: Strided-CNN removes each pool and gives the conv before it stride 2; ConvPool-CNN adds a
 3x3 conv (stride 1, same channels) before each pool; All-CNN replaces each pool by that 3x3 conv at
-stride 2. With 10 classes and ``width=1`` the parameter counts are exactly papers.md §1.3's
+stride 2. With 10 classes and ``width=1`` the parameter counts are exactly docs/papers.md §1.3's
 (All-CNN-C: 1,369,738).
 """
 

@@ -1,6 +1,6 @@
 """``antialias(model)``: the anti-aliased twin of any Keras functional or Sequential CNN.
 
-Zhang's three rules (papers.md §3.2), applied to every stride-2 downsampling layer, in nested
+Zhang's three rules (docs/papers.md §3.2), applied to every stride-2 downsampling layer, in nested
 models and blocks too (ConvNeXt's downsampling blocks, say):
 
 - **max / average pool** ``(k, stride 2)`` -> the same pool at stride 1, then BlurPool

@@ -1,4 +1,4 @@
-"""Networks that differ only in how they downsample (Ruderman et al. 2018; papers.md §4 proposal).
+"""Networks that differ only in how they downsample (Ruderman et al. 2018; docs/papers.md §4 proposal).
 
 Four 3x3 conv + ReLU stages with ``32·w, 64·w, 128·w, 256·w`` channels; between stages 1–2, 2–3
 and 3–4 the map is halved (32 -> 16 -> 8 -> 4) by one of:

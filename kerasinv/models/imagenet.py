@@ -3,7 +3,7 @@
 Each builder builds the stock ``keras.applications`` network (so with ``antialias=None`` it *is*
 keras.applications: same layer names, weights and outputs), loads the requested weights into it, and,
 with ``antialias``, returns its anti-aliased twin made by :func:`kerasinv.models.antialias.antialias`,
-which keeps every weight and name. Placement (Zhang 2019, papers.md §3.2, mapped onto the Keras
+which keeps every weight and name. Placement (Zhang 2019, docs/papers.md §3.2, mapped onto the Keras
 graphs):
 
 - **VGG16**: the five ``MaxPooling2D(2, 2)`` become max-pool 2x2 at stride 1, then blur.

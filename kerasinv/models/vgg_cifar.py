@@ -1,4 +1,4 @@
-"""VGG-style CIFAR networks (the "VGG13" family Zhang 2019 uses on CIFAR-10; papers.md §3.6).
+"""VGG-style CIFAR networks (the "VGG13" family Zhang 2019 uses on CIFAR-10; docs/papers.md §3.6).
 
 Layout (the common CIFAR adaptation of Simonyan & Zisserman's configurations; Zhang's CIFAR code is
 not public): 3x3 ``same`` convs with batch normalisation and ReLU, ``MaxPooling2D(2)`` after each

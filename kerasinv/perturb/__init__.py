@@ -1,4 +1,4 @@
-"""Batched image perturbations as pure TensorFlow ops (papers.md §2.2, §3.3, §4, §5).
+"""Batched image perturbations as pure TensorFlow ops (docs/papers.md §2.2, §3.3, §4, §5).
 
 Every op takes and returns ``[B, H, W, C]`` batches, runs in ``tf.data``, on a GPU and under
 ``tf.function(jit_compile=True)``. Coordinates: pixel centres at integer ``(row, col)``, ``(0, 0)``

@@ -1,4 +1,4 @@
-"""Azulay & Weiss's inpainting fill (papers.md §2.2, their ``InpaintingFunction.py``), batched.
+"""Azulay & Weiss's inpainting fill (docs/papers.md §2.2, their ``InpaintingFunction.py``), batched.
 
 An iterative normalised convolution: the 12-tap binomial ``C(11, k) / 2**11`` is applied separably
 (rows, then columns) with zero ``'same'`` borders (6 pixels before, 5 after, as

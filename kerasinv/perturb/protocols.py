@@ -1,4 +1,4 @@
-"""Azulay & Weiss's one-pixel protocols (papers.md §2.2) as sequences of perturbed images.
+"""Azulay & Weiss's one-pixel protocols (docs/papers.md §2.2) as sequences of perturbed images.
 
 Each image yields ``steps + 1`` versions (9 by default, so 8 consecutive one-pixel comparisons):
 

@@ -13,7 +13,7 @@ downwards and columns rightwards. Sampling an image at its own integer grid retu
 - ``"symmetric"``: mirror about the image's edge, ``c b a | a b c | c b a`` (SciPy ``"reflect"``).
 
 ``keras.ops.image.map_coordinates`` is not used: it has had border bugs on the TensorFlow backend and
-its mirror mode fails (DESIGN.md); this sampler is plain ``tf.gather`` arithmetic, compiles under
+its mirror mode fails there; this sampler is plain ``tf.gather`` arithmetic, compiles under
 XLA and is differentiable with respect to both the image and the coordinates.
 """
 

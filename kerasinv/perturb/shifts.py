@@ -1,4 +1,4 @@
-"""Crops, embeddings, rescaling and shifts: Azulay & Weiss's one-pixel protocols (papers.md §2.2),
+"""Crops, embeddings, rescaling and shifts: Azulay & Weiss's one-pixel protocols (docs/papers.md §2.2),
 Zhang's random shift pairs and diagonal sweep (§3.3), and circular shifts (§5).
 
 Offsets are integer ``(row, col)`` tensors ``[B, 2]``, one per image: the position of the crop

@@ -1,4 +1,4 @@
-"""Thin-plate splines and random smooth deformations (papers.md §4; the deformation model is our
+"""Thin-plate splines and random smooth deformations (docs/papers.md §4; the deformation model is our
 proposal there, since Ruderman et al.'s exact generator is unverified).
 
 A thin-plate spline maps 2-D points ``x`` to ``f(x) = a0 + A x + sum_i w_i U(|x - p_i|)`` with the

@@ -1,4 +1,4 @@
-"""Runner for ``azulay-onepixel``: one-pixel instability of ImageNet and CIFAR networks (papers.md §2).
+"""Runner for ``azulay-onepixel``: one-pixel instability of ImageNet and CIFAR networks (docs/papers.md §2).
 
 Each subject (a paper network with its weights, a user model, the shipped CIFAR-10 model, and the
 anti-aliased twin of each) is measured by :func:`kerasinv.evaluation.evaluate` on every protocol:

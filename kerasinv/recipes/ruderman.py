@@ -1,6 +1,6 @@
 """Runner for ``ruderman-deformation``: layerwise deformation sensitivity of networks that differ only
 in their downsampling, at initialisation, after training, and after training on random labels
-(papers.md §4; the paper's own protocol is unverified, this follows the proposal recorded there).
+(docs/papers.md §4; the paper's own protocol is unverified, this follows the proposal recorded there).
 
 For every network and state the runner measures, on the same probe images and the same deformations:
 the per-layer normalised sensitivity (:func:`kerasinv.metrics.layerwise_sensitivity`) at each strength
@@ -144,7 +144,7 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
         f"deformations on a {settings['grid']}x{settings['grid']} grid. Cells: mean normalised "
         f"sensitivity at C = {c} px (0 = unchanged, 1 = as different as another image). "
         "Smoothness: mean Gaussian-smoothing ratio ‖G*W‖/‖W‖ of the conv filters (1 = smooth). "
-        "The paper's protocol and numbers are unverified (papers.md §4): this is the proposal "
+        "The paper's protocol and numbers are unverified (docs/papers.md §4): this is the proposal "
         "recorded there, with no published values to compare.",
         "",
     ]

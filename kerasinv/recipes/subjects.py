@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kerasinv.errors import ConfigError, KerasinvError
 
-#: keras.applications preprocessing of the paper networks (papers.md §2.3 Keras notes).
+#: keras.applications preprocessing of the paper networks (docs/papers.md §2.3 Keras notes).
 NETWORK_PREPROCESSING = {"vgg16": "caffe", "resnet50": "caffe", "inception-resnet-v2": "tf"}
 BASELINE = "baseline"
 

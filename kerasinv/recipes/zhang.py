@@ -1,11 +1,11 @@
 """Runner for ``zhang-blurpool``: anti-aliased downsampling on CIFAR-10, and the ImageNet consistency
-table for models the user provides (papers.md §3).
+table for models the user provides (docs/papers.md §3).
 
 CIFAR-10 part: every (model, variant) is trained with the same data, seed and schedule, then
 measured on the test images: accuracy, consistency under two random shifts, consistency under two
 random circular shifts, accuracy and correct-class probability along a diagonal shift, and the filters'
 total variation and Gaussian-smoothing ratio (:mod:`kerasinv.metrics.smoothness`; the TV
-normalisation is papers.md §3.6's proposal).
+normalisation is docs/papers.md §3.6's proposal).
 
 ImageNet part (``--model LABEL=PATH --images DIR``): centre-crop accuracy and Zhang's consistency
 (two random 224 crops of the 256 photo, ``trials`` passes); a label ``NETWORK/FILTER`` (e.g.
@@ -36,7 +36,7 @@ from kerasinv.recipes import records as rec
 from kerasinv.recipes.outputs import log, prepare_output
 
 GENERATED = ("table.md", "diagonal.png", "by_filter.png", "models", "work")
-#: paper column names for our variants (papers.md §3.1).
+#: paper column names for our variants (docs/papers.md §3.1).
 PAPER_COLUMNS = {"blur-1": "baseline", "blur-2": "rect-2", "blur-3": "tri-3", "blur-4": "bin-4"}
 PAPER_COLUMNS["blur-5"] = "bin-5"
 _ALIASES = {v: k for k, v in PAPER_COLUMNS.items()} | {"tri-4": "blur-4"}
@@ -228,7 +228,7 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
             f"{settings['seed']}. Consistency: two random shifts of up to ±{settings['max_shift']} px "
             f"({settings['padding']} padding), {settings['trials']} pass(es); circular: two random "
             "circular shifts. TV: mean normalised total variation of the spatial filters (lower = "
-            "smoother; papers.md §3.6 proposal). The paper's CIFAR numbers are unverified, so none "
+            "smoother; docs/papers.md §3.6 proposal). The paper's CIFAR numbers are unverified, so none "
             "are shown."
         )
         lines.append("")
