@@ -49,6 +49,16 @@ class MaxBlurPool2D(keras.layers.Layer):
         antialias: ``"blur-K"`` or ``"aps[-K]"``.
         blur_padding: padding mode of the blur (see :class:`BlurPool2D`).
         offset: the blur's sampling grid (see :class:`BlurPool2D`); ``None`` = the stock layer's.
+
+    Example:
+        >>> import numpy as np
+        >>> from kerasinv.layers import MaxBlurPool2D
+        >>> x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+        >>> MaxBlurPool2D(2, antialias="blur-3")(x).shape
+        TensorShape([2, 4, 4, 3])
+        >>> stock = keras.layers.MaxPooling2D(3, strides=2, padding="same")(x)
+        >>> bool(np.allclose(MaxBlurPool2D(3, "same", antialias="blur-1")(x), stock))  # no blur
+        True
     """
 
     _pool_class = keras.layers.MaxPooling2D

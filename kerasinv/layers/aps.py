@@ -29,6 +29,16 @@ class PolyphasePool2D(keras.layers.Layer):
         filter_size: blur with the binomial filter of this size (stride 1, circular padding) before
             choosing; 1 = no blur (the paper's APS), 2..7 = "APS + LPF".
         criterion: norm of a component: ``"l2"`` (paper default), ``"l1"`` or ``"linf"``.
+
+    Example:
+        >>> import numpy as np
+        >>> from kerasinv.layers import PolyphasePool2D
+        >>> x = np.zeros((1, 4, 4, 1), "float32"); x[0, 1, 3, 0] = 5.0  # energy in phase (1, 1)
+        >>> y = PolyphasePool2D()(x)  # keeps the component with the largest norm
+        >>> y.shape, float(y.numpy().max())
+        (TensorShape([1, 2, 2, 1]), 5.0)
+        >>> float(PolyphasePool2D()(np.roll(x, (1, 1), axis=(1, 2))).numpy().max())  # shifted: same
+        5.0
     """
 
     def __init__(self, filter_size: int = 1, criterion: str = "l2", **kwargs):

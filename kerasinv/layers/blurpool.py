@@ -271,6 +271,13 @@ class Pad2D(keras.layers.Layer):
     """Pad H and W of ``[B, H, W, C]`` by ``before``/``after`` pixels with a mode of :data:`PADDINGS`.
 
     ``Pad2D(1, 1, "circular")`` before a ``padding="valid"`` 3x3 conv gives a circular conv.
+
+    Example:
+        >>> import numpy as np
+        >>> from kerasinv.layers import Pad2D
+        >>> x = np.arange(3, dtype="float32").reshape(1, 1, 3, 1)
+        >>> Pad2D(1, 1, "circular")(x)[0, 1, :, 0].numpy().tolist()  # the middle row, wrapped
+        [2.0, 0.0, 1.0, 2.0, 0.0]
     """
 
     def __init__(self, before: int = 1, after: int = 1, mode: str = "circular", **kwargs):
