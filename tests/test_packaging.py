@@ -36,6 +36,7 @@ def test_wheel_ships_specs_embedded_sample_and_shipped_model(tmp_path):
     ):
         assert f"kerasinv/recipes/specs/{recipe}.toml" in names
     assert "kerasinv/data/samples/cifar10-sample.tar.gz" in names
+    assert "kerasinv/docs/papers.md" in names  # what the specs and docstrings cite
     shipped = "kerasinv/saved_models/all-cnn-c-bn-w050/"
     for part in ("1/saved_model.pb", "model.keras", "training.json"):
         assert shipped + part in names, part
