@@ -287,7 +287,8 @@ def recipe(ctx, recipe, list_, output, quiet, **options):
     if options.get("strategy") == "multi-worker":
         from kerasinv.multi_worker import cluster
 
-        worker = None if cluster().is_chief else cluster().task_index
+        place = cluster()
+        worker = None if place.is_chief else place.task_index
     if worker is None:
         check_output(
             output, f"recipe {spec['recipe']}", bool(options.get("overwrite")), resumable=True

@@ -150,6 +150,7 @@ def measure(model, images, labels, preprocess: str, seed: int) -> dict:
     import numpy as np
 
     from kerasinv import evaluation
+    from kerasinv.perturb import resize
 
     loaded = evaluation.from_keras(model, preprocess)
     result = evaluation.evaluate(
@@ -157,8 +158,16 @@ def measure(model, images, labels, preprocess: str, seed: int) -> dict:
         labels_from="file",
     )  # fmt: skip
     crop, shift = result["summary"]["crop"], result["summary"]["shift"]
+    size = loaded.input_size
+
+    def unperturbed(batch):  # the whole image at the model's input size
+        return batch if batch.shape[1:3] == (size, size) else np.asarray(resize(batch, size))
+
     top1 = np.concatenate(
-        [loaded.predict(images[i : i + 256]).argmax(-1) for i in range(0, len(images), 256)]
+        [
+            loaded.predict(unperturbed(images[i : i + 256])).argmax(-1)
+            for i in range(0, len(images), 256)
+        ]
     )
     return {
         "accuracy": float(np.mean(top1 == np.asarray(labels))),  # on the unperturbed images

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kerasinv.errors import ConfigError
@@ -152,6 +153,11 @@ def _distribute(strategy_obj, dataset):
 def evaluate(model, test_data, strategy_obj) -> tuple[float, float]:
     """(mean cross-entropy incl. regularisation, accuracy) of ``model`` on ``test_data``, split
     between the workers."""
+    return evaluator(model, strategy_obj)(test_data)
+
+
+def evaluator(model, strategy_obj) -> Callable:
+    """:func:`evaluate` for one model, traced once: call it on a test set every epoch."""
     import keras
     import tensorflow as tf
 
@@ -173,14 +179,15 @@ def evaluate(model, test_data, strategy_obj) -> tuple[float, float]:
 
         return strategy_obj.reduce("SUM", strategy_obj.run(replica, args=(images, labels)), None)
 
-    totals = tf.zeros(3, tf.float64)
-    for images, labels in _distribute(strategy_obj, test_data):
-        totals += step(images, labels)
-    loss_sum, correct, count = (float(t) for t in totals)
-    regularisation = (
-        float(sum(keras.ops.convert_to_numpy(x) for x in model.losses)) if model.losses else 0.0
-    )
-    return loss_sum / max(count, 1.0) + regularisation, correct / max(count, 1.0)
+    def run(test_data) -> tuple[float, float]:
+        totals = tf.zeros(3, tf.float64)
+        for images, labels in _distribute(strategy_obj, test_data):
+            totals += step(images, labels)
+        loss_sum, correct, count = (float(t) for t in totals)
+        regularisation = float(sum(keras.ops.convert_to_numpy(x) for x in model.losses))
+        return loss_sum / max(count, 1.0) + regularisation, correct / max(count, 1.0)
+
+    return run
 
 
 def fit(model, train_data, test_data, config, first_epoch: int, callbacks, evaluate_each_epoch):
@@ -220,6 +227,7 @@ def fit(model, train_data, test_data, config, first_epoch: int, callbacks, evalu
 
         return strategy_obj.reduce("SUM", strategy_obj.run(replica, args=(images, labels)), None)
 
+    measure = evaluator(model, strategy_obj)
     callback_list = keras.callbacks.CallbackList(callbacks, model=model)
     batches = iter(_distribute(strategy_obj, train_data.dataset(first_epoch, config.epochs)))
     callback_list.on_train_begin()
@@ -235,7 +243,7 @@ def fit(model, train_data, test_data, config, first_epoch: int, callbacks, evalu
             logs = {"loss": loss_sum / max(count, 1.0), "accuracy": correct / max(count, 1.0)}
             callback_list.on_train_batch_end(step, logs)
         if evaluate_each_epoch:
-            logs["val_loss"], logs["val_accuracy"] = evaluate(model, test_data, strategy_obj)
+            logs["val_loss"], logs["val_accuracy"] = measure(test_data)
         callback_list.on_epoch_end(epoch, logs)
         if config.verbose:
             print(

@@ -99,8 +99,9 @@ class MaxBlurPool2D(keras.layers.Layer):
         return self._max.compute_output_shape(input_shape)
 
     def build(self, input_shape):
-        self._max.build(input_shape)
-        self._down.build(self._dense_shape(input_shape))
+        wrapped = self._wrap.compute_output_shape(input_shape) if self._wrap else input_shape
+        self._max.build(wrapped)
+        self._down.build(self._max.compute_output_shape(wrapped))
 
     def call(self, inputs):
         return self._down(self._dense(inputs))

@@ -94,15 +94,15 @@ def same_padding_offset(kernel: int, n, strides: int = 2):
     return (kernel - 1) // 2 - tf.maximum((m - 1) * strides + kernel - n, 0) // 2
 
 
-def _parse_offset(offset) -> int | None:
-    """``offset`` as an int, or ``None`` for ``"same-K"`` (computed from the map size)."""
+def _parse_offset(offset) -> tuple[int | None, int | None]:
+    """``(fixed offset, None)`` for an int, ``(None, K)`` for ``"same-K"``."""
     if isinstance(offset, str):
         if not offset.startswith("same-") or not offset[5:].isdigit() or int(offset[5:]) < 1:
             raise ValueError(f"offset must be an integer or 'same-K' (K >= 1), got {offset!r}")
-        return None
+        return None, int(offset[5:])
     if int(offset) < 0:
         raise ValueError(f"offset must be >= 0, got {offset}")
-    return int(offset)
+    return int(offset), None
 
 
 @keras.saving.register_keras_serializable(package="kerasinv")
@@ -141,7 +141,7 @@ class BlurPool2D(keras.layers.Layer):
         self.filter_size = int(filter_size)
         self.strides = int(strides)
         self.padding = padding
-        fixed = _parse_offset(offset)
+        fixed, self._same_kernel = _parse_offset(offset)
         if fixed is not None and fixed >= self.strides:
             raise ValueError(f"offset must be below strides ({self.strides}), got {offset}")
         self.offset = offset if fixed is None else fixed
@@ -154,16 +154,17 @@ class BlurPool2D(keras.layers.Layer):
         # [k, k, C, 1] depthwise kernel: one copy of the filter per channel (a constant)
         self._kernel = np.tile(self._filter[:, :, None, None], (1, 1, int(channels), 1))
 
+    def _first_kept(self, n):
+        """The first kept position on an axis of length ``n`` (an int, or a tensor)."""
+        if self._same_kernel is None:
+            return self.offset
+        return same_padding_offset(self._same_kernel, n, self.strides)
+
     def _offsets(self, inputs):
         """The first kept row and column (ints, or tensors for an unknown size)."""
-        if isinstance(self.offset, int):
-            return self.offset, self.offset
-        kernel = int(self.offset[5:])
         shape = tf.shape(inputs)
         return tuple(
-            same_padding_offset(
-                kernel, inputs.shape[a] if inputs.shape[a] is not None else shape[a], self.strides
-            )
+            self._first_kept(inputs.shape[a] if inputs.shape[a] is not None else shape[a])
             for a in (1, 2)
         )
 
@@ -248,10 +249,7 @@ class BlurPool2D(keras.layers.Layer):
         def out(n):
             if n is None:
                 return None
-            offset = self.offset
-            if not isinstance(offset, int):
-                offset = same_padding_offset(int(offset[5:]), int(n), self.strides)
-            return -(-(n - offset) // self.strides)
+            return -(-(n - self._first_kept(int(n))) // self.strides)
 
         b, h, w, c = input_shape
         return (b, out(h), out(w), c)

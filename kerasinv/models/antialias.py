@@ -85,35 +85,22 @@ def _is_keras(layer, class_name: str) -> bool:
     return type(layer) is getattr(keras.layers, class_name, None)
 
 
-def _check_model(model: keras.Model) -> None:
-    if isinstance(model, keras.Sequential):
-        if not model.built or not model.inputs:
-            raise ValueError(
-                "antialias needs a built Sequential model: give it an Input or call it on data first"
-            )
-        return
-    try:
-        config = model.get_config() or {}
-    except NotImplementedError:
-        config = {}
-    if "layers" not in config or not hasattr(model, "_operations"):
-        raise ValueError(
-            f"antialias works on functional and Sequential Keras models; {type(model).__name__} is "
-            "a subclassed model whose graph cannot be rewritten (build its anti-aliased version with "
-            "kerasinv.layers.BlurPool2D / MaxBlurPool2D directly)"
-        )
-
-
 class _Graph:
     """One (possibly nested) model's layers, in order, with who consumes whom and input shapes."""
 
     def __init__(self, model: keras.Model):
-        self.model = model
+        """Raises ``ValueError`` for a model whose graph cannot be read (subclassed, or an
+        unbuilt Sequential)."""
         self.layers: list[keras.layers.Layer] = []
         self.consumers: dict[str, list[str]] = {}
         self.calls: dict[str, int] = {}
         self.input_shape: dict[str, tuple] = {}
         if isinstance(model, keras.Sequential):
+            if not model.built or not model.inputs:
+                raise ValueError(
+                    "antialias needs a built Sequential model: give it an Input or call it on "
+                    "data first"
+                )
             shape = tuple(model.inputs[0].shape)
             layers = [
                 layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)
@@ -125,9 +112,20 @@ class _Graph:
                 self.consumers[layer.name] = [layers[i + 1].name] if i + 1 < len(layers) else []
                 shape = tuple(layer.compute_output_shape(shape))
             self.outputs = {layers[-1].name} if layers else set()
+            self.by_name = {layer.name: layer for layer in self.layers}
             return
-        config = model.get_config()
+        try:
+            config = model.get_config() or {}
+        except NotImplementedError:
+            config = {}
+        if "layers" not in config:
+            raise ValueError(
+                f"antialias works on functional and Sequential Keras models; {type(model).__name__}"
+                " is a subclassed model whose graph cannot be rewritten (build its anti-aliased "
+                "version with kerasinv.layers.BlurPool2D / MaxBlurPool2D directly)"
+            )
         by_name = {layer.name: layer for layer in model.layers}
+        self.by_name = by_name
         self.outputs = set()
         outputs = config["output_layers"]
         for ref in [outputs] if outputs and isinstance(outputs[0], str) else outputs:
@@ -152,12 +150,11 @@ class _Graph:
         if layer.get_config().get("activation", "linear") != "linear":
             return layer
         current = layer
-        by_name = {entry.name: entry for entry in self.layers}
         while True:
             nxt = self.consumers.get(current.name, [])
             if len(nxt) != 1 or current.name in self.outputs:
                 return current
-            follower = by_name.get(nxt[0])
+            follower = self.by_name.get(nxt[0])
             if (
                 follower is None
                 or not any(_is_keras(follower, cls) for cls in FOLLOWERS)
@@ -192,13 +189,13 @@ class _Plan:
 
 
 def _grid(kernel: tuple[int, int], padding: str, shape: tuple) -> int | str:
-    """The blur's offset that keeps the pixels a stride-2 layer with this window keeps."""
+    """The blur's offset that keeps the pixels a stride-2 layer with this window keeps: an int
+    when the map size is known (and both axes agree), else ``"same-K"`` (resolved at call time)."""
     if padding != "same":
         return 0
-    n = shape[1] if len(shape) > 2 else None
-    if n is not None and len(shape) > 2 and shape[2] is not None:
-        rows = same_padding_offset(kernel[0], int(shape[1]))
-        cols = same_padding_offset(kernel[1], int(shape[2]))
+    size = tuple(shape[1:3]) if len(shape) > 2 else (None, None)
+    if None not in size:
+        rows, cols = (same_padding_offset(k, int(n)) for k, n in zip(kernel, size, strict=True))
         if rows == cols:
             return rows
     return f"same-{kernel[0]}"
@@ -218,7 +215,6 @@ def _plan_model(model, method, leave_stem, skip, padding, plan: _Plan, prefix: s
         where = f"{prefix}{layer.name}"
         cls = type(layer).__name__
         if isinstance(layer, keras.Model):
-            _check_model(layer)
             _plan_model(layer, method, leave_stem, skip, padding, plan, f"{where}/")
             continue
         config = layer.get_config()
@@ -302,7 +298,6 @@ def _make_plan(model, method, leave_stem, skip, padding="reflect") -> _Plan:
         raise ValueError("method must be 'blur-K' or 'aps[-K]', not None (None changes nothing)")
     if padding not in PADDINGS:
         raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
-    _check_model(model)
     plan = _Plan([], {})
     _plan_model(model, method, leave_stem, set(skip), padding, plan, "")
     return plan

@@ -88,21 +88,19 @@ def run_recipe(spec: dict, output, verbose: int = 2, log=None, **options):
     module, _ = _runner_entry(spec)
     if log is not None:
         options["log"] = log
-    if options.get("strategy") != "multi-worker":
-        return importlib.import_module(module).run(spec, output=output, verbose=verbose, **options)
-    import tempfile
+    run = importlib.import_module(module).run
+    if options.get("strategy") == "multi-worker":
+        from kerasinv import multi_worker
 
-    from kerasinv import multi_worker
+        multi_worker.strategy()  # before any other TensorFlow op, as TensorFlow requires
+        if not multi_worker.cluster().is_chief:
+            import tempfile
 
-    multi_worker.strategy()  # before any other TensorFlow op, as TensorFlow requires
-    if multi_worker.cluster().is_chief:
-        return importlib.import_module(module).run(spec, output=output, verbose=verbose, **options)
-    # other workers compute alongside the chief but write into a private folder, removed after
-    with tempfile.TemporaryDirectory(prefix="kerasinv-worker-") as private:
-        options["overwrite"] = False
-        return importlib.import_module(module).run(
-            spec, output=Path(private) / "output", verbose=verbose, **options
-        )
+            # other workers compute alongside the chief but write into a private folder
+            with tempfile.TemporaryDirectory(prefix="kerasinv-worker-") as private:
+                options["overwrite"] = False
+                return run(spec, output=Path(private) / "output", verbose=verbose, **options)
+    return run(spec, output=output, verbose=verbose, **options)
 
 
 def preflight(spec: dict, **options) -> None:
