@@ -19,7 +19,25 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
-from kerasinv import evaluation, models
+from kerasinv import evaluation, measure, models, perturb
+from kerasinv.models.architectures import photo_size
+from kerasinv.models.loading import LoadedModel
+
+SHIFT_TRIALS = 5
+
+
+def frames_of(photos, protocol: str, size: int) -> np.ndarray:
+    """The frames evaluate classifies per photo: nine for a one-pixel protocol; for ``shift``, the
+    centre crop and ``SHIFT_TRIALS`` random pairs."""
+    if protocol != "shift":
+        return np.asarray(measure.onepixel_frames(photos, protocol, size))
+    offsets = perturb.shift_pair_offsets(0, len(photos), photos.shape[1] - size, SHIFT_TRIALS)
+    crops = [perturb.centre_crop(photos, size)] + [
+        perturb.crop(photos, offsets[t, :, k], size)
+        for t in range(SHIFT_TRIALS)
+        for k in (0, 1)
+    ]
+    return np.stack([np.asarray(c) for c in crops], 1)
 
 BUILDERS = {
     "resnet50": lambda: models.resnet50(weights=None),
@@ -42,8 +60,8 @@ def main() -> None:
     def predict(x):
         return np.asarray(keras_model.predict_on_batch(x))
 
-    loaded = evaluation.LoadedModel(args.model, "built", size, predict, [])
-    side = round(size * 256 / 224)
+    loaded = LoadedModel(args.model, "built", size, predict, [])
+    side = photo_size(size)
     photos = (
         np.random.default_rng(0).uniform(0, 255, (args.photos, side, side, 3)).astype(np.float32)
     )
@@ -51,13 +69,9 @@ def main() -> None:
     print(f"  {'protocol':10s} {'bare fwd/s':>11s} {'evaluate fwd/s':>15s} {'ratio':>7s}")
     for protocol in args.protocols.split(","):
         frames = np.concatenate(
-            [
-                np.asarray(
-                    evaluation.protocol_frames(photos[i : i + args.batch_size], protocol, size)
-                )
-                for i in range(0, args.photos, args.batch_size)
-            ]
-        )
+            [np.asarray(frames_of(photos[i : i + args.batch_size], protocol, size))
+             for i in range(0, args.photos, args.batch_size)]
+        )  # fmt: skip
         per_photo = frames.shape[1]
         flat = frames.reshape(-1, size, size, 3)
         chunk = args.batch_size * per_photo
@@ -67,7 +81,10 @@ def main() -> None:
                 predict(flat[i : i + chunk])
 
         def full(protocol=protocol):
-            evaluation.evaluate(loaded, photos, None, [protocol], batch_size=args.batch_size)
+            evaluation.evaluate(
+                loaded, photos, None, [protocol], batch_size=args.batch_size,
+                shift_trials=SHIFT_TRIALS,
+            )  # fmt: skip
 
         bare(), full()  # warm-up: tracing and XLA compilation
         t_bare, t_full = [], []

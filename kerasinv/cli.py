@@ -396,6 +396,13 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
     help="Canvas of the black/inpaint/scale protocols: pixel 0, or the ImageNet mean colour (the authors' code).",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option(
+    "--shift-trials",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Passes of random shift pairs over the photos (Zhang: 5; the zhang recipe's --trials).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--output", type=click.Path(path_type=str), help="Output folder [runs/evaluate-<model>]."
@@ -416,6 +423,7 @@ def evaluate(
     limit,
     background,
     batch_size,
+    shift_trials,
     seed,
     output,
     overwrite,
@@ -450,11 +458,12 @@ def evaluate(
     _import_tensorflow(ctx.obj["debug"])
     import kerasinv.evaluation as ev
     from kerasinv.data.imagenet import load_photos
+    from kerasinv.models.architectures import photo_size
+    from kerasinv.models.loading import load_model
 
-    model = ev.load_model(model_path, preprocess)
-    photo_size = round(model.input_size * 256 / 224)
+    model = load_model(model_path, preprocess)
     x, y, names, skipped = load_photos(
-        images, resize=photo_size, limit=limit, require_labels=False, label_file=label_file
+        images, resize=photo_size(model.input_size), limit=limit, require_labels=False, label_file=label_file
     )
     click.echo(
         f"{model.name}: input {model.input_size}x{model.input_size}, {len(x)} photos"
@@ -470,6 +479,7 @@ def evaluate(
         background=background,
         seed=seed,
         progress=lambda line: click.echo(f"  {line}", err=True),
+        shift_trials=shift_trials,
         labels_from="file" if label_file else "imagenet",
     )
     meta = {
@@ -481,6 +491,7 @@ def evaluate(
         "files": names,  # the order of the per-image arrays in per_image.npz
         "preprocess": model.preprocess,
         "background": background,
+        "shift_trials": shift_trials,
         "seed": seed,
         "notes": model.notes,
     }

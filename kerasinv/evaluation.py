@@ -1,6 +1,7 @@
 """``kerasinv evaluate``: one invariance report for any Keras model or SavedModel.
 
-Protocols (docs/papers.md §2.2, §3.3), each on every image, with the model's input size ``S``:
+Protocols (docs/papers.md §2.2, §3.3), each on every image, with the model's input size ``S``; the
+frames are made and classified by :mod:`kerasinv.measure`:
 
 - ``crop``: the photo at ``S + 10`` pixels (234 for 224: Azulay & Weiss), ``S`` windows at 9
   consecutive diagonal offsets around the centre;
@@ -8,16 +9,17 @@ Protocols (docs/papers.md §2.2, §3.3), each on every image, with the model's i
   canvas at 9 consecutive diagonal offsets (``--background``: black pixels by default);
 - ``inpaint``: as ``black``, then the canvas filled by their iterative normalised convolution;
 - ``scale``: the embedded photo at 9 consecutive sizes, centred;
-- ``shift``: Zhang's consistency of two random ``S`` crops of the photo at ``round(S * 256 / 224)``.
+- ``shift``: Zhang's consistency of two random ``S`` crops of the photo at ``round(S * 256 / 224)``,
+  ``shift_trials`` passes (Zhang: 5): the same pairs, and so the same number, as the zhang-blurpool
+  recipe for the same model, photos and seed.
 
 Reported per protocol: P(top-1 change) and mean absolute change over the 8 consecutive pairs (A&W),
-top-1 accuracy of the first frame when labels are known, and for ``shift`` the consistency.
+top-1 accuracy of the first frame when labels are known, and for ``shift`` the consistency (and the
+accuracy of the centre crop).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -25,257 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasinv.errors import ConfigError, DataFormatError, DataNotFoundError
-
-PROTOCOLS = ("crop", "black", "inpaint", "scale", "shift")
-PREPROCESSING = ("auto", "none", "caffe", "tf", "torch")
-
-#: keras.applications preprocessing by model-name prefix, for ``preprocess="auto"``.
-AUTO_PREPROCESSING = {
-    "vgg": "caffe",
-    "resnet50": "caffe",
-    "resnet101": "caffe",
-    "resnet152": "caffe",
-    "inception_resnet_v2": "tf",
-    "inception_v3": "tf",
-    "xception": "tf",
-    "mobilenet": "tf",
-    "densenet": "torch",
-}
-
-
-def auto_preprocessing(model_name: str) -> str:
-    """The keras.applications preprocessing of a model named like a stock one (``vgg16`` ->
-    ``caffe``, ``inception_resnet_v2`` / ``mobilenet...`` -> ``tf``), else ``none`` (raw pixels, as
-    kerasinv's SavedModels take)."""
-    name = model_name.lower()
-    for prefix, mode in AUTO_PREPROCESSING.items():
-        if name.startswith(prefix):
-            return mode
-    return "none"
-
-
-STEPS = 8
-
-
-@dataclasses.dataclass
-class LoadedModel:
-    """A model ready for evaluation: ``predict(uint8-range float [B, S, S, 3]) -> probabilities``."""
-
-    name: str
-    source: str
-    input_size: int
-    predict: Callable[[np.ndarray], np.ndarray]
-    notes: list[str]
-    preprocess: str = "none"
-    keras_model: object = None  # the keras.Model when there is one (None for SavedModels)
-    classes: int | None = None  # outputs per image (None: not known before the first call)
-
-
-IMAGENET_CLASSES = 1000
-
-
-def check_io(where: str, input_shape, output_shape) -> int:
-    """Check that a model maps square RGB images ``[B, S, S, 3]`` to scores ``[B, K]``; returns K.
-
-    Raises:
-        DataFormatError: with what the model takes or gives and what evaluate needs.
-    """
-    if isinstance(input_shape, list) or input_shape is None or len(input_shape) != 4:
-        raise DataFormatError(
-            f"{where}: evaluate needs a model with one image input [B, S, S, 3]; this one takes "
-            f"{input_shape}"
-        )
-    _, h, w, c = input_shape
-    if h is None or w is None:
-        raise DataFormatError(
-            f"{where}: the input size is not fixed ({input_shape}); rebuild the model with "
-            "input_shape=(S, S, 3) so the protocols know which crop size to use"
-        )
-    if h != w:
-        raise DataFormatError(
-            f"{where}: the model takes {h}x{w} inputs; evaluate's protocols use square S x S crops "
-            "(rebuild it with a square input_shape)"
-        )
-    if c != 3:
-        raise DataFormatError(
-            f"{where}: the model takes {c}-channel inputs; evaluate feeds RGB photos (3 channels)"
-        )
-    if isinstance(output_shape, list) or output_shape is None or len(output_shape) != 2:
-        raise DataFormatError(
-            f"{where}: evaluate needs class scores [B, K] as the output; this model gives "
-            f"{output_shape} (add a classifier head, e.g. include_top=True or pooling + Dense)"
-        )
-    k = output_shape[-1]
-    if k is None or k < 2:
-        raise DataFormatError(
-            f"{where}: the output must hold K >= 2 class scores, got {output_shape}"
-        )
-    return int(k)
-
-
-def from_keras(model, preprocess: str = "auto", source: str = "", name: str | None = None):
-    """Wrap an in-memory ``keras.Model`` ``[B, S, S, 3] -> [B, classes]`` as a :class:`LoadedModel`
-    (``preprocess`` as in :func:`load_model`; ``"auto"`` chooses by ``model.name``)."""
-    if preprocess not in PREPROCESSING:
-        raise ConfigError(
-            f"preprocess must be one of {', '.join(PREPROCESSING)}, got {preprocess!r}"
-        )
-    shape = model.input_shape
-    classes = check_io(source or model.name, shape, model.output_shape)
-    notes: list[str] = []
-    if preprocess == "auto":
-        preprocess = auto_preprocessing(model.name)
-        notes.append(f"preprocessing chosen from the model name: {preprocess}")
-
-    predict = _predictor(lambda x: np.asarray(model.predict_on_batch(x)), preprocess, notes)
-    return LoadedModel(
-        name or model.name,
-        source or model.name,
-        int(shape[1]),
-        predict,
-        notes,
-        preprocess,
-        model,
-        classes,
-    )
-
-
-def _predictor(call: Callable, preprocess: str, notes: list[str]) -> Callable:
-    """``0..255 pixels -> probabilities``: keras.applications preprocessing, ``call``, softmax if the
-    outputs are logits."""
-
-    def predict(batch: np.ndarray) -> np.ndarray:
-        import keras
-
-        x = np.asarray(batch, np.float32)
-        if preprocess != "none":
-            x = keras.applications.imagenet_utils.preprocess_input(x.copy(), mode=preprocess)
-        return _softmax_if_needed(call(x), notes)
-
-    return predict
-
-
-def _softmax_if_needed(scores: np.ndarray, notes: list[str]) -> np.ndarray:
-    scores = np.asarray(scores, np.float64)
-    if scores.min() >= 0 and np.allclose(scores.sum(-1), 1.0, atol=1e-3):
-        return scores
-    if "outputs are not probabilities: softmax applied" not in notes:
-        notes.append("outputs are not probabilities: softmax applied")
-    shifted = scores - scores.max(-1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(-1, keepdims=True)
-
-
-def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
-    """Load a ``.keras`` / ``.h5`` file or a SavedModel folder (``serving_default`` signature).
-
-    Args:
-        path: the model.
-        preprocess: what to apply to 0..255 pixels before the model: ``"none"`` (the model takes raw
-            pixels, as kerasinv's exported SavedModels do), keras.applications' ``"caffe"``
-            (VGG16, ResNet50), ``"tf"`` ([-1, 1]: InceptionResNetV2, MobileNet) or ``"torch"``, or
-            ``"auto"``: by the model's name (:func:`auto_preprocessing`; SavedModels: ``"none"``).
-    """
-    import keras
-    import tensorflow as tf
-
-    import kerasinv.layers  # noqa: F401  (registers the custom layers for loading)
-
-    if preprocess not in PREPROCESSING:
-        raise ConfigError(
-            f"--preprocess must be one of {', '.join(PREPROCESSING)}, got {preprocess!r}"
-        )
-    path = Path(path)
-    notes: list[str] = []
-    if not path.exists():
-        raise DataNotFoundError(f"no model at {path}: give a .keras file or a SavedModel folder")
-    if path.is_dir():
-        if not (path / "saved_model.pb").is_file():
-            raise DataFormatError(f"{path} is a folder without saved_model.pb: not a SavedModel")
-        try:
-            loaded = tf.saved_model.load(str(path))
-        except Exception as e:  # TF raises many types for damaged SavedModels
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise DataFormatError(
-                f"could not load the SavedModel {path} ({first[:200]}); is its variables/ folder "
-                "complete? Export it again"
-            ) from None
-        if "serving_default" not in loaded.signatures:
-            raise DataFormatError(f"{path} has no serving_default signature")
-        fn = loaded.signatures["serving_default"]
-        inputs = fn.structured_input_signature[1]
-        if len(inputs) != 1:
-            raise DataFormatError(
-                f"{path}: serving_default must take one image input [B, S, S, 3], got {inputs}"
-            )
-        ((input_name, spec),) = inputs.items()
-        outputs = fn.structured_outputs
-        key = "probabilities" if "probabilities" in outputs else sorted(outputs)[0]
-        out_shape = outputs[key].shape
-        classes = check_io(
-            str(path),
-            tuple(spec.shape.as_list()) if spec.shape.rank is not None else None,
-            tuple(out_shape.as_list()) if out_shape.rank is not None else None,
-        )
-        size, dtype = int(spec.shape[1]), spec.dtype
-
-        def call(x):
-            return fn(**{input_name: tf.cast(x, dtype)})[key].numpy()
-
-        name = path.name if not path.name.isdigit() else path.parent.name
-        preprocess = "none" if preprocess == "auto" else preprocess
-    else:
-        try:
-            model = keras.saving.load_model(str(path), compile=False)
-        except Exception as e:  # Keras raises many types for unreadable files
-            raise DataFormatError(f"could not load {path} as a Keras model: {e}") from None
-        return from_keras(model, preprocess, source=str(path))
-
-    return LoadedModel(
-        name, str(path), size, _predictor(call, preprocess, notes), notes, preprocess, None, classes
-    )
-
-
-def protocol_frames(images, protocol: str, size: int, background="black", seed: int = 0):
-    """The perturbed frames of a batch of square photos ``[B, P, P, 3]`` (any P >= size):
-    ``[B, 9, size, size, 3]`` for the one-pixel protocols, ``[B, 2, size, size, 3]`` for shift."""
-    import tensorflow as tf
-
-    from kerasinv import perturb
-
-    x = tf.convert_to_tensor(images, tf.float32)
-    if protocol == "crop":
-        source = perturb.resize(x, size + STEPS + 2)
-        return perturb.onepixel_sequence(source, "crop", canvas=size, steps=STEPS)
-    if protocol in ("black", "inpaint", "scale"):
-        embedded = max(4, round(size / 1.3))
-        return perturb.onepixel_sequence(
-            x, protocol, canvas=size, size=embedded, steps=STEPS, background=background
-        )
-    if protocol == "shift":
-        source = perturb.resize(x, max(size + 2, round(size * 256 / 224)))
-        first, second, _ = perturb.random_crop_pair(
-            source, size, tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-        )
-        return tf.stack([first, second], axis=1)
-    raise ConfigError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
-
-
-@functools.lru_cache(maxsize=32)
-def compiled_frames(protocol: str, size: int, background="black"):
-    """:func:`protocol_frames` compiled by XLA (perturbations are gathers, which XLA fuses: several
-    times faster than a plain graph on CPU); ``fn(images, seed)``."""
-    import tensorflow as tf
-
-    # no reduce_retracing: a trace generalised to unknown H and W would need the resize op XLA
-    # cannot compile (ScaleAndTranslate); one trace per image shape is cheap
-    @tf.function(jit_compile=True)
-    def frames(images, seed):
-        return protocol_frames(images, protocol, size, background, seed)
-
-    return frames
-
+from kerasinv.errors import ConfigError
+from kerasinv.measure import PROTOCOLS
+from kerasinv.models.loading import IMAGENET_CLASSES, LoadedModel
 
 def accuracy_labels(
     labels: np.ndarray | None, classes: int | None, labels_from: str = "imagenet"
@@ -312,16 +66,17 @@ def evaluate(
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     labels_from: str = "imagenet",
+    shift_trials: int = 5,
 ) -> dict:
-    """Run the protocols; returns ``{"summary": {protocol: {...}}, "per_image": {...}}``.
+    """Run the protocols on square photos ``[N, P, P, 3]`` (0..255; ``P`` = :func:`photo_size` of the
+    model's input for ``shift``); returns ``{"summary": {protocol: {...}}, "per_image": {...}}``.
 
     Accuracy is reported only when the labels are in the model's class space (see
     :func:`accuracy_labels`; ``labels_from``: ``"imagenet"`` for WordNet-id labels, ``"file"`` for
     indices from a user's label file); otherwise a note says why it is missing.
     """
-    import tensorflow as tf
-
-    from kerasinv import metrics
+    from kerasinv import measure, perturb
+    from kerasinv.models.architectures import photo_size
 
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
@@ -330,37 +85,37 @@ def evaluate(
     if note and note not in model.notes:
         model.notes.append(note)
     known = None if scored is None else scored >= 0
+    size = model.input_size
     summary, per_image = {}, {}
     for protocol in protocols:
         start = time.perf_counter()
-        tops, changed, change = [], [], []
-        for i in range(0, len(images), batch_size):
-            batch = np.asarray(images[i : i + batch_size], np.float32)
-            frames = compiled_frames(protocol, model.input_size, background)(
-                batch, tf.constant(seed + i, tf.int64)
-            )
-            frames = np.asarray(frames)
-            b, t = frames.shape[:2]
-            probs = model.predict(frames.reshape(b * t, *frames.shape[2:])).reshape(b, t, -1)
-            tops.append(probs.argmax(-1))
-            c, a = metrics.onepixel_changes(probs)
-            changed.append(c)
-            change.append(a)
-        tops, changed, change = (np.concatenate(v) for v in (tops, changed, change))
-        row = {"images": len(tops)}
+        row = {"images": len(images)}
         if protocol == "shift":
-            row["consistency"] = float(1 - changed.mean())
+            photos = np.asarray(perturb.resize(np.asarray(images, np.float32), photo_size(size)))
+            pairs = measure.shift_pairs(
+                model.predict, photos, size, shift_trials, seed, batch_size
+            )
+            first = measure.predict_batched(
+                model.predict, perturb.centre_crop(photos, size), batch_size
+            ).argmax(-1)
+            row["consistency"] = pairs.consistency
+            row["trials"] = shift_trials
+            per_image["shift_top1"] = pairs.top1
+            per_image["shift_offsets"] = pairs.offsets
+            per_image["shift_centre_top1"] = first
         else:
-            row["p_top1_change"] = float(changed.mean())
-            row["mean_absolute_change"] = float(change.mean())
+            result = measure.onepixel(model.predict, images, protocol, size, background, batch_size)
+            row["p_top1_change"] = float(result.changed.mean())
+            row["mean_absolute_change"] = float(result.abs_change.mean())
+            per_image[f"{protocol}_top1"] = result.top1
+            per_image[f"{protocol}_changed"] = result.changed
+            per_image[f"{protocol}_abs_change"] = result.abs_change
+            first = result.top1[:, 0]
         row["seconds"] = round(time.perf_counter() - start, 2)
         if scored is not None:
-            row["accuracy"] = float(np.mean(tops[:, 0][known] == scored[known]))
+            row["accuracy"] = float(np.mean(first[known] == scored[known]))
             row["labelled"] = int(known.sum())
         summary[protocol] = row
-        per_image[f"{protocol}_top1"] = tops
-        per_image[f"{protocol}_changed"] = changed
-        per_image[f"{protocol}_abs_change"] = change
         if progress:
             progress(f"{protocol}: {row}")
     return {"summary": summary, "per_image": per_image}
@@ -441,15 +196,9 @@ def write_report(result: dict, output: str | Path, meta: dict, overwrite: bool =
 
 
 __all__ = [
-    "PREPROCESSING",
     "PROTOCOLS",
-    "LoadedModel",
     "accuracy_labels",
-    "check_io",
     "evaluate",
-    "from_keras",
-    "load_model",
-    "protocol_frames",
     "render_table",
     "report_name",
     "write_report",

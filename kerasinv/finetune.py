@@ -150,9 +150,10 @@ def measure(model, images, labels, preprocess: str, seed: int) -> dict:
     import numpy as np
 
     from kerasinv import evaluation
+    from kerasinv.models.loading import from_keras
     from kerasinv.perturb import resize
 
-    loaded = evaluation.from_keras(model, preprocess)
+    loaded = from_keras(model, preprocess)
     result = evaluation.evaluate(
         loaded, images, labels, protocols=("crop", "shift"), batch_size=64, seed=seed,
         labels_from="file",

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasinv import evaluation, models
+from kerasinv import evaluation, measure, models
+from kerasinv.models.architectures import preprocessing_for
+from kerasinv.models.loading import from_keras, load_model
 from kerasinv.export import export_serving
 from tests.conftest import SHARED_DATA, run_cli_here
 
@@ -63,7 +65,7 @@ def test_savedmodel_report_through_the_cli(saved_model, photo_tar, tmp_path):
         assert "accuracy" not in row  # no WordNet ids, no labels
     assert 0 <= report["summary"]["shift"]["consistency"] <= 1
     arrays = np.load(out / "per_image.npz")
-    assert arrays["crop_changed"].shape == (6, 8) and arrays["shift_top1"].shape == (6, 2)
+    assert arrays["crop_changed"].shape == (6, 8) and arrays["shift_top1"].shape == (5, 6, 2)
     assert (out / "p_top1_change.png").stat().st_size > 1000
 
 
@@ -77,13 +79,13 @@ def test_engine_on_a_keras_file_matches_the_metrics(tmp_path):
     x = keras.layers.Flatten()(x)
     model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
     model.save(tmp_path / "m.keras")
-    loaded = evaluation.load_model(tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
     assert loaded.input_size == 32
     images = np.random.default_rng(1).uniform(0, 255, (5, 37, 37, 3)).astype(np.float32)
     result = evaluation.evaluate(
         loaded, images, np.array([0, 1, 2, 0, 1]), ["black"], batch_size=2, labels_from="file"
     )
-    frames = np.asarray(evaluation.protocol_frames(images, "black", 32))
+    frames = np.asarray(measure.onepixel_frames(images, "black", 32))
     probs = loaded.predict(frames.reshape(-1, 32, 32, 3)).reshape(5, 9, -1)
     from kerasinv import metrics
 
@@ -97,10 +99,10 @@ def test_engine_on_a_keras_file_matches_the_metrics(tmp_path):
 
 
 def test_auto_preprocessing_by_name():
-    assert evaluation.auto_preprocessing("vgg16") == "caffe"
-    assert evaluation.auto_preprocessing("inception_resnet_v2") == "tf"
-    assert evaluation.auto_preprocessing("mobilenet_0.75_224") == "tf"
-    assert evaluation.auto_preprocessing("all_cnn_c") == "none"
+    assert preprocessing_for("vgg16") == "caffe"
+    assert preprocessing_for("inception_resnet_v2") == "tf"
+    assert preprocessing_for("mobilenet_0.75_224") == "tf"
+    assert preprocessing_for("all_cnn_c") == "none"
 
 
 def test_bad_input_is_explained_quickly(photo_tar, tmp_path):
@@ -186,7 +188,7 @@ def test_partly_labelled_photos_are_scored_on_the_labelled_ones(tmp_path):
     inputs = keras.Input((32, 32, 3))
     x = keras.layers.GlobalAveragePooling2D()(inputs)
     model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
-    loaded = evaluation.from_keras(model, "none")
+    loaded = from_keras(model, "none")
     images = np.random.default_rng(1).uniform(0, 255, (4, 37, 37, 3)).astype(np.float32)
     top = loaded.predict(images[:, 2:34, 2:34]).argmax(-1)
     labels = np.array([top[0], -1, top[2], -1])

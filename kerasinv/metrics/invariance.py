@@ -53,10 +53,19 @@ def accuracy(probs, labels) -> float:
     return float(np.mean(probs.argmax(-1) == np.asarray(labels)))
 
 
+def pair_consistency(top1_a, top1_b) -> float:
+    """Zhang's consistency from stored top-1 classes: the fraction of pairs (any equal shapes, e.g.
+    ``[trials, N]``) whose two classes agree."""
+    a, b = np.asarray(top1_a), np.asarray(top1_b)
+    if a.shape != b.shape:
+        raise ValueError(f"top-1 arrays must have equal shapes, got {a.shape} and {b.shape}")
+    return float(np.mean(a == b))
+
+
 def consistency(probs_a, probs_b) -> float:
     """Zhang's consistency: how often two ``[N, K]`` predictions agree on the top-1 class."""
     a, b = _probs(probs_a, "probs_a", 2), _probs(probs_b, "probs_b", 2)
-    return float(np.mean(a.argmax(-1) == b.argmax(-1)))
+    return pair_consistency(a.argmax(-1), b.argmax(-1))
 
 
 def accuracy_by_offset(probs, labels) -> np.ndarray:
@@ -93,5 +102,6 @@ __all__ = [
     "mean_absolute_change",
     "onepixel_changes",
     "p_top1_change",
+    "pair_consistency",
     "true_class_probability_by_offset",
 ]

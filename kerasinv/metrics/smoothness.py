@@ -61,22 +61,4 @@ def _blur_same(w: np.ndarray, g: np.ndarray) -> np.ndarray:
     return sum(g[t] * rows[:, :, t : t + kw] for t in range(len(g)))
 
 
-def layer_smoothness(model, sigma: float = 1.0) -> dict[str, dict[str, float]]:
-    """``{layer: {"total_variation": mean, "gaussian_smoothness": mean}}`` for every convolution of
-    ``model`` with spatial kernels (at least 2x2)."""
-    out = {}
-    for layer in model.layers:
-        kernel = getattr(layer, "depthwise_kernel", None)
-        if kernel is None:
-            kernel = getattr(layer, "kernel", None)
-        if kernel is None or len(kernel.shape) != 4 or min(kernel.shape[:2]) < 2:
-            continue
-        k = np.asarray(kernel)
-        out[layer.name] = {
-            "total_variation": float(total_variation(k).mean()),
-            "gaussian_smoothness": float(gaussian_smoothness(k, sigma).mean()),
-        }
-    return out
-
-
-__all__ = ["filters", "gaussian_smoothness", "layer_smoothness", "total_variation"]
+__all__ = ["filters", "gaussian_smoothness", "total_variation"]

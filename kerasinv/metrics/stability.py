@@ -44,45 +44,8 @@ def deformation_sensitivity(reps, reps_deformed, pairs: int = 1000, seed: int = 
     return cosine_distance(reps, reps_deformed) / random_pair_distance(reps, pairs, seed)
 
 
-def representation_model(model, layer_names):
-    """A model mapping the inputs of ``model`` to ``{layer name: output}``: every chosen layer from
-    one forward pass."""
-    import keras
-
-    missing = [n for n in layer_names if n not in {layer.name for layer in model.layers}]
-    if missing:
-        raise ValueError(f"model {model.name!r} has no layers {missing}")
-    outputs = {name: model.get_layer(name).output for name in layer_names}
-    return keras.Model(model.inputs, outputs)
-
-
-def representations(probe, images, batch_size: int = 128) -> dict[str, np.ndarray]:
-    """``{layer: [N, ...]}`` from a :func:`representation_model` ``probe`` on ``images``, in batches."""
-    x = np.asarray(images)
-    outs = [probe.predict_on_batch(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-    return {name: np.concatenate([o[name] for o in outs]) for name in outs[0]}
-
-
-def layerwise_sensitivity(
-    model, layer_names, images, deformed, batch_size: int = 128, pairs: int = 1000, seed: int = 0
-) -> dict[str, np.ndarray]:
-    """``{layer: per-image normalised sensitivity [N]}`` of ``model``'s layers between ``images`` and
-    ``deformed`` (``[N, H, W, C]`` each, preprocessed as the model expects). To compare one set of
-    images with several deformations, build the probe once and call :func:`representations` and
-    :func:`deformation_sensitivity` directly, as the ruderman-deformation recipe does."""
-    probe = representation_model(model, layer_names)
-    clean = representations(probe, images, batch_size)
-    moved = representations(probe, deformed, batch_size)
-    return {
-        name: deformation_sensitivity(clean[name], moved[name], pairs, seed) for name in layer_names
-    }
-
-
 __all__ = [
     "cosine_distance",
     "deformation_sensitivity",
-    "layerwise_sensitivity",
     "random_pair_distance",
-    "representation_model",
-    "representations",
 ]

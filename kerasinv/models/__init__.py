@@ -1,41 +1,74 @@
-"""Model builders, the registry (``kerasinv.models.get``) and the anti-aliasing rewrite."""
+"""Model builders, the registry (``kerasinv.models.get``), loading, the per-architecture table and
+the anti-aliasing rewrite.
 
-from kerasinv.models import (  # noqa: F401  (register the builders)
-    allcnn,
-    downsampling_cnn,
-    imagenet,
-    vgg_cifar,
-)
-from kerasinv.models.allcnn import ALLCNN_NAMES, build_allcnn
-from kerasinv.models.antialias import (
-    AntialiasError,
-    Change,
-    antialias,
-    format_report,
-    plan_antialias,
-)
-from kerasinv.models.downsampling_cnn import DOWNSAMPLING, build_downsampling_cnn, probe_layers
-from kerasinv.models.imagenet import INPUT_SIZES, inception_resnet_v2, resnet50, vgg16
-from kerasinv.models.registry import get, names, register
-from kerasinv.models.vgg_cifar import build_vgg_cifar
+Names are imported on first use, so ``kerasinv.models.architectures`` (and the CLI's checks) do not
+pay for Keras and TensorFlow.
 
-__all__ = [
-    "ALLCNN_NAMES",
-    "DOWNSAMPLING",
-    "INPUT_SIZES",
-    "AntialiasError",
-    "Change",
-    "antialias",
-    "build_allcnn",
-    "build_downsampling_cnn",
-    "build_vgg_cifar",
-    "format_report",
-    "get",
-    "inception_resnet_v2",
-    "names",
-    "plan_antialias",
-    "probe_layers",
-    "register",
-    "resnet50",
-    "vgg16",
-]
+- :mod:`~kerasinv.models.registry`: ``get(name, ...)`` / ``names()`` over every builder;
+- :mod:`~kerasinv.models.allcnn`, :mod:`~kerasinv.models.vgg_cifar`,
+  :mod:`~kerasinv.models.downsampling_cnn`, :mod:`~kerasinv.models.imagenet`: the builders;
+- :mod:`~kerasinv.models.antialias`: ``antialias(model)`` for any Keras CNN;
+- :mod:`~kerasinv.models.architectures`: input size, preprocessing and crop ratio per architecture;
+- :mod:`~kerasinv.models.loading`: any ``.keras`` file, SavedModel or ``keras.Model`` as a predictor.
+"""
+
+import importlib
+import sys
+import types
+
+#: public name -> the submodule that defines it
+_EXPORTS = {
+    "ALLCNN_NAMES": "allcnn",
+    "build_allcnn": "allcnn",
+    "AntialiasError": "antialias",
+    "Change": "antialias",
+    "antialias": "antialias",
+    "format_report": "antialias",
+    "plan_antialias": "antialias",
+    "ARCHITECTURES": "architectures",
+    "architecture": "architectures",
+    "photo_size": "architectures",
+    "preprocessing_for": "architectures",
+    "DOWNSAMPLING": "downsampling_cnn",
+    "build_downsampling_cnn": "downsampling_cnn",
+    "probe_layers": "downsampling_cnn",
+    "inception_resnet_v2": "imagenet",
+    "resnet50": "imagenet",
+    "vgg16": "imagenet",
+    "LoadedModel": "loading",
+    "from_keras": "loading",
+    "load_model": "loading",
+    "get": "registry",
+    "names": "registry",
+    "register": "registry",
+    "build_vgg_cifar": "vgg_cifar",
+}
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kerasinv.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"kerasinv.models.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+class _Package(types.ModuleType):
+    """Keeps ``kerasinv.models.antialias`` the function: importing the submodule of the same name
+    would otherwise rebind the package attribute to the module."""
+
+    def __setattr__(self, name, value):
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])
+
+
+__all__ = sorted(_EXPORTS)

@@ -157,7 +157,4 @@ for _fn, _keras, _size, _module in (
     _registered.__doc__ = f"Registry entry for :func:`{_fn.__name__}` (weights=None by default)."
     register(_fn.__name__.replace("_", "-"))(_registered)
 
-#: Default input size of each architecture (keras.applications).
-INPUT_SIZES = {"vgg16": 224, "resnet50": 224, "inception-resnet-v2": 299}
-
-__all__ = ["INPUT_SIZES", "inception_resnet_v2", "resnet50", "vgg16"]
+__all__ = ["inception_resnet_v2", "resnet50", "vgg16"]

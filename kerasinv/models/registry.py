@@ -24,8 +24,20 @@ def register(name: str) -> Callable[[Builder], Builder]:
     return wrap
 
 
+#: The modules whose builders register themselves on import (imported on first use of the registry).
+BUILDER_MODULES = ("allcnn", "downsampling_cnn", "imagenet", "vgg_cifar")
+
+
+def _load_builders() -> None:
+    import importlib
+
+    for module in BUILDER_MODULES:
+        importlib.import_module(f"kerasinv.models.{module}")
+
+
 def names() -> list[str]:
     """All registered model names, in registration order."""
+    _load_builders()
     return list(_BUILDERS)
 
 
@@ -48,6 +60,7 @@ def get(name: str, classes: int = 10, input_shape=None, **options) -> keras.Mode
     Raises:
         UnknownNameError: ``name`` is not registered.
     """
+    _load_builders()
     key = name.strip().lower().replace("_", "-")
     if key not in _BUILDERS:
         raise UnknownNameError("model", name, _BUILDERS)

@@ -14,6 +14,7 @@ from kerasinv.perturb.sampling import BORDERS, bilinear_sample
 from kerasinv.perturb.shifts import (
     IMAGENET_MEAN_RGB,
     background_value,
+    centre_crop,
     centred_offsets,
     circular_shift,
     crop,
@@ -24,6 +25,7 @@ from kerasinv.perturb.shifts import (
     random_crop_pair,
     random_offsets,
     rescale,
+    shift_pair_offsets,
 )
 from kerasinv.perturb.tps import (
     control_grid,
@@ -43,6 +45,7 @@ __all__ = [
     "background_value",
     "bilinear_sample",
     "binomial_taps",
+    "centre_crop",
     "centred_offsets",
     "circular_shift",
     "control_grid",
@@ -63,6 +66,7 @@ __all__ = [
     "random_displacements",
     "random_offsets",
     "rescale",
+    "shift_pair_offsets",
     "resize",
     "resize_matrix",
     "warp",

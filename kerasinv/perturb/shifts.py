@@ -137,25 +137,50 @@ def rescale(images, size, canvas, background="black", mean=IMAGENET_MEAN_RGB):
 def random_offsets(seed, batch, max_offset):
     """Stateless uniform int offsets ``[B, 2]`` in ``0 .. max_offset - 1`` (Zhang's
     ``np.random.randint(max_offset, size=2)`` per image)."""
+    return shift_pair_offsets(seed, batch, max_offset)[0, :, 0]
+
+
+def _seed_pair(seed):
+    seed = tf.cast(seed, tf.int64)
+    return tf.stack([seed, tf.constant(0, tf.int64)]) if seed.shape.rank == 0 else seed
+
+
+def shift_pair_offsets(seed, count, max_offset, trials: int = 1):
+    """The one generator of random shift pairs: int offsets ``[trials, count, 2, 2]`` (trial, image,
+    first / second shift, row / column), uniform in ``0 .. max_offset - 1``.
+
+    Every consistency measurement (``kerasinv evaluate --protocols shift``, the zhang-blurpool recipe,
+    fine-tuning reports) draws its pairs here, so one seed gives the same pairs for every model and
+    every batch size. ``seed``: an int or a stateless pair of ints; Philox, as TensorFlow's stateless ops.
+    """
     return tf.random.stateless_uniform(
-        [batch, 2], seed=seed, minval=0, maxval=max_offset, dtype=tf.int32, alg="philox"
-    )
+        [trials, count, 2, 2], seed=_seed_pair(seed), minval=0, maxval=max_offset,
+        dtype=tf.int32, alg="philox",
+    )  # fmt: skip
 
 
 def random_crop_pair(images, crop_size, seed):
     """Zhang's consistency input: two random ``crop_size`` windows of each image.
 
-    Offsets are drawn from ``0 .. S - crop_size - 1`` (224 from 256: 0..31; 32 from 36: 0..3).
+    Offsets come from :func:`shift_pair_offsets` with ``max_offset = S - crop_size`` (224 from 256:
+    0..31; 32 from 40: 0..7).
 
     Returns:
         ``(first, second, offsets)``: two ``[B, crop, crop, C]`` batches and int ``[B, 2, 2]``.
     """
     batch = tf.shape(images)[0]
     max_offset = images.shape[1] - _pair(crop_size)[0]
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 2, alg="philox")
-    o0 = random_offsets(seeds[0], batch, max_offset)
-    o1 = random_offsets(seeds[1], batch, max_offset)
-    return crop(images, o0, crop_size), crop(images, o1, crop_size), tf.stack([o0, o1], 1)
+    offsets = shift_pair_offsets(seed, batch, max_offset)[0]
+    first = crop(images, offsets[:, 0], crop_size)
+    return first, crop(images, offsets[:, 1], crop_size), offsets
+
+
+def centre_crop(images, size):
+    """The central ``size`` window (floor offsets): ``[B, H, W, C] -> [B, h, w, C]``."""
+    h, w = _pair(size)
+    shape = images.shape
+    top, left = (shape[1] - h) // 2, (shape[2] - w) // 2
+    return images[:, top : top + h, left : left + w]
 
 
 def diagonal_sweep(images, crop_size):
@@ -179,7 +204,8 @@ def circular_shift(images, shifts):
 
 
 def random_circular_shift(images, seed, max_shift=None):
-    """Circular shifts by random offsets in ``0 .. max_shift - 1`` (default: the full image size).
+    """Circular shifts by random offsets in ``0 .. max_shift - 1`` (default: the full image size),
+    the first shift of :func:`shift_pair_offsets`.
 
     Returns:
         ``(shifted, shifts)``.
@@ -193,6 +219,7 @@ def random_circular_shift(images, seed, max_shift=None):
 __all__ = [
     "IMAGENET_MEAN_RGB",
     "background_value",
+    "centre_crop",
     "centred_offsets",
     "circular_shift",
     "crop",
@@ -203,4 +230,5 @@ __all__ = [
     "random_crop_pair",
     "random_offsets",
     "rescale",
+    "shift_pair_offsets",
 ]

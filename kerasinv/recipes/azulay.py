@@ -307,10 +307,11 @@ def run(
                 continue
             if size not in photo_cache:
                 from kerasinv.data.imagenet import load_photos
+                from kerasinv.models.architectures import photo_size
 
                 photo_cache[size] = load_photos(
                     images,
-                    resize=round(size * 256 / 224),
+                    resize=photo_size(size),
                     limit=settings["photos"],
                     require_labels=False,
                     label_file=labels,

@@ -3,8 +3,8 @@ in their downsampling, at initialisation, after training, and after training on 
 (docs/papers.md §4; the paper's own protocol is unverified, this follows the proposal recorded there).
 
 For every network and state the runner measures, on the same probe images and the same deformations:
-the per-layer normalised sensitivity (:func:`kerasinv.metrics.layerwise_sensitivity`) at each strength
-C, the filters' smoothness (:func:`kerasinv.metrics.layer_smoothness`) and the test accuracy.
+the per-layer normalised sensitivity (:func:`kerasinv.measure.layerwise_sensitivity`) at each strength
+C, the filters' smoothness (:func:`kerasinv.measure.layer_smoothness`) and the test accuracy.
 
 Output folder: ``results.json`` (one entry per network and state, plus records), ``table.md``,
 ``sensitivity_by_layer.png``, ``sensitivity_by_strength.png``, ``smoothness_vs_sensitivity.png``,
@@ -97,16 +97,16 @@ def deformed_probes(x: np.ndarray, settings: dict) -> dict[float, np.ndarray]:
     return out
 
 
-def measure(model, probes: np.ndarray, deformed: dict, x_test, y_test, settings: dict) -> dict:
+def measure_network(model, probes: np.ndarray, deformed: dict, x_test, y_test, settings: dict) -> dict:
     """Sensitivity per strength and layer, smoothness per conv layer, test accuracy."""
-    from kerasinv import metrics
+    from kerasinv import measure, metrics
 
     layers = registry.probe_layers(model)
-    probe = metrics.representation_model(model, layers)
-    clean = metrics.representations(probe, probes)  # once for every strength
+    probe = measure.representation_model(model, layers)
+    clean = measure.representations(probe, probes)  # once for every strength
     sensitivity = {}
     for c, moved in deformed.items():
-        moved_reps = metrics.representations(probe, moved)
+        moved_reps = measure.representations(probe, moved)
         sensitivity[str(c)] = {
             name: float(
                 metrics.deformation_sensitivity(
@@ -115,7 +115,7 @@ def measure(model, probes: np.ndarray, deformed: dict, x_test, y_test, settings:
             )
             for name in layers
         }
-    smooth = metrics.layer_smoothness(model)
+    smooth = measure.layer_smoothness(model)
     probs = cifar_runs.predict(model, x_test)
     return {
         "layers": layers,
@@ -325,7 +325,7 @@ def run(
             row = {
                 "model": name,
                 "state": state,
-                **measure(net, probes, deformed, splits.x_test, splits.y_test, settings),
+                **measure_network(net, probes, deformed, splits.x_test, splits.y_test, settings),
                 "final_train_loss": (history or {}).get("loss", [None])[-1],
                 "final_train_accuracy": (history or {}).get("accuracy", [None])[-1],
                 "params": int(net.count_params()),

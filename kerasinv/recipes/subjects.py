@@ -16,9 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kerasinv.errors import ConfigError, KerasinvError
+from kerasinv.models.architectures import PAPER_NETWORKS, architecture
 
-#: keras.applications preprocessing of the paper networks (docs/papers.md §2.3 Keras notes).
-NETWORK_PREPROCESSING = {"vgg16": "caffe", "resnet50": "caffe", "inception-resnet-v2": "tf"}
 BASELINE = "baseline"
 
 
@@ -30,7 +29,7 @@ class Subject:
         label: its column name in tables and figures, e.g. ``"vgg16"``, ``"vgg16 + blur-3"``.
         network: the paper network it is an instance of (``"vgg16"``), or ``None`` for user models.
         variant: ``"baseline"`` or the anti-aliasing method (``"blur-3"``, ``"aps"``).
-        model: the loaded model (:class:`kerasinv.evaluation.LoadedModel`).
+        model: the loaded model (:class:`kerasinv.models.LoadedModel`).
         weights: where the weights came from (for records).
         retrained: whether anti-aliased weights were trained with the blur (``False`` for drop-in
             twins of a network trained without it).
@@ -68,10 +67,10 @@ def parse_weights(values: Sequence[str] | None) -> dict[tuple[str, str], str]:
             )
         key, source = (part.strip() for part in value.split("=", 1))
         network, _, variant = key.partition(":")
-        if network not in NETWORK_PREPROCESSING:
+        if network not in PAPER_NETWORKS:
             raise ConfigError(
                 f"--weights {value!r}: unknown network {network!r}; known: "
-                f"{', '.join(NETWORK_PREPROCESSING)}"
+                f"{', '.join(PAPER_NETWORKS)}"
             )
         if source != "imagenet" and not Path(source).is_file():
             raise ConfigError(f"--weights {value!r}: no file at {source}")
@@ -99,14 +98,14 @@ def network(name: str, weights: str = "imagenet", variant: str = BASELINE) -> Su
     """A paper network built by :mod:`kerasinv.models.imagenet` with ``weights`` (``"imagenet"`` or a
     file) and ``variant`` (``"baseline"`` or an anti-aliasing method) built in."""
     from kerasinv import models
-    from kerasinv.evaluation import from_keras
+    from kerasinv.models.loading import from_keras
 
     model = models.get(
         name, classes=1000, weights=weights, antialias=None if variant == BASELINE else variant
     )
     label = name if variant == BASELINE else f"{name} + {variant}"
     loaded = from_keras(
-        model, NETWORK_PREPROCESSING[name], source=f"{name} ({weights})", name=label
+        model, architecture(name).preprocess, source=f"{name} ({weights})", name=label
     )
     return Subject(label, name, variant, loaded, weights)
 
@@ -124,7 +123,7 @@ def check_user_models(model_paths: Sequence[tuple[str, Path]], preprocess: str =
 
 def user_model(path: Path, label: str, preprocess: str = "auto") -> Subject:
     """A user's ``.keras`` file or SavedModel."""
-    from kerasinv.evaluation import load_model
+    from kerasinv.models.loading import load_model
 
     loaded = load_model(path, preprocess)
     loaded.name = label
@@ -137,7 +136,7 @@ def twin(subject: Subject, method: str) -> Subject:
     Raises:
         ConfigError: the subject has no Keras model (a SavedModel) or nothing to anti-alias.
     """
-    from kerasinv.evaluation import from_keras
+    from kerasinv.models.loading import from_keras
     from kerasinv.models import antialias, plan_antialias
 
     keras_model = subject.model.keras_model
@@ -218,7 +217,6 @@ def plan(
 
 __all__ = [
     "BASELINE",
-    "NETWORK_PREPROCESSING",
     "Planned",
     "Subject",
     "Unavailable",

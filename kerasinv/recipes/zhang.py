@@ -119,35 +119,23 @@ def build(name: str, variant: str, width: float, weight_decay: float, stats) -> 
 
 
 def shift_metrics(model, x: np.ndarray, y: np.ndarray, settings: dict) -> dict:
-    """Accuracy, shift and circular consistency, and the diagonal curve of ``model`` on ``x``."""
-    import tensorflow as tf
-
-    from kerasinv import metrics, perturb
+    """Accuracy, shift and circular consistency, and the diagonal curve of ``model`` on ``x``,
+    measured by :mod:`kerasinv.measure` (the pairs of ``kerasinv evaluate --protocols shift``)."""
+    from kerasinv import measure, metrics
 
     m, size = settings["max_shift"], x.shape[1]
-    mode = "REFLECT" if settings["padding"] == "reflect" else "CONSTANT"
-    images = tf.constant(x, tf.float32)
-    padded = tf.pad(images, [[0, 0], [m, m], [m, m], [0, 0]], mode=mode)
-    clean = cifar_runs.predict(model, x)
-    agree, circular = [], []
-    for trial in range(settings["trials"]):
-        seed = tf.constant([settings["seed"], trial], tf.int64)
-        first, second, _ = perturb.random_crop_pair(padded, size, seed)
-        a, b = cifar_runs.predict(model, first.numpy()), cifar_runs.predict(model, second.numpy())
-        agree.append(a.argmax(-1) == b.argmax(-1))
-        s0, s1 = tf.unstack(tf.random.experimental.stateless_split(seed + 1000, 2, alg="philox"))
-        c0, _ = perturb.random_circular_shift(images, s0, 2 * m)
-        c1, _ = perturb.random_circular_shift(images, s1, 2 * m)
-        a, b = cifar_runs.predict(model, c0.numpy()), cifar_runs.predict(model, c1.numpy())
-        circular.append(a.argmax(-1) == b.argmax(-1))
-    sweep = perturb.diagonal_sweep(padded, size).numpy()  # [N, 2m+1, S, S, C]
-    n, steps = sweep.shape[:2]
-    probs = cifar_runs.predict(model, sweep.reshape(n * steps, *sweep.shape[2:]))
-    probs = probs.reshape(n, steps, -1)
+    mode = "reflect" if settings["padding"] == "reflect" else "constant"
+    padded = np.pad(np.asarray(x, np.float32), [(0, 0), (m, m), (m, m), (0, 0)], mode=mode)
+    predict = measure.keras_predictor(model)
+    trials, seed = settings["trials"], settings["seed"]
+    pairs = measure.shift_pairs(predict, padded, size, trials, seed, batch_size=500)
+    circular = measure.circular_shift_pairs(predict, x, 2 * m, trials, seed, batch_size=500)
+    probs = measure.diagonal_sweep(predict, padded, size, batch_size=100)
+    clean = measure.predict_batched(predict, x, 500)
     return {
         "accuracy": metrics.accuracy(clean, y),
-        "consistency": float(np.mean(agree)),
-        "circular_consistency": float(np.mean(circular)),
+        "consistency": pairs.consistency,
+        "circular_consistency": circular.consistency,
         "diagonal_shift": list(range(-m, m + 1)),
         "diagonal_accuracy": metrics.accuracy_by_offset(probs, y).tolist(),
         "diagonal_true_probability": metrics.true_class_probability_by_offset(probs, y).tolist(),
@@ -156,7 +144,7 @@ def shift_metrics(model, x: np.ndarray, y: np.ndarray, settings: dict) -> dict:
 
 def filter_smoothness(model) -> dict:
     """Mean total variation and Gaussian-smoothing ratio over the spatial conv filters."""
-    from kerasinv.metrics import layer_smoothness
+    from kerasinv.measure import layer_smoothness
 
     layers = layer_smoothness(model)
     return {
@@ -181,8 +169,9 @@ def parse_paper_label(label: str, spec: dict) -> tuple[str, str] | None:
 
 def imagenet_part(spec, settings, model_paths, images, labels, limit, preprocess, log) -> dict:
     """Accuracy and consistency of each user model on the photos (``{label: row}``)."""
+    from kerasinv import measure, perturb
     from kerasinv.data.imagenet import load_photos
-    from kerasinv.metrics import random_shift_consistency
+    from kerasinv.models.architectures import photo_size
     from kerasinv.recipes import subjects
 
     out = {}
@@ -192,16 +181,15 @@ def imagenet_part(spec, settings, model_paths, images, labels, limit, preprocess
         size = subject.model.input_size
         if size not in cache:
             cache[size] = load_photos(
-                images, resize=round(size * 256 / 224), limit=limit, require_labels=True,
+                images, resize=photo_size(size), limit=limit, require_labels=True,
                 label_file=labels,
             )  # fmt: skip
         x, y, _, skipped = cache[size]
         log(f"{label}: {len(x)} photos, {settings['trials']} random-shift passes ...")
         t0 = time.perf_counter()
-        r = random_shift_consistency(
-            subject.model.predict, x, y, crop=size, trials=settings["trials"], seed=settings["seed"],
-            batch_size=16,
-        )  # fmt: skip
+        predict = subject.model.predict
+        pairs = measure.shift_pairs(predict, x, size, settings["trials"], settings["seed"], 16)
+        centre = measure.predict_batched(predict, perturb.centre_crop(x, size), 16)
         ref = parse_paper_label(label, spec)
         paper = spec["paper"][ref[0]][ref[1]] if ref else None
         out[label] = {
@@ -209,8 +197,8 @@ def imagenet_part(spec, settings, model_paths, images, labels, limit, preprocess
             "preprocess": subject.model.preprocess,
             "photos": len(x),
             "skipped_files": len(skipped),
-            "accuracy": 100 * r.accuracy,
-            "consistency": 100 * r.consistency,
+            "accuracy": 100 * float(np.mean(centre.argmax(-1) == y)),
+            "consistency": 100 * pairs.consistency,
             "paper_row": ref,
             "paper": paper,
             "wall_s": round(time.perf_counter() - t0, 1),

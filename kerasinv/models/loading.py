@@ -1,0 +1,200 @@
+"""Loading any model to measure: a ``.keras`` / ``.h5`` file, a SavedModel folder or an in-memory
+``keras.Model``, wrapped as a :class:`LoadedModel` whose ``predict`` takes 0..255 pixels.
+
+The preprocessing for ``"auto"`` comes from :mod:`kerasinv.models.architectures`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from kerasinv.errors import ConfigError, DataFormatError, DataNotFoundError
+from kerasinv.models.architectures import preprocessing_for
+
+PREPROCESSING = ("auto", "none", "caffe", "tf", "torch")
+
+
+@dataclasses.dataclass
+class LoadedModel:
+    """A model ready for evaluation: ``predict(uint8-range float [B, S, S, 3]) -> probabilities``."""
+
+    name: str
+    source: str
+    input_size: int
+    predict: Callable[[np.ndarray], np.ndarray]
+    notes: list[str]
+    preprocess: str = "none"
+    keras_model: object = None  # the keras.Model when there is one (None for SavedModels)
+    classes: int | None = None  # outputs per image (None: not known before the first call)
+
+
+IMAGENET_CLASSES = 1000
+
+
+def check_io(where: str, input_shape, output_shape) -> int:
+    """Check that a model maps square RGB images ``[B, S, S, 3]`` to scores ``[B, K]``; returns K.
+
+    Raises:
+        DataFormatError: with what the model takes or gives and what evaluate needs.
+    """
+    if isinstance(input_shape, list) or input_shape is None or len(input_shape) != 4:
+        raise DataFormatError(
+            f"{where}: evaluate needs a model with one image input [B, S, S, 3]; this one takes "
+            f"{input_shape}"
+        )
+    _, h, w, c = input_shape
+    if h is None or w is None:
+        raise DataFormatError(
+            f"{where}: the input size is not fixed ({input_shape}); rebuild the model with "
+            "input_shape=(S, S, 3) so the protocols know which crop size to use"
+        )
+    if h != w:
+        raise DataFormatError(
+            f"{where}: the model takes {h}x{w} inputs; evaluate's protocols use square S x S crops "
+            "(rebuild it with a square input_shape)"
+        )
+    if c != 3:
+        raise DataFormatError(
+            f"{where}: the model takes {c}-channel inputs; evaluate feeds RGB photos (3 channels)"
+        )
+    if isinstance(output_shape, list) or output_shape is None or len(output_shape) != 2:
+        raise DataFormatError(
+            f"{where}: evaluate needs class scores [B, K] as the output; this model gives "
+            f"{output_shape} (add a classifier head, e.g. include_top=True or pooling + Dense)"
+        )
+    k = output_shape[-1]
+    if k is None or k < 2:
+        raise DataFormatError(
+            f"{where}: the output must hold K >= 2 class scores, got {output_shape}"
+        )
+    return int(k)
+
+
+def from_keras(model, preprocess: str = "auto", source: str = "", name: str | None = None):
+    """Wrap an in-memory ``keras.Model`` ``[B, S, S, 3] -> [B, classes]`` as a :class:`LoadedModel`
+    (``preprocess`` as in :func:`load_model`; ``"auto"`` chooses by ``model.name``)."""
+    if preprocess not in PREPROCESSING:
+        raise ConfigError(
+            f"preprocess must be one of {', '.join(PREPROCESSING)}, got {preprocess!r}"
+        )
+    shape = model.input_shape
+    classes = check_io(source or model.name, shape, model.output_shape)
+    notes: list[str] = []
+    if preprocess == "auto":
+        preprocess = preprocessing_for(model.name)
+        notes.append(f"preprocessing chosen from the model name: {preprocess}")
+
+    predict = _predictor(lambda x: np.asarray(model.predict_on_batch(x)), preprocess, notes)
+    return LoadedModel(
+        name or model.name,
+        source or model.name,
+        int(shape[1]),
+        predict,
+        notes,
+        preprocess,
+        model,
+        classes,
+    )
+
+
+def _predictor(call: Callable, preprocess: str, notes: list[str]) -> Callable:
+    """``0..255 pixels -> probabilities``: keras.applications preprocessing, ``call``, softmax if the
+    outputs are logits."""
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        import keras
+
+        x = np.asarray(batch, np.float32)
+        if preprocess != "none":
+            x = keras.applications.imagenet_utils.preprocess_input(x.copy(), mode=preprocess)
+        return _softmax_if_needed(call(x), notes)
+
+    return predict
+
+
+def _softmax_if_needed(scores: np.ndarray, notes: list[str]) -> np.ndarray:
+    scores = np.asarray(scores, np.float64)
+    if scores.min() >= 0 and np.allclose(scores.sum(-1), 1.0, atol=1e-3):
+        return scores
+    if "outputs are not probabilities: softmax applied" not in notes:
+        notes.append("outputs are not probabilities: softmax applied")
+    shifted = scores - scores.max(-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(-1, keepdims=True)
+
+
+def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
+    """Load a ``.keras`` / ``.h5`` file or a SavedModel folder (``serving_default`` signature).
+
+    Args:
+        path: the model.
+        preprocess: what to apply to 0..255 pixels before the model: ``"none"`` (the model takes raw
+            pixels, as kerasinv's exported SavedModels do), keras.applications' ``"caffe"``
+            (VGG16, ResNet50), ``"tf"`` ([-1, 1]: InceptionResNetV2, MobileNet) or ``"torch"``, or
+            ``"auto"``: by the model's name (:func:`kerasinv.models.architectures.preprocessing_for`; SavedModels: ``"none"``).
+    """
+    import keras
+    import tensorflow as tf
+
+    import kerasinv.layers  # noqa: F401  (registers the custom layers for loading)
+
+    if preprocess not in PREPROCESSING:
+        raise ConfigError(
+            f"--preprocess must be one of {', '.join(PREPROCESSING)}, got {preprocess!r}"
+        )
+    path = Path(path)
+    notes: list[str] = []
+    if not path.exists():
+        raise DataNotFoundError(f"no model at {path}: give a .keras file or a SavedModel folder")
+    if path.is_dir():
+        if not (path / "saved_model.pb").is_file():
+            raise DataFormatError(f"{path} is a folder without saved_model.pb: not a SavedModel")
+        try:
+            loaded = tf.saved_model.load(str(path))
+        except Exception as e:  # TF raises many types for damaged SavedModels
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise DataFormatError(
+                f"could not load the SavedModel {path} ({first[:200]}); is its variables/ folder "
+                "complete? Export it again"
+            ) from None
+        if "serving_default" not in loaded.signatures:
+            raise DataFormatError(f"{path} has no serving_default signature")
+        fn = loaded.signatures["serving_default"]
+        inputs = fn.structured_input_signature[1]
+        if len(inputs) != 1:
+            raise DataFormatError(
+                f"{path}: serving_default must take one image input [B, S, S, 3], got {inputs}"
+            )
+        ((input_name, spec),) = inputs.items()
+        outputs = fn.structured_outputs
+        key = "probabilities" if "probabilities" in outputs else sorted(outputs)[0]
+        out_shape = outputs[key].shape
+        classes = check_io(
+            str(path),
+            tuple(spec.shape.as_list()) if spec.shape.rank is not None else None,
+            tuple(out_shape.as_list()) if out_shape.rank is not None else None,
+        )
+        size, dtype = int(spec.shape[1]), spec.dtype
+
+        def call(x):
+            return fn(**{input_name: tf.cast(x, dtype)})[key].numpy()
+
+        name = path.name if not path.name.isdigit() else path.parent.name
+        preprocess = "none" if preprocess == "auto" else preprocess
+    else:
+        try:
+            model = keras.saving.load_model(str(path), compile=False)
+        except Exception as e:  # Keras raises many types for unreadable files
+            raise DataFormatError(f"could not load {path} as a Keras model: {e}") from None
+        return from_keras(model, preprocess, source=str(path))
+
+    return LoadedModel(
+        name, str(path), size, _predictor(call, preprocess, notes), notes, preprocess, None, classes
+    )
+
+
+__all__ = ["IMAGENET_CLASSES", "PREPROCESSING", "LoadedModel", "check_io", "from_keras", "load_model"]
