@@ -33,11 +33,10 @@ def frames_of(photos, protocol: str, size: int) -> np.ndarray:
         return np.asarray(measure.onepixel_frames(photos, protocol, size))
     offsets = perturb.shift_pair_offsets(0, len(photos), photos.shape[1] - size, SHIFT_TRIALS)
     crops = [perturb.centre_crop(photos, size)] + [
-        perturb.crop(photos, offsets[t, :, k], size)
-        for t in range(SHIFT_TRIALS)
-        for k in (0, 1)
+        perturb.crop(photos, offsets[t, :, k], size) for t in range(SHIFT_TRIALS) for k in (0, 1)
     ]
     return np.stack([np.asarray(c) for c in crops], 1)
+
 
 BUILDERS = {
     "resnet50": lambda: models.resnet50(weights=None),

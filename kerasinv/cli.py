@@ -463,7 +463,11 @@ def evaluate(
 
     model = load_model(model_path, preprocess)
     x, y, names, skipped = load_photos(
-        images, resize=photo_size(model.input_size), limit=limit, require_labels=False, label_file=label_file
+        images,
+        resize=photo_size(model.input_size),
+        limit=limit,
+        require_labels=False,
+        label_file=label_file,
     )
     click.echo(
         f"{model.name}: input {model.input_size}x{model.input_size}, {len(x)} photos"

@@ -31,6 +31,7 @@ from kerasinv.errors import ConfigError
 from kerasinv.measure import PROTOCOLS
 from kerasinv.models.loading import IMAGENET_CLASSES, LoadedModel
 
+
 def accuracy_labels(
     labels: np.ndarray | None, classes: int | None, labels_from: str = "imagenet"
 ) -> tuple[np.ndarray | None, str | None]:
@@ -92,9 +93,7 @@ def evaluate(
         row = {"images": len(images)}
         if protocol == "shift":
             photos = np.asarray(perturb.resize(np.asarray(images, np.float32), photo_size(size)))
-            pairs = measure.shift_pairs(
-                model.predict, photos, size, shift_trials, seed, batch_size
-            )
+            pairs = measure.shift_pairs(model.predict, photos, size, shift_trials, seed, batch_size)
             first = measure.predict_batched(
                 model.predict, perturb.centre_crop(photos, size), batch_size
             ).argmax(-1)

@@ -125,7 +125,9 @@ def onepixel(
     tops, changed, change = [], [], []
     frames_of = compiled_onepixel_frames(protocol, size, background)
     for i in range(0, len(images), batch_size):
-        probs = _predict_frames(predict, frames_of(np.asarray(images[i : i + batch_size], np.float32)))
+        probs = _predict_frames(
+            predict, frames_of(np.asarray(images[i : i + batch_size], np.float32))
+        )
         tops.append(probs.argmax(-1))
         c, a = metrics.onepixel_changes(probs)
         changed.append(c)

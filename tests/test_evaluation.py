@@ -10,9 +10,9 @@ import pytest
 import tensorflow as tf
 
 from kerasinv import evaluation, measure, models
+from kerasinv.export import export_serving
 from kerasinv.models.architectures import preprocessing_for
 from kerasinv.models.loading import from_keras, load_model
-from kerasinv.export import export_serving
 from tests.conftest import SHARED_DATA, run_cli_here
 
 MOBILENET = SHARED_DATA / "mobilenet_0.75_224_imagenet.weights.h5"

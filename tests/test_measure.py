@@ -48,7 +48,7 @@ def test_pairs_are_the_drawn_windows_and_do_not_depend_on_the_batch_size():
     # the generator is the one perturb.random_crop_pair draws from
     expected = perturb.shift_pair_offsets(3, 12, 8, 2).numpy()
     np.testing.assert_array_equal(pairs.offsets, expected)
-    first, _, used = perturb.random_crop_pair(tf.constant(images), 32, 3)
+    _, _, used = perturb.random_crop_pair(tf.constant(images), 32, 3)
     np.testing.assert_array_equal(used.numpy(), expected[0])
 
 

@@ -54,8 +54,8 @@ class MaxBlurPool2D(keras.layers.Layer):
         >>> import numpy as np
         >>> from kerasinv.layers import MaxBlurPool2D
         >>> x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
-        >>> MaxBlurPool2D(2, antialias="blur-3")(x).shape
-        TensorShape([2, 4, 4, 3])
+        >>> tuple(MaxBlurPool2D(2, antialias="blur-3")(x).shape)
+        (2, 4, 4, 3)
         >>> stock = keras.layers.MaxPooling2D(3, strides=2, padding="same")(x)
         >>> bool(np.allclose(MaxBlurPool2D(3, "same", antialias="blur-1")(x), stock))  # no blur
         True

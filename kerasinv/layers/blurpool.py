@@ -42,7 +42,8 @@ import math
 
 import keras
 import numpy as np
-import tensorflow as tf
+
+ops = keras.ops
 
 PADDINGS = ("reflect", "symmetric", "zero", "circular")
 
@@ -58,7 +59,6 @@ def binomial_filter(filter_size: int) -> np.ndarray:
 
 def extension_indices(n, before, after, mode: str):
     """Source indices ``[before + n + after]`` extending a length-n axis by reflect/symmetric/circular."""
-    ops = keras.ops
     idx = ops.arange(-before, n + after, dtype="int32")
     if mode == "circular":
         return ops.mod(idx, n)
@@ -77,10 +77,10 @@ def pad_spatial(x, before: int, after: int, mode: str):
     if before == 0 and after == 0:
         return x
     if mode == "zero":
-        return keras.ops.pad(x, [[0, 0], [before, after], [before, after], [0, 0]])
-    shape = keras.ops.shape(x)
-    x = keras.ops.take(x, extension_indices(shape[1], before, after, mode), axis=1)
-    return keras.ops.take(x, extension_indices(shape[2], before, after, mode), axis=2)
+        return ops.pad(x, [[0, 0], [before, after], [before, after], [0, 0]])
+    shape = ops.shape(x)
+    x = ops.take(x, extension_indices(shape[1], before, after, mode), axis=1)
+    return ops.take(x, extension_indices(shape[2], before, after, mode), axis=2)
 
 
 def same_padding_offset(kernel: int, n, strides: int = 2):
@@ -91,7 +91,7 @@ def same_padding_offset(kernel: int, n, strides: int = 2):
         m = -(-n // strides)
         return (kernel - 1) // 2 - max((m - 1) * strides + kernel - n, 0) // 2
     m = (n + strides - 1) // strides
-    return (kernel - 1) // 2 - tf.maximum((m - 1) * strides + kernel - n, 0) // 2
+    return (kernel - 1) // 2 - ops.maximum((m - 1) * strides + kernel - n, 0) // 2
 
 
 def _parse_offset(offset) -> tuple[int | None, int | None]:
@@ -121,7 +121,7 @@ class BlurPool2D(keras.layers.Layer):
         >>> import numpy as np
         >>> from kerasinv.layers import BlurPool2D
         >>> x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
-        >>> BlurPool2D(1, offset=1)(x)[0, :, :, 0].numpy().tolist()  # keeps odd rows and columns
+        >>> np.asarray(BlurPool2D(1, offset=1)(x))[0, :, :, 0].tolist()  # keeps odd rows, columns
         [[5.0, 7.0], [13.0, 15.0]]
     """
 
@@ -162,46 +162,37 @@ class BlurPool2D(keras.layers.Layer):
 
     def _offsets(self, inputs):
         """The first kept row and column (ints, or tensors for an unknown size)."""
-        shape = tf.shape(inputs)
-        return tuple(
-            self._first_kept(inputs.shape[a] if inputs.shape[a] is not None else shape[a])
-            for a in (1, 2)
-        )
+        shape = ops.shape(inputs)
+        return self._first_kept(shape[1]), self._first_kept(shape[2])
 
     def call(self, inputs):
         s = self.strides
         row, col = self._offsets(inputs)
         if self.filter_size == 1:
             return inputs[:, row::s, col::s, :]
+        kernel = ops.cast(self._kernel, inputs.dtype)
         if not (isinstance(row, int) and isinstance(col, int) and row == col == 0):
-            return self._blur_offset(inputs, row, col)
+            return self._blur_offset(inputs, kernel, row, col)
         before = (self.filter_size - 1) // 2
         after = self.filter_size - 1 - before
-        kernel = tf.constant(self._kernel, dtype=inputs.dtype)
         h, w = inputs.shape[1], inputs.shape[2]
-        if self.padding == "zero":  # the conv pads with zeros itself: no padded copy
-            pads = [[0, 0], [before, after], [before, after], [0, 0]]
-            return tf.nn.depthwise_conv2d(inputs, kernel, [1, s, s, 1], pads)
         if h is not None and w is not None and self._has_interior(h) and self._has_interior(w):
             return self._blur_static(inputs, kernel, before, after)
         x = pad_spatial(inputs, before, after, self.padding)
-        return tf.nn.depthwise_conv2d(x, kernel, [1, s, s, 1], "VALID")
+        return ops.depthwise_conv(x, kernel, s, "valid")
 
-    def _blur_offset(self, inputs, row, col):
+    def _blur_offset(self, inputs, kernel, row, col):
         """Blur sampled from ``(row, col)``: pad one stride further after, drop the first
         ``row``/``col`` positions, filter; ``ceil((n - offset) / s)`` outputs per axis."""
         s, k = self.strides, self.filter_size
         before = (k - 1) // 2
         after = k - 1 - before
-        kernel = tf.constant(self._kernel, dtype=inputs.dtype)
-        shape = tf.shape(inputs)
+        shape = ops.shape(inputs)
         x = pad_spatial(inputs, before, after + s, self.padding)
-        x = x[:, row:, col:, :]
-        y = tf.nn.depthwise_conv2d(x, kernel, [1, s, s, 1], "VALID")
+        y = ops.depthwise_conv(x[:, row:, col:, :], kernel, s, "valid")
         rows = (shape[1] - row + s - 1) // s
         cols = (shape[2] - col + s - 1) // s
-        y = y[:, :rows, :cols, :]
-        return tf.ensure_shape(y, self.compute_output_shape(inputs.shape))
+        return y[:, :rows, :cols, :]
 
     def _border_outputs(self, n: int) -> tuple[int, int, int]:
         """``(t, first_bottom, m)``: outputs ``[0, t)`` and ``[first_bottom, m)`` of a length-n axis
@@ -217,22 +208,36 @@ class BlurPool2D(keras.layers.Layer):
         t, first_bottom, _ = self._border_outputs(n)
         return n >= self.filter_size and t < first_bottom
 
+    def _zero_padded(self, x, kernel, before, after):
+        """The blur with zero padding: ``"same"`` convolution where its padding is ours (it pads
+        ``max((m - 1)·s + k - n, 0) // 2`` before: ``before`` for 2- and 4-tap filters), else an
+        explicitly zero-padded copy."""
+        k, s = self.filter_size, self.strides
+        same = all(
+            max((-(-n // s) - 1) * s + k - n, 0) // 2 == before
+            for n in (int(x.shape[1]), int(x.shape[2]))
+        )
+        if same:
+            return ops.depthwise_conv(x, kernel, s, "same")
+        return ops.depthwise_conv(pad_spatial(x, before, after, "zero"), kernel, s, "valid")
+
     def _blur_static(self, x, kernel, before, after):
-        """Padded blur without padding the whole map: zero-padded conv for the interior, exact
-        border rows and columns recomputed from thin padded strips (static H and W only)."""
+        """Padded blur (static H and W): the zero-padded blur for the interior, and the border rows
+        and columns recomputed exactly from thin padded strips, so the map is never copied whole
+        just to pad it."""
         k, s, mode = self.filter_size, self.strides, self.padding
+        core = self._zero_padded(x, kernel, before, after)
+        if mode == "zero":
+            return core
         h, w = int(x.shape[1]), int(x.shape[2])
-        strides = [1, s, s, 1]
-        pads = [[0, 0], [before, after], [before, after], [0, 0]]
-        core = tf.nn.depthwise_conv2d(x, kernel, strides, pads)
         ext_h = extension_indices(h, before, after, mode)
         ext_w = extension_indices(w, before, after, mode)
 
         def strip(axis, ext, ext_other, first, last):
             """Outputs ``[first, last)`` along ``axis``, from the padded positions they read."""
-            rows = tf.gather(x, ext[s * first : s * (last - 1) + k], axis=axis)
-            rows = tf.gather(rows, ext_other, axis=3 - axis)
-            return tf.nn.depthwise_conv2d(rows, kernel, strides, "VALID")
+            rows = ops.take(x, ext[s * first : s * (last - 1) + k], axis=axis)
+            rows = ops.take(rows, ext_other, axis=3 - axis)
+            return ops.depthwise_conv(rows, kernel, s, "valid")
 
         y = core
         for axis, ext, ext_other, n in ((1, ext_h, ext_w, h), (2, ext_w, ext_h, w)):
@@ -242,7 +247,7 @@ class BlurPool2D(keras.layers.Layer):
             parts.append(interior)
             if fb < m:
                 parts.append(strip(axis, ext, ext_other, fb, m))
-            y = tf.concat(parts, axis=axis) if len(parts) > 1 else interior
+            y = ops.concatenate(parts, axis=axis) if len(parts) > 1 else interior
         return y
 
     def compute_output_shape(self, input_shape):
@@ -274,7 +279,7 @@ class Pad2D(keras.layers.Layer):
         >>> import numpy as np
         >>> from kerasinv.layers import Pad2D
         >>> x = np.arange(3, dtype="float32").reshape(1, 1, 3, 1)
-        >>> Pad2D(1, 1, "circular")(x)[0, 1, :, 0].numpy().tolist()  # the middle row, wrapped
+        >>> np.asarray(Pad2D(1, 1, "circular")(x))[0, 1, :, 0].tolist()  # the middle row, wrapped
         [2.0, 0.0, 1.0, 2.0, 0.0]
     """
 

@@ -197,4 +197,11 @@ def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
     )
 
 
-__all__ = ["IMAGENET_CLASSES", "PREPROCESSING", "LoadedModel", "check_io", "from_keras", "load_model"]
+__all__ = [
+    "IMAGENET_CLASSES",
+    "PREPROCESSING",
+    "LoadedModel",
+    "check_io",
+    "from_keras",
+    "load_model",
+]

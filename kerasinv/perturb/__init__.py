@@ -66,8 +66,8 @@ __all__ = [
     "random_displacements",
     "random_offsets",
     "rescale",
-    "shift_pair_offsets",
     "resize",
     "resize_matrix",
+    "shift_pair_offsets",
     "warp",
 ]

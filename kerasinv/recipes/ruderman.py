@@ -97,7 +97,9 @@ def deformed_probes(x: np.ndarray, settings: dict) -> dict[float, np.ndarray]:
     return out
 
 
-def measure_network(model, probes: np.ndarray, deformed: dict, x_test, y_test, settings: dict) -> dict:
+def measure_network(
+    model, probes: np.ndarray, deformed: dict, x_test, y_test, settings: dict
+) -> dict:
     """Sensitivity per strength and layer, smoothness per conv layer, test accuracy."""
     from kerasinv import measure, metrics
 

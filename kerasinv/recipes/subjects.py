@@ -136,8 +136,8 @@ def twin(subject: Subject, method: str) -> Subject:
     Raises:
         ConfigError: the subject has no Keras model (a SavedModel) or nothing to anti-alias.
     """
-    from kerasinv.models.loading import from_keras
     from kerasinv.models import antialias, plan_antialias
+    from kerasinv.models.loading import from_keras
 
     keras_model = subject.model.keras_model
     if keras_model is None:

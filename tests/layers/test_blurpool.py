@@ -4,25 +4,11 @@ import pytest
 import tensorflow as tf
 
 from kerasinv.layers import BlurPool2D, binomial_filter
-
-NP_MODES = {"reflect": "reflect", "symmetric": "symmetric", "zero": "constant", "circular": "wrap"}
+from tests.layers import reference as ref
 
 
 def reference(x, k, s, padding):
-    """NumPy: binomial filter from Pascal's triangle, np.pad, explicit loops over output pixels."""
-    row = np.array([1.0])
-    for _ in range(k - 1):
-        row = np.convolve(row, [1.0, 1.0])
-    f = np.outer(row, row) / np.outer(row, row).sum()
-    p0, p1 = (k - 1) // 2, k - 1 - (k - 1) // 2
-    xp = np.pad(x.astype(np.float64), [(0, 0), (p0, p1), (p0, p1), (0, 0)], mode=NP_MODES[padding])
-    h, w = -(-x.shape[1] // s), -(-x.shape[2] // s)
-    out = np.zeros((x.shape[0], h, w, x.shape[3]))
-    for i in range(h):
-        for j in range(w):
-            window = xp[:, i * s : i * s + k, j * s : j * s + k, :]
-            out[:, i, j, :] = np.einsum("bijc,ij->bc", window, f)
-    return out
+    return ref.blurpool(x, k, s, padding)
 
 
 def test_binomial_rows_match_the_paper():
