@@ -107,177 +107,92 @@ def _floats(_ctx, param, value):
         raise click.BadParameter(f"expected comma-separated numbers, got {value!r}") from None
 
 
-@main.command()
-@click.argument("recipe", required=False)
-@click.option("--list", "list_", is_flag=True, help="List the shipped recipes and their presets.")
-@click.option("--preset", help="Preset from the recipe spec (smoke, quick, paper).")
-@click.option(
-    "--models",
-    callback=_csv_or_none,
-    help="Comma-separated subset of the recipe's models (springenberg, zhang, ruderman); zhang: "
-    "none measures only the --model files.",
-)
-@click.option(
-    "--networks",
-    callback=_csv_or_none,
-    help="azulay: comma-separated ImageNet networks (vgg16, resnet50, inception-resnet-v2) or none.",
-)
-@click.option(
-    "--weights",
-    multiple=True,
-    help="azulay: 'imagenet' (default), NETWORK=PATH, or NETWORK:blur-K=PATH for anti-aliased "
-    "weights. Repeatable.",
-)
-@click.option(
-    "--model",
-    multiple=True,
-    help="azulay, zhang: a .keras file or SavedModel folder to measure, as PATH or LABEL=PATH "
-    "(zhang: LABEL like resnet50/bin-5 puts the paper's numbers beside it). Repeatable.",
-)
-@click.option(
-    "--images",
-    type=click.Path(path_type=str),
-    help="azulay, zhang: folder or tar of ImageNet photos (named by WordNet id, or see --labels).",
-)
-@click.option(
-    "--labels",
-    type=click.Path(path_type=str),
-    help="Label file for photos named without WordNet ids ('<file> <wnid>' lines, LOC_val_solution.csv).",
-)
-@click.option("--limit", type=click.IntRange(min=1), help="Use at most N photos.")
-@click.option(
-    "--protocols",
-    callback=_csv,
-    help="azulay: comma-separated subset of crop, black, inpaint, scale, shift.",
-)
-@click.option(
-    "--countermeasures",
-    callback=_csv_or_none,
-    help="azulay: anti-aliasing twins to add, e.g. blur-3,aps, or none.",
-)
-@click.option(
-    "--background",
-    type=click.Choice(["black", "mean"]),
-    help="azulay: canvas of black/inpaint/scale (the spec's default: mean, as the authors' code).",
-)
-@click.option(
-    "--preprocess",
-    type=click.Choice(["auto", "none", "caffe", "tf", "torch"]),
-    help="azulay, zhang: preprocessing of --model inputs (auto: by the model's name).",
-)
-@click.option(
-    "--cifar-images",
-    type=click.IntRange(min=2),
-    help="azulay: CIFAR-10 test images for CIFAR-size models.",
-)
-@click.option(
-    "--variants",
-    callback=_csv,
-    help="zhang: comma-separated subset of the downsampling variants (blur-1 .. blur-7, aps).",
-)
-@click.option("--trials", type=click.IntRange(min=1), help="zhang: random-shift passes (paper: 5).")
-@click.option(
-    "--strengths",
-    callback=_floats,
-    help="ruderman: comma-separated deformation strengths C in pixels, e.g. 0.5,1,2,4.",
-)
-@click.option(
-    "--probe-images",
-    type=click.IntRange(min=4),
-    help="ruderman: test images on which sensitivity is measured.",
-)
-@click.option("--dataset", help="springenberg: cifar10 or cifar100.")
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=str),
-    help="Folder or archive holding CIFAR (default: $KERASINV_DATA_DIR, then the tfds and Keras caches).",
-)
-@click.option(
-    "--download",
-    is_flag=True,
-    default=None,
-    help="Download CIFAR if it is not found locally (network).",
-)
-@click.option("--epochs", type=click.IntRange(min=1), help="Override the preset's epochs.")
-@click.option(
-    "--augment",
-    is_flag=True,
-    default=None,
-    help="Flips + translations (springenberg: the paper's augmented row).",
-)
-@click.option(
-    "--output", type=click.Path(path_type=str), help="Output folder [runs/<recipe>-<preset>]."
-)
-@click.option("--seed", type=int, help="Seed for Python, NumPy and TensorFlow [0].")
-@click.option("--width", type=float, help="Override the preset's channel-width multiplier.")
-@click.option(
-    "--lr",
-    "learning_rate",
-    type=float,
-    help="Override the learning rate (springenberg's paper grid: 0.25, 0.1, 0.05, 0.01).",
-)
-@click.option("--batch-size", type=click.IntRange(min=1), help="Override the batch size.")
-@click.option(
-    "--init",
-    help="springenberg, curve: conv initialiser (lecun_uniform = Caffe's xavier, glorot_uniform, "
-    "he_uniform, he_normal, lecun_normal).",
-)
-@click.option(
-    "--bias-decay/--no-bias-decay",
-    default=None,
-    help="springenberg, curve: weight decay on the biases too (Caffe's default).",
-)
-@click.option(
-    "--grid",
-    type=click.Choice(["even", "keras"]),
-    help="springenberg, curve: positions a stride-2 conv samples (even: Caffe/PyTorch; keras: "
-    "padding='same').",
-)
-@click.option(
-    "--train-subset",
-    type=click.IntRange(min=10),
-    help="Train on a class-balanced subset of this size.",
-)
-@click.option(
-    "--strategy",
-    type=click.Choice(["default", "mirrored", "multi-worker"]),
-    help="springenberg, curve: tf.distribute strategy [default]; multi-worker reads the "
-    "cluster from TF_CONFIG (run the same command on every worker; the chief writes --output).",
-)
-@click.option(
-    "--overwrite",
-    is_flag=True,
-    default=None,
-    help="Discard earlier results in the output folder.",
-)
-@click.option("--quiet", is_flag=True, help="No per-epoch progress lines.")
-@click.pass_context
-def recipe(ctx, recipe, list_, output, quiet, **options):
-    """Run a paper recipe (a shipped name or a path to your own .toml spec) and print its table.
+_KIND_TYPES = {"int": int, "float": float, "str": str}
 
-    Each recipe takes the options marked with its runner's name plus --preset, --seed, --data-dir,
-    --download and --overwrite. Running again into the same --output with the same settings resumes
-    where it stopped.
-    """
-    from kerasinv.recipes import list_specs, load_spec, preflight
 
-    if list_ or not recipe:
-        if not list_:
-            click.echo(ctx.get_help())
-            click.echo()
-        click.echo("Recipes:")
-        for name in list_specs():
-            spec = load_spec(name)
-            click.echo(f"  {name}: {spec.get('title', '')}")
-            for preset, p in spec["presets"].items():
-                click.echo(f"      --preset {preset:<7} {p.get('description', '')}")
-        return
+def _click_option(opt) -> click.Option:
+    """A :class:`kerasinv.recipes.options.Option` as a Click option (no default: an unset option
+    is left to the spec and preset)."""
+    flag, common = opt.cli_flag, {"help": opt.help, "metavar": opt.metavar}
+    if opt.kind == "flag":
+        return click.Option([flag, opt.name], is_flag=True, default=None, help=opt.help)
+    if opt.kind == "switch":
+        no = "--no-" + flag[2:]
+        return click.Option([f"{flag}/{no}", opt.name], default=None, help=opt.help)
+    if opt.kind == "multiple":
+        return click.Option([flag, opt.name], multiple=True, **common)
+    if opt.kind == "choice":
+        return click.Option([flag, opt.name], type=click.Choice(opt.choices), help=opt.help)
+    if opt.kind == "path":
+        return click.Option([flag, opt.name], type=click.Path(path_type=str), **common)
+    if opt.kind == "int" and opt.minimum is not None:
+        return click.Option([flag, opt.name], type=click.IntRange(min=opt.minimum), **common)
+    callbacks = {"csv": _csv, "csv_or_none": _csv_or_none, "floats": _floats}
+    if opt.kind in callbacks:
+        return click.Option([flag, opt.name], callback=callbacks[opt.kind], **common)
+    return click.Option([flag, opt.name], type=_KIND_TYPES[opt.kind], **common)
+
+
+def _presets_help(spec: dict) -> str:
+    """The epilog of a recipe's --help: its presets, what each runs and what it costs here."""
+    import textwrap
+
+    lines = ["\b", "Presets:"]
+    for name, p in spec["presets"].items():
+        default = " (default)" if name == spec.get("default_preset", "smoke") else ""
+        text = f"{name}{default}: {p.get('description', '')}"
+        if p.get("cost"):
+            text += f". Cost on 2 CPU cores, measured: {p['cost']}."
+        lines += textwrap.wrap(text, 76, initial_indent="  ", subsequent_indent="      ")
+    lines += [
+        "",
+        "Running again into the same --output with the same settings resumes where it stopped;",
+        "different settings are refused (--overwrite starts afresh).",
+    ]
+    return "\n".join(lines)
+
+
+def _recipe_command(spec: dict) -> click.Command:
+    """``kerasinv recipe NAME``: the recipe's own options (common + its runner's) and presets."""
+    from kerasinv.recipes import recipe_options
+
+    presets = tuple(spec["presets"])
+    declared = [
+        o.but(help=f"Preset: {', '.join(presets)} (see the list below).")
+        if o.name == "preset"
+        else o
+        for o in recipe_options(spec)
+    ]
+    params = [_click_option(o) for o in declared] + [
+        click.Option(
+            ["--output"], type=click.Path(path_type=str),
+            help=f"Output folder [runs/{spec['recipe']}-<preset>].",
+        ),
+        click.Option(["--quiet"], is_flag=True, help="No per-epoch progress lines."),
+    ]  # fmt: skip
+
+    @click.pass_context
+    def callback(ctx, output, quiet, **options):
+        _run_recipe(ctx, spec, output, quiet, options)
+
+    return click.Command(
+        spec["recipe"],
+        params=params,
+        callback=callback,
+        help=f"{spec.get('title', spec['recipe'])}.",
+        short_help=spec.get("title", ""),
+        epilog=_presets_help(spec),
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+
+def _run_recipe(ctx, spec: dict, output, quiet: bool, options: dict) -> None:
+    from kerasinv.recipes import preflight
+
     options = {k: v for k, v in options.items() if v is not None and v != ()}
-    if "weights" in options:
-        options["weights"] = list(options["weights"])
-    if "model" in options:
-        options["model"] = list(options["model"])
-    spec = load_spec(recipe)
+    for key in ("weights", "model"):
+        if key in options:
+            options[key] = list(options[key])
     preflight(spec, **options)
     preset = options.get("preset") or spec.get("default_preset", "smoke")
     output = output or os.path.join("runs", f"{spec['recipe']}-{preset}")
@@ -293,7 +208,7 @@ def recipe(ctx, recipe, list_, output, quiet, **options):
         check_output(
             output, f"recipe {spec['recipe']}", bool(options.get("overwrite")), resumable=True
         )
-    _import_tensorflow(ctx.obj["debug"])
+    _import_tensorflow(ctx.find_root().obj["debug"])
     from kerasinv.recipes import run_recipe
 
     verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2)  # bar on a terminal, else lines
@@ -304,6 +219,56 @@ def recipe(ctx, recipe, list_, output, quiet, **options):
     table = os.path.join(output, "table.md")
     click.echo(open(table, encoding="utf-8").read())
     click.echo(f"Results, tables and figures in {output}/", err=True)
+
+
+class _Recipes(click.Group):
+    """``kerasinv recipe NAME|SPEC.toml [OPTIONS]``: one command per recipe, built from its spec and
+    its runner's declared options, so ``--help`` shows only what that recipe takes."""
+
+    def list_commands(self, ctx):
+        from kerasinv.recipes import list_specs
+
+        return list_specs()
+
+    def get_command(self, ctx, name):
+        from kerasinv.recipes import load_spec
+
+        return _recipe_command(load_spec(name))  # an unknown name: a one-line error with hints
+
+    def format_commands(self, ctx, formatter):
+        from kerasinv.recipes import list_specs, load_spec
+
+        rows = []
+        for name in list_specs():
+            spec = load_spec(name)
+            presets = ", ".join(spec["presets"])
+            rows.append((name, f"{spec.get('title', '')} [presets: {presets}]"))
+        with formatter.section("Recipes (or a path to your own .toml spec)"):
+            formatter.write_dl(rows)
+
+
+@main.group(cls=_Recipes, invoke_without_command=True, subcommand_metavar="RECIPE [OPTIONS]")
+@click.option("--list", "list_", is_flag=True, help="List the shipped recipes and their presets.")
+@click.pass_context
+def recipe(ctx, list_):
+    """Run a paper recipe (a shipped name or a path to your own .toml spec) and print its table.
+
+    `kerasinv recipe RECIPE --help` lists that recipe's options, its presets and what each costs.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not list_:
+        click.echo(ctx.get_help())
+        return
+    from kerasinv.recipes import list_specs, load_spec
+
+    click.echo("Recipes:")
+    for name in list_specs():
+        spec = load_spec(name)
+        click.echo(f"  {name}: {spec.get('title', '')}")
+        for preset, p in spec["presets"].items():
+            cost = f" [{p['cost']}]" if p.get("cost") else ""
+            click.echo(f"      --preset {preset:<7} {p.get('description', '')}{cost}")
 
 
 @main.command()

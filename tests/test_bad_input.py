@@ -115,7 +115,7 @@ CASES = [
     (
         "recipe/foreign-option",
         ["recipe", "azulay-onepixel", "--augment"],
-        "not an option of recipe",
+        "No such option '--augment'",
     ),
     (
         "recipe/bad-choice",

@@ -1,4 +1,6 @@
+import re
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -79,3 +81,33 @@ def test_export_command(tmp_path):
     np.testing.assert_allclose(
         serve(images=x)["probabilities"].numpy(), model.predict(x, verbose=0), atol=1e-5
     )
+
+
+def test_each_recipe_help_lists_only_its_own_options_and_its_presets_with_costs(tmp_path):
+    from kerasinv.recipes import list_specs, load_spec, recipe_options
+
+    for name in list_specs():
+        spec = load_spec(name)
+        result = run_cli_here("recipe", name, "--help")
+        assert result.returncode == 0
+        declared = {o.cli_flag for o in recipe_options(spec)}
+        shown = set(re.findall(r"^  (?:-h, )?(--[a-z-]+)", result.stdout, re.M))
+        assert shown == declared | {"--output", "--quiet", "--help"}, name
+        assert "azulay:" not in result.stdout and "zhang:" not in result.stdout
+        for preset, p in spec["presets"].items():
+            assert f"  {preset}" in result.stdout and p["cost"].split()[0] in result.stdout
+    # a user's copy of a spec gets the same command
+    mine = tmp_path / "mine.toml"
+    mine.write_text((Path(load_spec("zhang-blurpool")["_path"])).read_text())
+    result = run_cli_here("recipe", str(mine), "--help")
+    assert (
+        result.returncode == 0
+        and "--variants" in result.stdout
+        and "--strengths" not in result.stdout
+    )
+
+
+def test_models_none_means_none_in_every_recipe(tmp_path):
+    for name in ("springenberg-allcnn", "ruderman-deformation", "springenberg-curve"):
+        result = run_cli_here("recipe", name, "--models", "none", "--output", str(tmp_path / name))
+        assert result.returncode == 2 and "--models none leaves" in result.stderr, result.stderr

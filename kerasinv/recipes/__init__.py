@@ -12,45 +12,33 @@ from pathlib import Path
 
 from kerasinv.recipes.specs import find_spec, list_specs, load_spec
 
-__all__ = ["RUNNERS", "find_spec", "list_specs", "load_spec", "preflight", "run_recipe"]
+__all__ = [
+    "RUNNERS",
+    "check_options",
+    "find_spec",
+    "list_specs",
+    "load_spec",
+    "preflight",
+    "recipe_options",
+    "run_recipe",
+    "runner_module",
+]
 
-_COMMON = {"preset", "seed", "overwrite", "data_dir", "download"}
-#: runner name -> (module, the options it takes besides the spec, output, verbose and log).
+#: runner name -> its module. A runner module declares ``OPTIONS`` (its command-line options besides
+#: :data:`kerasinv.recipes.options.COMMON`), may declare ``precheck(spec, preset, options)`` (its
+#: checks before TensorFlow), ``CIFAR = False`` (it finds its own data) and ``MODELS_NONE = True``
+#: (``--models none`` is a valid run), and defines ``run``.
 RUNNERS = {
-    "springenberg": (
-        "kerasinv.recipes.springenberg",
-        _COMMON
-        | {"models", "dataset", "epochs", "augment", "width", "learning_rate", "batch_size"}
-        | {"train_subset", "strategy", "init", "bias_decay", "grid"},
-    ),
-    "curve": (
-        "kerasinv.recipes.curve",
-        _COMMON
-        | {"models", "epochs", "width", "learning_rate", "batch_size", "strategy"}
-        | {"init", "bias_decay", "grid"},
-    ),
-    "azulay": (
-        "kerasinv.recipes.azulay",
-        _COMMON
-        | {"images", "labels", "limit", "networks", "weights", "model", "protocols"}
-        | {"countermeasures", "background", "preprocess", "cifar_images", "batch_size"},
-    ),
-    "zhang": (
-        "kerasinv.recipes.zhang",
-        _COMMON
-        | {"models", "variants", "epochs", "width", "learning_rate", "batch_size", "train_subset"}
-        | {"augment", "images", "labels", "limit", "model", "preprocess", "trials"},
-    ),
-    "ruderman": (
-        "kerasinv.recipes.ruderman",
-        _COMMON
-        | {"models", "epochs", "width", "learning_rate", "batch_size", "train_subset"}
-        | {"strengths", "probe_images"},
-    ),
+    "springenberg": "kerasinv.recipes.springenberg",
+    "curve": "kerasinv.recipes.curve",
+    "azulay": "kerasinv.recipes.azulay",
+    "zhang": "kerasinv.recipes.zhang",
+    "ruderman": "kerasinv.recipes.ruderman",
 }
 
 
-def _runner_entry(spec: dict):
+def runner_module(spec: dict):
+    """The module of the runner ``spec`` names (imported without TensorFlow)."""
     from kerasinv.errors import ConfigError
 
     runner = spec.get("runner")
@@ -59,18 +47,28 @@ def _runner_entry(spec: dict):
             f"recipe {spec.get('recipe', '?')!r} names runner {runner!r}; known runners: "
             f"{', '.join(RUNNERS)}"
         )
-    return RUNNERS[runner]
+    return importlib.import_module(RUNNERS[runner])
 
 
-def _flag(option: str) -> str:
-    return "--lr" if option == "learning_rate" else "--" + option.replace("_", "-")
+def recipe_options(spec: dict) -> tuple:
+    """The :class:`~kerasinv.recipes.options.Option` s ``spec``'s recipe takes: the common ones,
+    then its runner's."""
+    from kerasinv.recipes.options import common
+
+    return (*common(), *runner_module(spec).OPTIONS)
+
+
+def _flag(name: str) -> str:
+    from kerasinv.recipes.options import CATALOG
+
+    return CATALOG[name].cli_flag if name in CATALOG else "--" + name.replace("_", "-")
 
 
 def check_options(spec: dict, options: dict) -> None:
     """Refuse options the recipe's runner does not use (e.g. ``--augment`` for azulay-onepixel)."""
     from kerasinv.errors import ConfigError
 
-    _, accepted = _runner_entry(spec)
+    accepted = {o.name for o in recipe_options(spec)}
     extra = sorted(k for k in options if k not in accepted)
     if extra:
         flags = ", ".join(_flag(k) for k in extra)
@@ -85,10 +83,9 @@ def run_recipe(spec: dict, output, verbose: int = 2, log=None, **options):
     refused with the list of accepted ones. ``log`` receives progress lines (default: stderr).
     """
     check_options(spec, options)
-    module, _ = _runner_entry(spec)
     if log is not None:
         options["log"] = log
-    run = importlib.import_module(module).run
+    run = runner_module(spec).run
     if options.get("strategy") == "multi-worker":
         from kerasinv import multi_worker
 
@@ -104,11 +101,13 @@ def run_recipe(spec: dict, output, verbose: int = 2, log=None, **options):
 
 
 def preflight(spec: dict, **options) -> None:
-    """Check names, paths and that the data can be found, without importing TensorFlow (< 1 s)."""
+    """Check names, paths and that the data can be found, without importing TensorFlow (< 1 s):
+    the checks common to every recipe, then the runner's own ``precheck``."""
     from kerasinv.data.cifar import locate_cifar
-    from kerasinv.errors import ConfigError, DataNotFoundError, UnknownNameError
+    from kerasinv.errors import DataNotFoundError, UnknownNameError
 
     check_options(spec, options)
+    module = runner_module(spec)
     if options.get("strategy") == "multi-worker":
         from kerasinv.multi_worker import cluster
 
@@ -117,36 +116,21 @@ def preflight(spec: dict, **options) -> None:
     if preset not in spec["presets"]:
         raise UnknownNameError("preset", str(preset), spec["presets"])
     p = spec["presets"][preset]
-    for name in [*(options.get("models") or []), *p.get("models", [])]:
-        if name not in spec["models"] and spec["runner"] != "azulay":
-            raise UnknownNameError("model", name, spec["models"])
+    if any(o.name == "models" for o in module.OPTIONS):
+        from kerasinv.recipes.engine import choose
+
+        choose(p.get("models"), {}, spec)  # the preset's own names must be known
+        choose(options.get("models"), p, spec, allow_none=getattr(module, "MODELS_NONE", False))
     for name in options.get("networks") or []:
         if name not in spec["models"]:
             raise UnknownNameError("network", name, spec["models"])
     for key in ("images", "labels"):
         if options.get(key) and not Path(options[key]).exists():
             raise DataNotFoundError(f"--{key} {options[key]}: no such file or folder")
-    runner = spec["runner"]
-    if runner == "azulay":
-        from kerasinv.recipes import subjects
-
-        subjects.parse_weights(options.get("weights"))
-        subjects.parse_models(options.get("model"))
-        networks = options.get("networks", p.get("networks", spec["models"]))
-        if networks and not options.get("images"):
-            raise ConfigError(
-                f"preset {preset!r} measures {', '.join(networks)} on ImageNet photos: pass --images "
-                "DIR (a folder or tar of photos), or --networks none to skip them"
-            )
-        if options.get("data_dir") is not None:  # a named place must hold CIFAR-10
-            locate_cifar("cifar10", options["data_dir"], options.get("download", False))
-        return  # without CIFAR-10 the shipped model is measured on the embedded sample
-    if runner == "zhang":
-        from kerasinv.recipes import subjects
-
-        subjects.parse_models(options.get("model"))
-        if options.get("model") and not options.get("images"):
-            raise ConfigError("--model needs --images DIR: the photos to measure consistency on")
-    if p.get("data", "cifar") != "embedded" or options.get("data_dir") is not None:
+    if hasattr(module, "precheck"):
+        module.precheck(spec, p, options)
+    if getattr(module, "CIFAR", True) and (
+        p.get("data", "cifar") != "embedded" or options.get("data_dir") is not None
+    ):
         dataset = options.get("dataset", "cifar10")
         locate_cifar(dataset, options.get("data_dir"), options.get("download", False))

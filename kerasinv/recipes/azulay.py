@@ -29,11 +29,50 @@ from kerasinv.io import atomic_path, write_json, write_text
 from kerasinv.recipes import plots
 from kerasinv.recipes import records as rec
 from kerasinv.recipes import subjects as subj
+from kerasinv.recipes.options import option
 from kerasinv.recipes.outputs import log, prepare_output
 
 GENERATED = ("table.md", "p_top1_change.png", "per_image")
 METRICS = {"p_top1_change": "P(top-1 change)", "mean_absolute_change": "MAC"}
 CIFAR_MAX_SIZE = 64  # subjects with inputs up to this size are measured on CIFAR-10
+
+#: The recipe finds its own data: CIFAR-10 only for CIFAR-size models (see preflight).
+CIFAR = False
+
+#: This recipe's options (besides the common ones).
+OPTIONS = (
+    option("images"),
+    option("labels"),
+    option("limit"),
+    option("networks"),
+    option("weights"),
+    option("model"),
+    option("protocols"),
+    option("countermeasures"),
+    option("background"),
+    option("preprocess"),
+    option("cifar_images"),
+    option("batch_size", help="Frames per forward pass."),
+)
+
+
+def precheck(spec: dict, preset: dict, options: dict) -> None:
+    """This recipe's checks before TensorFlow: --weights and --model parse, the ImageNet networks
+    have photos, and a named --data-dir holds CIFAR-10 (without one the shipped model is measured
+    on the embedded sample)."""
+    from kerasinv.data.cifar import locate_cifar
+
+    subj.parse_weights(options.get("weights"))
+    subj.parse_models(options.get("model"))
+    networks = options.get("networks", preset.get("networks", spec["models"]))
+    if networks and not options.get("images"):
+        raise ConfigError(
+            f"preset {options.get('preset') or spec.get('default_preset')!r} measures "
+            f"{', '.join(networks)} on ImageNet photos: pass --images DIR (a folder or tar of "
+            "photos), or --networks none to skip them"
+        )
+    if options.get("data_dir") is not None:  # a named place must hold CIFAR-10
+        locate_cifar("cifar10", options["data_dir"], options.get("download", False))
 
 
 def resolve_settings(spec, preset, images, limit, networks, protocols, countermeasures, background,

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasinv import training
 from kerasinv.io import atomic_path
+from kerasinv.lazy import lazy_import
+
+training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
 
 
 def load_splits(

@@ -23,13 +23,31 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kerasinv import multi_worker, training
+from kerasinv import multi_worker
 from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.io import write_json, write_text
+from kerasinv.lazy import lazy_import
 from kerasinv.recipes import plots, preflight
 from kerasinv.recipes import records as rec
+from kerasinv.recipes.engine import choose
+from kerasinv.recipes.options import option
 from kerasinv.recipes.outputs import log, prepare_output
 from kerasinv.recipes.springenberg import model_options, protocol_settings
+
+training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
+
+#: This recipe's options (besides the common ones).
+OPTIONS = (
+    option("models", help="The network whose curve to train (default: all-cnn-c)."),
+    option("epochs", help="Epochs to train; a larger value extends a finished curve."),
+    option("width"),
+    option("learning_rate"),
+    option("batch_size"),
+    option("init"),
+    option("bias_decay"),
+    option("grid"),
+    option("strategy"),
+)
 
 COLUMN = "test accuracy"
 TABLE = "learning curve"
@@ -54,11 +72,9 @@ def resolve_settings(
     if preset not in spec["presets"]:
         raise UnknownNameError("preset", preset, spec["presets"])
     p = spec["presets"][preset]
-    models = list(models or spec["models"][:1])
+    models = choose(models, {"models": p.get("models", spec["models"][:1])}, spec)
     if len(models) != 1:
         raise ConfigError(f"--models: a curve follows one network, got {', '.join(models)}")
-    if models[0] not in spec["models"]:
-        raise UnknownNameError("model", models[0], spec["models"])
     settings = {
         "preset": preset,
         "model": models[0],

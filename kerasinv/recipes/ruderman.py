@@ -21,12 +21,28 @@ from pathlib import Path
 import numpy as np
 
 from kerasinv import models as registry
-from kerasinv import training
 from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.io import write_json, write_text
+from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs, plots
 from kerasinv.recipes import records as rec
+from kerasinv.recipes.engine import choose
+from kerasinv.recipes.options import option
 from kerasinv.recipes.outputs import log, prepare_output
+
+training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
+
+#: This recipe's options (besides the common ones).
+OPTIONS = (
+    option("models", help="Comma-separated subset of the six networks (see the spec)."),
+    option("epochs"),
+    option("width"),
+    option("learning_rate"),
+    option("batch_size"),
+    option("train_subset"),
+    option("strengths"),
+    option("probe_images"),
+)
 
 GENERATED = (
     "table.md",
@@ -45,10 +61,7 @@ def resolve_settings(spec, preset, models, epochs, width, learning_rate, batch_s
     if preset not in spec["presets"]:
         raise UnknownNameError("preset", preset, spec["presets"])
     p, t, d = spec["presets"][preset], spec.get("training", {}), spec.get("deformation", {})
-    chosen = list(models or p.get("models", spec["models"]))
-    for name in chosen:
-        if name not in spec["models"]:
-            raise UnknownNameError("model", name, spec["models"])
+    chosen = choose(models, p, spec)
     chosen_strengths = [float(c) for c in (strengths or p.get("strengths", d.get("strengths")))]
     if not chosen_strengths or min(chosen_strengths) < 0:
         raise ConfigError(f"strengths must be non-negative pixels, got {chosen_strengths}")

@@ -24,17 +24,42 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kerasinv import models as model_registry
-from kerasinv import multi_worker, training
-from kerasinv.data.preprocessing import GCNZCA, fit_gcn_zca
+from kerasinv import multi_worker
 from kerasinv.errors import ConfigError, UnknownNameError
-from kerasinv.export import export_serving
 from kerasinv.io import atomic_path, write_json, write_text
+from kerasinv.lazy import lazy_import
 from kerasinv.recipes import plots, preflight
 from kerasinv.recipes import records as rec
+from kerasinv.recipes.engine import choose
+from kerasinv.recipes.options import option
 from kerasinv.recipes.outputs import log, prepare_output
+
+# TensorFlow only when a run starts: the CLI reads OPTIONS without it
+training = lazy_import("kerasinv.training")
+preprocessing = lazy_import("kerasinv.data.preprocessing")
+export = lazy_import("kerasinv.export")
 
 DATASETS = ("cifar10", "cifar100")
 COLUMN = "test error (%)"
+
+#: This recipe's options (besides the common ones: preset, seed, data_dir, download, overwrite).
+OPTIONS = (
+    option("models", help="Comma-separated subset of the twelve networks, e.g. all-cnn-c,model-c."),
+    option("dataset"),
+    option("epochs"),
+    option("augment", help="Flips + translations up to 5 px: the paper's augmented row."),
+    option("width"),
+    option(
+        "learning_rate",
+        help="Override the learning rate (the paper's grid: 0.25, 0.1, 0.05, 0.01).",
+    ),
+    option("batch_size"),
+    option("train_subset"),
+    option("init"),
+    option("bias_decay"),
+    option("grid"),
+    option("strategy"),
+)
 
 
 #: What a run writes into its output folder (removed by ``overwrite``).
@@ -196,9 +221,9 @@ def run_preprocessing(output: Path, splits, resuming: bool, log, recipe: str):
     split (cached on disk by :func:`~kerasinv.data.preprocessing.fit_gcn_zca`) and saved there."""
     prep_file = output / "preprocessing.npz"
     if prep_file.is_file() and resuming:
-        return GCNZCA.load(prep_file)
+        return preprocessing.GCNZCA.load(prep_file)
     log(f"[{recipe}] fitting GCN + ZCA on {len(splits.x_train)} training images ...")
-    prep = fit_gcn_zca(splits.x_train)
+    prep = preprocessing.fit_gcn_zca(splits.x_train)
     prep.save(prep_file)
     return prep
 
@@ -292,7 +317,7 @@ def run(
         bias_decay,
         grid,
     )
-    chosen = list(models or spec["presets"][settings["preset"]].get("models") or spec["models"])
+    chosen = choose(models, spec["presets"][settings["preset"]], spec)
     # the same checks as the CLI's
     preflight(
         spec, preset=preset, models=chosen, dataset=dataset, data_dir=data_dir, download=download
@@ -357,7 +382,7 @@ def run(
         model_file.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(model_file, suffix=".keras") as tmp:
             model.save(tmp)
-        saved = export_serving(
+        saved = export.export_serving(
             model, output / "saved_models", name, version=1, preprocessing=whitening, overwrite=True
         )
         shutil.rmtree(workdir, ignore_errors=True)

@@ -28,12 +28,56 @@ from pathlib import Path
 import numpy as np
 
 from kerasinv import models as registry
-from kerasinv import training
 from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.io import write_json, write_text
+from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs, plots
 from kerasinv.recipes import records as rec
+from kerasinv.recipes.engine import choose
+from kerasinv.recipes.options import option
 from kerasinv.recipes.outputs import log, prepare_output
+
+training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
+
+#: ``--models none``: measure only the ``--model`` files.
+MODELS_NONE = True
+
+#: This recipe's options (besides the common ones).
+OPTIONS = (
+    option(
+        "models",
+        help="Comma-separated subset of the CIFAR networks; none measures only the --model files.",
+    ),
+    option("variants"),
+    option("epochs"),
+    option("width"),
+    option("learning_rate"),
+    option("batch_size"),
+    option("train_subset"),
+    option(
+        "augment", help="Train with flips and translations up to 4 px (the paper's CIFAR setup)."
+    ),
+    option("trials"),
+    option(
+        "model",
+        help="A .keras file or SavedModel to measure on --images, as PATH or LABEL=PATH; a LABEL "
+        "like resnet50/bin-5 puts the paper's numbers beside it. Repeatable.",
+    ),
+    option("images"),
+    option("labels"),
+    option("limit"),
+    option("preprocess"),
+)
+
+
+def precheck(spec: dict, preset: dict, options: dict) -> None:
+    """This recipe's checks before TensorFlow: the --model paths, and photos to measure them on."""
+    from kerasinv.recipes import subjects
+
+    subjects.parse_models(options.get("model"))
+    if options.get("model") and not options.get("images"):
+        raise ConfigError("--model needs --images DIR: the photos to measure consistency on")
+
 
 GENERATED = ("table.md", "diagonal.png", "by_filter.png", "models", "work")
 #: paper column names for our variants (docs/papers.md §3.1).
@@ -51,14 +95,8 @@ def resolve_settings(spec, preset, models, variants, epochs, width, learning_rat
     if preset not in spec["presets"]:
         raise UnknownNameError("preset", preset, spec["presets"])
     p, t, e = spec["presets"][preset], spec.get("training", {}), spec.get("evaluation", {})
-    chosen = list(p.get("models", spec["models"]) if models is None else models)
-    for name in chosen:
-        if name not in spec["models"]:
-            raise UnknownNameError("model", name, spec["models"])
-    chosen_variants = list(variants or p.get("variants", spec["variants"]))
-    for v in chosen_variants:
-        if v not in spec["variants"]:
-            raise UnknownNameError("variant", v, spec["variants"])
+    chosen = choose(models, p, spec, allow_none=True)  # none: only the --model files
+    chosen_variants = choose(variants, p, spec, "variants", "variant")
     settings = {
         "preset": preset,
         "data": p.get("data", "cifar"),
