@@ -127,6 +127,8 @@ CASES = [
 ]
 
 
+#: in ``make test`` under JAX (``--quick``): every configuration's values, training for these
+QUICK_TRAINED = ("BlurPool2D-3-reflect-same-3", "PolyphasePool2D-blur-3", "BlurredConv2D-blur-4")
 #: one configuration per layer class (and the offset path) for the training and saving check
 TRAINED = (
     "BlurPool2D-4-reflect-0", "BlurPool2D-3-reflect-same-3", "Pad2D-circular",
@@ -184,7 +186,7 @@ def check_training_and_saving(case: Case, folder: Path) -> None:
         )  # fmt: skip
 
 
-def check_antialias_twins(folder: Path) -> None:
+def check_antialias_twins(folder: Path, methods=("blur-3", "aps")) -> None:
     """``kerasinv.antialias`` on a small CNN with every strided layer kind: blur-1 is the stock
     function; the blur-3 and APS twins run, train, save and load."""
     keras.utils.set_random_seed(0)
@@ -199,7 +201,7 @@ def check_antialias_twins(folder: Path) -> None:
     plain = _numpy(stock.predict_on_batch(images))
     same = _numpy(kerasinv.antialias(stock, "blur-1").predict_on_batch(images))
     np.testing.assert_allclose(same, plain, rtol=1e-5, atol=1e-6)
-    for method in ("blur-3", "aps"):
+    for method in methods:
         twin = kerasinv.antialias(stock, method)
         twin.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
         loss = twin.train_on_batch(images, np.array([0, 1, 2, 0]))
@@ -222,17 +224,20 @@ def check_examples() -> None:
         assert result.attempted > 0 and result.failed == 0, name
 
 
-def main(verbose: bool = "--timings" in sys.argv) -> int:
-    """Run the whole contract under the active backend; one line per failure, exit status 1."""
+def main(verbose: bool = "--timings" in sys.argv, quick: bool = "--quick" in sys.argv) -> int:
+    """Run the contract under the active backend; one line per failure, exit status 1. ``--quick``:
+    every configuration's values, training and saving for :data:`QUICK_TRAINED`, the APS twin."""
+    trained = QUICK_TRAINED if quick else TRAINED
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         checks = [(f"{c.id} values", lambda c=c: check_values(c)) for c in CASES]
         checks += [
             (f"{c.id} training", lambda c=c: check_training_and_saving(c, Path(tmp)))
             for c in CASES
-            if c.id in TRAINED
+            if c.id in trained
         ]
-        checks += [("antialias twins", lambda: check_antialias_twins(Path(tmp)))]
+        methods = ("aps",) if quick else ("blur-3", "aps")
+        checks += [("antialias twins", lambda: check_antialias_twins(Path(tmp), methods))]
         checks += [("docstring examples", check_examples)]
         for name, check in checks:
             start = time.perf_counter()

@@ -32,12 +32,15 @@ def test_antialias_twins_under_tensorflow(tmp_path):
     contract.check_antialias_twins(tmp_path)
 
 
-def test_the_whole_contract_under_jax():
+@pytest.mark.parametrize(
+    "extent", ["--quick", pytest.param("--whole", marks=pytest.mark.slow)]
+)  # --quick: every configuration's values, three trained; the whole contract with -m slow
+def test_the_contract_under_jax(extent):
     pytest.importorskip("jax", reason="JAX is a test extra: pip install -e .[test]")
     env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
-        [sys.executable, "-m", "tests.layers.contract"], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=600,
+        [sys.executable, "-m", "tests.layers.contract", extent], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     summary = [
         line for line in result.stdout.splitlines() if line.startswith(("backend", "FAILED"))

@@ -40,7 +40,9 @@ def test_values_against_numpy(padding, k, hw):
 
 
 @pytest.mark.parametrize("padding", ["reflect", "symmetric", "circular"])
-@pytest.mark.parametrize("strides", [1, 2, 3])
+@pytest.mark.parametrize(  # networks use stride 2; 1 and 3 re-prove the same code: -m slow
+    "strides", [pytest.param(1, marks=pytest.mark.slow), 2, pytest.param(3, marks=pytest.mark.slow)]
+)
 def test_static_border_path_equals_padding_the_whole_map(padding, strides):
     """Known H, W take the fast path (interior conv + recomputed border strips); unknown H, W pad
     the whole map. Both must equal NumPy for every filter size and small and odd sizes."""

@@ -1,6 +1,7 @@
 """``antialias`` over keras.applications: every CNN gets a twin, and the ``blur-1`` twin computes the
-stock function (random weights, small inputs). One network per family runs in ``make test``; the
-rest of the zoo with ``pytest -m slow``."""
+stock function (random weights, small inputs). One network per family runs in ``make test``, but
+for the five slowest families (:data:`SLOW_FAMILIES`); those and the rest of the zoo run with
+``pytest -m slow``."""
 
 import keras
 import numpy as np
@@ -65,8 +66,14 @@ def _check_twin(name, build, size, extra, tmp_path=None):
     return stock, twin, x
 
 
-#: the two slowest to build (11-12 s each on 2 cores) run with ``pytest -m slow``
-SLOW_FAMILIES = ("InceptionResNetV2", "NASNetMobile")
+#: the slowest to build (8-12 s each on 2 cores) run with ``pytest -m slow``
+SLOW_FAMILIES = (
+    "DenseNet121",
+    "EfficientNetV2B0",
+    "InceptionResNetV2",
+    "InceptionV3",
+    "NASNetMobile",
+)
 
 
 @pytest.mark.parametrize(

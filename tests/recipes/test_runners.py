@@ -13,9 +13,11 @@ ENGINE_ARGUMENTS = {"spec", "output", "verbose", "log"}
 
 @pytest.mark.parametrize("runner", sorted(RUNNERS))
 def test_declared_options_are_the_runners_parameters(runner):
-    module, options = RUNNERS[runner]
-    run = importlib.import_module(module).run
-    assert set(inspect.signature(run).parameters) - ENGINE_ARGUMENTS == options
+    from kerasinv.recipes.options import common
+
+    module = importlib.import_module(RUNNERS[runner])
+    declared = {o.name for o in (*common(), *module.OPTIONS)}
+    assert set(inspect.signature(module.run).parameters) - ENGINE_ARGUMENTS == declared
 
 
 def test_every_shipped_spec_has_its_presets():
