@@ -25,12 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from kerasinv.errors import ConfigError, DataNotFoundError, UnknownNameError
-from kerasinv.io import atomic_path, write_json, write_text
+from kerasinv.io import atomic_path
 from kerasinv.recipes import plots
 from kerasinv.recipes import records as rec
 from kerasinv.recipes import subjects as subj
+from kerasinv.recipes.engine import RecipeRun
 from kerasinv.recipes.options import option
-from kerasinv.recipes.outputs import log, prepare_output
+from kerasinv.recipes.outputs import log
 
 GENERATED = ("table.md", "p_top1_change.png", "per_image")
 METRICS = {"p_top1_change": "P(top-1 change)", "mean_absolute_change": "MAC"}
@@ -286,7 +287,6 @@ def run(
     """Run the recipe; returns the records (also in ``output/results.json``)."""
     from kerasinv.evaluation import evaluate
 
-    started = time.perf_counter()
     settings = resolve_settings(
         spec, preset, images, limit, networks, protocols, countermeasures, background, seed,
         cifar_images,
@@ -302,16 +302,14 @@ def run(
         )
     subj.check_user_models(model_paths, preprocess)
     output = Path(output)
-    previous = prepare_output(output, settings, overwrite, GENERATED, spec["recipe"])
-    results = {
-        "recipe": spec["recipe"],
-        "spec": spec["_path"],
-        "settings": settings,
-        "versions": rec.versions(),
-        "subjects": previous.get("subjects", {}),
-        "unavailable": {},
-        "records": list(previous.get("records", [])),
-    }
+    run_ = RecipeRun(
+        spec, settings, output, overwrite, GENERATED,
+        render=lambda results: render_table(spec, settings, results),
+        figures=lambda results, folder: plot(spec, settings, results, folder / "p_top1_change.png"),
+        keep={"subjects": {}}, log=log,
+    )  # fmt: skip
+    results, say = run_.results, run_.say
+    results["unavailable"] = {}  # why a subject could not be measured, this time
     planned = subj.plan(
         settings["networks"], weight_sources, model_paths, settings["countermeasures"], preprocess
     )
@@ -324,7 +322,6 @@ def run(
         )  # fmt: skip
     photo_cache: dict[int, tuple] = {}
     cifar = None
-    say = lambda m: log(f"[{spec['recipe']}] {m}")  # noqa: E731
     for item in planned:
         if item.label in results["subjects"]:
             say(f"{item.label}: already measured in {output}, skipped")
@@ -400,30 +397,22 @@ def run(
                     if s.variant == subj.BASELINE
                     else {}
                 )
-                results["records"].append(
-                    rec.record(
-                        results,
-                        table=spec.get("paper", {}).get("table") if ref else None,
-                        row=f"{metric}, {protocol}",
-                        column=s.label,
-                        measured=row[metric],
-                        paper=ref.get("keras"),
-                        paper_pytorch=ref.get("pytorch"),
-                        dataset=data,
-                        model=s.label,
-                        images=row["images"],
-                        wall_s=row["seconds"],
-                    )
+                run_.record(
+                    table=spec.get("paper", {}).get("table") if ref else None,
+                    row=f"{metric}, {protocol}",
+                    column=s.label,
+                    measured=row[metric],
+                    paper=ref.get("keras"),
+                    paper_pytorch=ref.get("pytorch"),
+                    dataset=data,
+                    model=s.label,
+                    images=row["images"],
+                    wall_s=row["seconds"],
                 )
-        write_json(output / "results.json", results)
-        write_text(output / "table.md", render_table(spec, settings, results))
+        run_.save()
     if not results["subjects"]:
         raise DataNotFoundError(
             "nothing could be measured:\n"
             + "\n".join(f"  {k}: {v}" for k, v in results["unavailable"].items())
         )
-    results["wall_s"] = round(time.perf_counter() - started, 1)
-    write_json(output / "results.json", results)
-    write_text(output / "table.md", render_table(spec, settings, results))
-    plot(spec, settings, results, output / "p_top1_change.png")
-    return results["records"]
+    return run_.finish()

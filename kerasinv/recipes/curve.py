@@ -25,13 +25,12 @@ from pathlib import Path
 
 from kerasinv import multi_worker
 from kerasinv.errors import ConfigError, UnknownNameError
-from kerasinv.io import write_json, write_text
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import plots, preflight
 from kerasinv.recipes import records as rec
-from kerasinv.recipes.engine import choose
+from kerasinv.recipes.engine import RecipeRun, choose
 from kerasinv.recipes.options import option
-from kerasinv.recipes.outputs import log, prepare_output
+from kerasinv.recipes.outputs import log
 from kerasinv.recipes.springenberg import model_options, protocol_settings
 
 training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
@@ -294,7 +293,6 @@ def run(
     from kerasinv.data.reference import caffe_all_cnn_c
     from kerasinv.recipes.springenberg import load_data, run_preprocessing
 
-    started = time.perf_counter()
     settings = resolve_settings(
         spec,
         preset,
@@ -312,9 +310,18 @@ def run(
     epochs = int(epochs if epochs is not None else p.get("epochs", 15))
     preflight(spec, preset=preset, models=models, data_dir=data_dir, download=download)
     output = Path(output)
-    previous = prepare_output(output, settings, overwrite, GENERATED, spec["recipe"])
     reference = caffe_all_cnn_c()
     name = spec["recipe"]
+
+    def figures(results, folder):
+        if results["records"]:
+            plot_curve(results, reference, folder / "curve.png")
+
+    run_ = RecipeRun(
+        spec, settings, output, overwrite, GENERATED,
+        render=lambda results: render_table(spec, results), figures=figures, log=log,
+    )  # fmt: skip
+    previous, results = run_.previous, run_.results
 
     log(f"[{name}] preset {settings['preset']}: loading CIFAR-10 ...")
     splits = load_data(settings, data_dir, download)
@@ -335,17 +342,11 @@ def run(
     train_data, test_data = training.make_datasets(
         splits.x_train, splits.y_train, splits.x_test, splits.y_test, prep.layer(), config
     )
-    results = {
-        "recipe": name,
-        "spec": spec["_path"],
-        "settings": settings,
-        "epochs": epochs,
-        "data_source": splits.source,
-        "reference": reference.source,
-        "test_images": len(splits.x_test),
-        "versions": rec.versions(),
-        "records": [r for r in previous.get("records", []) if r["epoch"] <= epochs],
-    }
+    results["epochs"] = epochs
+    results["data_source"] = splits.source
+    results["reference"] = reference.source
+    results["test_images"] = len(splits.x_test)
+    results["records"] = [r for r in results["records"] if r["epoch"] <= epochs]
     done = max((r["epoch"] for r in results["records"]), default=0)
     if done >= epochs:
         log(f"[{name}] {epochs} epoch(s) already measured in {output}")
@@ -371,9 +372,8 @@ def run(
         clock["t"] = time.perf_counter()
         results["records"] = [r for r in results["records"] if r["epoch"] != epoch + 1] + [record]
         results["records"].sort(key=lambda r: r["epoch"])
-        write_json(output / "results.json", results)
-        write_text(output / "table.md", render_table(spec, results))
-        plot_curve(results, reference, output / "curve.png")
+        run_.save()
+        figures(results, output)
         ref = "–" if record["paper"] is None else f"{record['paper']:.3f}"
         log(
             f"[{name}] epoch {epoch + 1}: test accuracy {record['measured']:.3f} "
@@ -400,9 +400,4 @@ def run(
             evaluate_each_epoch=True,
             keep_checkpoint=True,
         )
-    results["wall_s"] = round(time.perf_counter() - started, 1)
-    write_json(output / "results.json", results)
-    write_text(output / "table.md", render_table(spec, results))
-    if results["records"]:
-        plot_curve(results, reference, output / "curve.png")
-    return results["records"]
+    return run_.finish(keep_work=True)  # the checkpoint lets --epochs extend the curve

@@ -1,12 +1,18 @@
-"""Rules every recipe shares, so that one option means the same thing in every runner.
+"""What every recipe run shares, so a runner declares only its own settings, units, measurements,
+records, table and figures.
 
 - :func:`choose`: a list option (``--models``, ``--networks``, ``--variants``): unset means the
   preset's list, else the spec's; ``none`` (an empty list) means none; every name must be known.
+- :class:`RecipeRun`: the output folder (claimed, resumed or refused), the results and their
+  records, saved atomically after every unit, and the finish (table, figures, timing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from kerasinv.errors import ConfigError, UnknownNameError
 
@@ -45,4 +51,87 @@ def choose(
     return chosen
 
 
-__all__ = ["choose"]
+class RecipeRun:
+    """One run of a recipe into its output folder.
+
+    Creating it claims ``output`` (:func:`kerasinv.recipes.outputs.prepare_output`: resume a run
+    with equal settings, refuse one with different settings, ``overwrite`` starts afresh) and
+    builds the results: ``recipe``, ``spec``, ``settings``, ``versions``, ``records`` and the
+    runner's own ``keep`` keys, carried over from the previous run.
+
+    Args:
+        spec: the recipe spec.
+        settings: everything that defines the run (compared on resume).
+        output: the folder.
+        overwrite: discard a previous run first.
+        generated: what the runner writes besides ``results.json`` (removed by ``overwrite``).
+        render: ``results -> table.md`` text.
+        figures: ``(results, output) -> None``, drawn at the end.
+        keep: ``{key: default}`` the runner keeps in the results across resumes.
+        log: receives progress lines (default: stderr).
+    """
+
+    def __init__(
+        self,
+        spec: dict,
+        settings: dict,
+        output,
+        overwrite: bool,
+        generated: Sequence[str],
+        render: Callable[[dict], str],
+        figures: Callable[[dict, Path], None] | None = None,
+        keep: Mapping[str, object] | None = None,
+        log: Callable[[str], None] | None = None,
+    ):
+        from kerasinv.recipes import records
+        from kerasinv.recipes.outputs import log as stderr_log
+        from kerasinv.recipes.outputs import prepare_output
+
+        self.started = time.perf_counter()
+        self.spec, self.settings, self.output = spec, settings, Path(output)
+        self.previous = prepare_output(self.output, settings, overwrite, generated, spec["recipe"])
+        self.results = {
+            "recipe": spec["recipe"],
+            "spec": spec.get("_path"),
+            "settings": settings,
+            "versions": records.versions(),
+            "records": list(self.previous.get("records", [])),
+        }
+        for key, default in (keep or {}).items():
+            self.results[key] = self.previous.get(key, default)
+        self._render, self._figures = render, figures
+        self._log = log or stderr_log
+
+    def say(self, message: str) -> None:
+        """A progress line, prefixed with the recipe's name."""
+        self._log(f"[{self.spec['recipe']}] {message}")
+
+    def record(self, **fields) -> dict:
+        """Add one record (:func:`kerasinv.recipes.records.record`'s fields) and return it."""
+        from kerasinv.recipes.records import record
+
+        entry = record(self.results, **fields)
+        self.results["records"].append(entry)
+        return entry
+
+    def save(self) -> None:
+        """Write ``results.json`` and ``table.md`` (atomically): after every unit, so a long run can
+        be followed and resumed."""
+        from kerasinv.io import write_json, write_text
+
+        write_json(self.output / "results.json", self.results)
+        write_text(self.output / "table.md", self._render(self.results))
+
+    def finish(self, keep_work: bool = False) -> list[dict]:
+        """Remove ``work/`` (unless ``keep_work``: a curve keeps its checkpoint to be extended),
+        note the wall time, save, draw the figures; the run's records."""
+        if not keep_work:
+            shutil.rmtree(self.output / "work", ignore_errors=True)
+        self.results["wall_s"] = round(time.perf_counter() - self.started, 1)
+        self.save()
+        if self._figures is not None:
+            self._figures(self.results, self.output)
+        return self.results["records"]
+
+
+__all__ = ["RecipeRun", "choose"]

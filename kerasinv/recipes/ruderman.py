@@ -13,7 +13,6 @@ Output folder: ``results.json`` (one entry per network and state, plus records),
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,13 +21,12 @@ import numpy as np
 
 from kerasinv import models as registry
 from kerasinv.errors import ConfigError, UnknownNameError
-from kerasinv.io import write_json, write_text
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs, plots
 from kerasinv.recipes import records as rec
-from kerasinv.recipes.engine import choose
+from kerasinv.recipes.engine import RecipeRun, choose
 from kerasinv.recipes.options import option
-from kerasinv.recipes.outputs import log, prepare_output
+from kerasinv.recipes.outputs import log
 
 training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
 
@@ -272,22 +270,18 @@ def run(
     log: Callable[[str], None] = log,
 ) -> list[dict]:
     """Run the recipe; returns the records (also in ``output/results.json``)."""
-    started = time.perf_counter()
     settings = resolve_settings(
         spec, preset, models, epochs, width, learning_rate, batch_size, train_subset, strengths,
         probe_images, seed,
     )  # fmt: skip
     output = Path(output)
-    previous = prepare_output(output, settings, overwrite, GENERATED, spec["recipe"])
-    say = lambda m: log(f"[{spec['recipe']}] {m}")  # noqa: E731
-    results = {
-        "recipe": spec["recipe"],
-        "spec": spec["_path"],
-        "settings": settings,
-        "versions": rec.versions(),
-        "runs": previous.get("runs", []),
-        "records": previous.get("records", []),
-    }
+    run_ = RecipeRun(
+        spec, settings, output, overwrite, GENERATED,
+        render=lambda results: render_table(spec, settings, results),
+        figures=lambda results, folder: plot(settings, results, folder),
+        keep={"runs": []}, log=log,
+    )  # fmt: skip
+    results, say = run_.results, run_.say
     splits = cifar_runs.load_splits(
         settings["data"], data_dir, download, settings["train_subset"], settings["test_subset"],
         settings["seed"],
@@ -352,31 +346,15 @@ def run(
             )
             for c, per_layer in row["sensitivity"].items():
                 for layer, value in per_layer.items():
-                    results["records"].append(
-                        rec.record(
-                            results,
-                            table=None,
-                            row=f"{name} {state}",
-                            column=f"sensitivity {layer} C={c}",
-                            measured=value,
-                            dataset=splits.source,
-                            model=name,
-                            state=state,
-                            layer=layer,
-                            strength=float(c),
-                            wall_s=row["wall_s"],
-                        )
-                    )
-            write_json(output / "results.json", results)
-            write_text(output / "table.md", render_table(spec, settings, results))
+                    run_.record(
+                        table=None, row=f"{name} {state}", column=f"sensitivity {layer} C={c}",
+                        measured=value, dataset=splits.source, model=name, state=state,
+                        layer=layer, strength=float(c), wall_s=row["wall_s"],
+                    )  # fmt: skip
+            run_.save()
             c = str(settings["reference_strength"])
             say(
                 f"{name} {state}: accuracy {100 * row['accuracy']:.1f} %, sensitivity at C={c}: "
                 + ", ".join(f"{k} {v:.3f}" for k, v in row["sensitivity"][c].items())
             )
-    shutil.rmtree(output / "work", ignore_errors=True)
-    results["wall_s"] = round(time.perf_counter() - started, 1)
-    write_json(output / "results.json", results)
-    write_text(output / "table.md", render_table(spec, settings, results))
-    plot(settings, results, output)
-    return results["records"]
+    return run_.finish()

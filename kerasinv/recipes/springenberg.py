@@ -26,13 +26,13 @@ from pathlib import Path
 from kerasinv import models as model_registry
 from kerasinv import multi_worker
 from kerasinv.errors import ConfigError, UnknownNameError
-from kerasinv.io import atomic_path, write_json, write_text
+from kerasinv.io import atomic_path
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import plots, preflight
 from kerasinv.recipes import records as rec
-from kerasinv.recipes.engine import choose
+from kerasinv.recipes.engine import RecipeRun, choose
 from kerasinv.recipes.options import option
-from kerasinv.recipes.outputs import log, prepare_output
+from kerasinv.recipes.outputs import log
 
 # TensorFlow only when a run starts: the CLI reads OPTIONS without it
 training = lazy_import("kerasinv.training")
@@ -300,7 +300,6 @@ def run(
     log: Callable[[str], None] = log,
 ) -> list[dict]:
     """Run the recipe; returns the records (also in ``output/results.json``)."""
-    started = time.perf_counter()
     settings = resolve_settings(
         spec,
         preset,
@@ -323,11 +322,26 @@ def run(
         spec, preset=preset, models=chosen, dataset=dataset, data_dir=data_dir, download=download
     )
     output = Path(output)
-    previous = prepare_output(output, settings, overwrite, GENERATED, spec["recipe"])
+    paper_table, paper = paper_reference(spec, settings["dataset"], settings["augment"])
+
+    def figures(results, folder):
+        if results["records"]:
+            plots.measured_vs_paper(
+                results["records"], folder / "errors.png",
+                f"{spec['recipe']} ({settings['preset']}, {settings['dataset']}): test error",
+                COLUMN,
+            )  # fmt: skip
+
+    run_ = RecipeRun(
+        spec, settings, output, overwrite, GENERATED,
+        render=lambda results: render_table(spec, settings, results["records"], paper_table),
+        figures=figures, log=log,
+    )  # fmt: skip
+    previous, results = run_.previous, run_.results
     done = {
         r["model"]: r for r in previous.get("records", []) if (output / r["saved_model"]).is_dir()
     }
-    paper_table, paper = paper_reference(spec, settings["dataset"], settings["augment"])
+    results["records"] = list(done.values())  # a model counts as done once it is exported
 
     log(f"[{spec['recipe']}] preset {settings['preset']}: loading {settings['dataset']} ...")
     splits = load_data(settings, data_dir, download)
@@ -351,15 +365,7 @@ def run(
     train_data, test_data = training.make_datasets(
         splits.x_train, splits.y_train, splits.x_test, splits.y_test, whitening, config
     )
-    versions = rec.versions()
-    results = {
-        "recipe": spec["recipe"],
-        "spec": spec["_path"],
-        "settings": settings,
-        "data_source": splits.source,
-        "versions": versions,
-        "records": list(done.values()),
-    }
+    results["data_source"] = splits.source
     for name in chosen:
         if multi_worker.chief_value(name in done):  # the chief's files decide
             log(f"[{spec['recipe']}] {name}: already done in {output}, skipped")
@@ -388,54 +394,33 @@ def run(
         shutil.rmtree(workdir, ignore_errors=True)
         measured = round(100.0 * result.test_error, 2)
         ref = paper.get(name, {})
-        record = {
-            "recipe": spec["recipe"],
-            "table": paper_table,
-            "row": name,
-            "column": COLUMN,
-            "measured": measured,
-            "paper": ref.get("error"),
-            "tolerance": settings["tolerance"],
-            "within_tolerance": rec.within(measured, ref.get("error"), settings["tolerance"]),
-            "preset": settings["preset"],
-            "dataset": settings["dataset"],
-            "augment": settings["augment"],
-            "model": name,
-            "params": int(model.count_params()),
-            "params_width1": int(
-                model_registry.get(name, classes=splits.num_classes).count_params()
-            ),
-            "params_paper": ref.get("params"),
-            "width": settings["width"],
-            "epochs": settings["epochs"],
-            "epochs_run": result.epochs_run,
-            "resumed_from_epoch": result.resumed_from_epoch,
-            "train_images": len(splits.x_train),
-            "test_images": len(splits.x_test),
-            "final_train_loss": result.history.get("loss", [None])[-1],
-            "seed": settings["seed"],
-            "versions": versions,
-            "wall_s": round(time.perf_counter() - t0, 1),
-            "finished_at": rec.now(),
-            "model_file": str(model_file.relative_to(output)),
-            "saved_model": str(saved.relative_to(output)),
-        }
+        record = rec.record(
+            results,
+            table=paper_table,
+            row=name,
+            column=COLUMN,
+            measured=measured,
+            paper=ref.get("error"),
+            tolerance=settings["tolerance"],
+            dataset=settings["dataset"],
+            model=name,
+            wall_s=round(time.perf_counter() - t0, 1),
+            augment=settings["augment"],
+            params=int(model.count_params()),
+            params_width1=int(model_registry.get(name, classes=splits.num_classes).count_params()),
+            params_paper=ref.get("params"),
+            width=settings["width"],
+            epochs=settings["epochs"],
+            epochs_run=result.epochs_run,
+            resumed_from_epoch=result.resumed_from_epoch,
+            train_images=len(splits.x_train),
+            test_images=len(splits.x_test),
+            final_train_loss=result.history.get("loss", [None])[-1],
+            model_file=str(model_file.relative_to(output)),
+            saved_model=str(saved.relative_to(output)),
+        )
         results["records"] = [r for r in results["records"] if r["model"] != name] + [record]
         results["records"].sort(key=lambda r: spec["models"].index(r["model"]))
-        write_json(output / "results.json", results)
-        write_text(
-            output / "table.md", render_table(spec, settings, results["records"], paper_table)
-        )
+        run_.save()
         log(f"[{spec['recipe']}] {name}: test error {measured:.2f} % in {record['wall_s']:.0f} s")
-    shutil.rmtree(output / "work", ignore_errors=True)
-    results["wall_s"] = round(time.perf_counter() - started, 1)
-    write_json(output / "results.json", results)
-    write_text(output / "table.md", render_table(spec, settings, results["records"], paper_table))
-    if results["records"]:
-        plots.measured_vs_paper(
-            results["records"],
-            output / "errors.png",
-            f"{spec['recipe']} ({settings['preset']}, {settings['dataset']}): test error",
-            COLUMN,
-        )
-    return results["records"]
+    return run_.finish()

@@ -20,7 +20,6 @@ Output folder (atomic writes; ``results.json`` after each model, so a long run r
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,13 +28,12 @@ import numpy as np
 
 from kerasinv import models as registry
 from kerasinv.errors import ConfigError, UnknownNameError
-from kerasinv.io import write_json, write_text
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs, plots
 from kerasinv.recipes import records as rec
-from kerasinv.recipes.engine import choose
+from kerasinv.recipes.engine import RecipeRun, choose
 from kerasinv.recipes.options import option
-from kerasinv.recipes.outputs import log, prepare_output
+from kerasinv.recipes.outputs import log
 
 training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
 
@@ -400,7 +398,6 @@ def run(
     """Run the recipe; returns the records (also in ``output/results.json``)."""
     from kerasinv.recipes import subjects
 
-    started = time.perf_counter()
     settings = resolve_settings(
         spec, preset, models, variants, epochs, width, learning_rate, batch_size, train_subset,
         augment, seed, trials,
@@ -413,17 +410,13 @@ def run(
     settings["limit"] = limit
     subjects.check_user_models(model_paths, preprocess or "auto")
     output = Path(output)
-    previous = prepare_output(output, settings, overwrite, GENERATED, spec["recipe"])
-    say = lambda m: log(f"[{spec['recipe']}] {m}")  # noqa: E731
-    results = {
-        "recipe": spec["recipe"],
-        "spec": spec["_path"],
-        "settings": settings,
-        "versions": rec.versions(),
-        "cifar": previous.get("cifar", []),
-        "imagenet": previous.get("imagenet", {}),
-        "records": previous.get("records", []),
-    }
+    run_ = RecipeRun(
+        spec, settings, output, overwrite, GENERATED,
+        render=lambda results: render_table(spec, settings, results),
+        figures=lambda results, folder: plot(settings, results, folder),
+        keep={"cifar": [], "imagenet": {}}, log=log,
+    )  # fmt: skip
+    results, say = run_.results, run_.say
     done = {(r["model"], r["variant"]) for r in results["cifar"]}
     todo = [(m, v) for m in settings["models"] for v in settings["variants"] if (m, v) not in done]
     if todo:
@@ -480,21 +473,12 @@ def run(
             )
         )
         for metric in ("accuracy", "consistency", "circular_consistency", "total_variation"):
-            results["records"].append(
-                rec.record(
-                    results,
-                    table="CIFAR-10",
-                    row=f"{name} {variant}",
-                    column=metric,
-                    measured=row[metric],
-                    dataset=results.get("data_source"),
-                    model=name,
-                    variant=variant,
-                    wall_s=row["wall_s"],
-                )
-            )
-        write_json(output / "results.json", results)
-        write_text(output / "table.md", render_table(spec, settings, results))
+            run_.record(
+                table="CIFAR-10", row=f"{name} {variant}", column=metric, measured=row[metric],
+                dataset=results.get("data_source"), model=name, variant=variant,
+                wall_s=row["wall_s"],
+            )  # fmt: skip
+        run_.save()
         say(
             f"{name} {variant}: accuracy {100 * row['accuracy']:.1f} %, consistency "
             f"{100 * row['consistency']:.1f} %, TV {row['total_variation']:.3f} ({row['wall_s']:.0f} s)"
@@ -506,22 +490,14 @@ def run(
         results["records"] = [r for r in results["records"] if r["table"] == "CIFAR-10"]
         for label, r in results["imagenet"].items():
             for i, metric in enumerate(("accuracy", "consistency")):
-                results["records"].append(
-                    rec.record(
-                        results,
-                        table=spec["paper"].get("table"),
-                        row="/".join(r["paper_row"]) if r["paper_row"] else label,
-                        column=metric,
-                        measured=r[metric],
-                        paper=r["paper"][i] if r["paper"] else None,
-                        dataset=f"ImageNet photos from {images}",
-                        model=label,
-                        wall_s=r["wall_s"],
-                    )
+                run_.record(
+                    table=spec["paper"].get("table"),
+                    row="/".join(r["paper_row"]) if r["paper_row"] else label,
+                    column=metric,
+                    measured=r[metric],
+                    paper=r["paper"][i] if r["paper"] else None,
+                    dataset=f"ImageNet photos from {images}",
+                    model=label,
+                    wall_s=r["wall_s"],
                 )
-    shutil.rmtree(output / "work", ignore_errors=True)
-    results["wall_s"] = round(time.perf_counter() - started, 1)
-    write_json(output / "results.json", results)
-    write_text(output / "table.md", render_table(spec, settings, results))
-    plot(settings, results, output)
-    return results["records"]
+    return run_.finish()
