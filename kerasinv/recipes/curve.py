@@ -24,11 +24,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kerasinv import multi_worker
-from kerasinv.errors import ConfigError, UnknownNameError
+from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import plots, preflight
 from kerasinv.recipes import records as rec
-from kerasinv.recipes.engine import RecipeRun, choose
+from kerasinv.recipes.engine import RecipeRun, choose, preset_table, setting, train_config
 from kerasinv.recipes.options import option
 from kerasinv.recipes.outputs import log
 from kerasinv.recipes.springenberg import model_options, protocol_settings
@@ -67,10 +67,7 @@ def resolve_settings(
     strategy: str,
 ) -> dict:
     """Everything that defines the curve except its length (``--epochs`` may grow on resume)."""
-    preset = preset or spec.get("default_preset", "smoke")
-    if preset not in spec["presets"]:
-        raise UnknownNameError("preset", preset, spec["presets"])
-    p = spec["presets"][preset]
+    preset, p = preset_table(spec, preset)
     models = choose(models, {"models": p.get("models", spec["models"][:1])}, spec)
     if len(models) != 1:
         raise ConfigError(f"--models: a curve follows one network, got {', '.join(models)}")
@@ -79,15 +76,13 @@ def resolve_settings(
         "model": models[0],
         "dataset": "cifar10",
         "data": p.get("data", "cifar"),
-        "width": float(width if width is not None else p.get("width", 1.0)),
-        "train_subset": p.get("train_subset"),
-        "test_subset": p.get("test_subset"),
+        "width": setting(spec, p, "width", width, 1.0),
+        "train_subset": setting(spec, p, "train_subset"),
+        "test_subset": setting(spec, p, "test_subset"),
         "seed": int(seed),
         "strategy": strategy,
-        **protocol_settings(spec, learning_rate, batch_size, init, bias_decay, grid),
+        **protocol_settings(spec, learning_rate, batch_size, init, bias_decay, grid, p),
     }
-    if settings["width"] <= 0:
-        raise ConfigError(f"width must be positive, got {settings['width']}")
     return settings
 
 
@@ -327,18 +322,10 @@ def run(
     splits = load_data(settings, data_dir, download)
     log(f"[{name}] data: {splits.source}")
     prep = run_preprocessing(output, splits, bool(previous), log, name)
-    config = training.TrainConfig(
-        epochs=epochs,
-        batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"],
-        momentum=settings["momentum"],
-        drops=tuple(settings["drops"]),
-        drop_factor=settings["drop_factor"],
+    config = train_config(
+        settings, verbose, epochs=epochs,
         schedule_epochs=training.PAPER_EPOCHS,  # the first epochs of the paper's 350
-        seed=settings["seed"],
-        strategy=settings["strategy"],
-        verbose=verbose,
-    )
+    )  # fmt: skip
     train_data, test_data = training.make_datasets(
         splits.x_train, splits.y_train, splits.x_test, splits.y_test, prep.layer(), config
     )

@@ -3,6 +3,10 @@ records, table and figures.
 
 - :func:`choose`: a list option (``--models``, ``--networks``, ``--variants``): unset means the
   preset's list, else the spec's; ``none`` (an empty list) means none; every name must be known.
+- :func:`preset_table` and :func:`setting`: one rule for every common setting (``epochs``,
+  ``width``, ``train_subset``, ``learning_rate``, ``batch_size``, ``momentum``, ``weight_decay``
+  ...): the command line's value, else the preset's, else the spec's ``[training]`` table's, else
+  the runner's default.
 - :class:`RecipeRun`: the output folder (claimed, resumed or refused), the results and their
   records, saved atomically after every unit, and the finish (table, figures, timing).
 """
@@ -49,6 +53,87 @@ def choose(
             f"--{key} none leaves this recipe nothing to run; name at least one {what}"
         )
     return chosen
+
+
+def preset_table(spec: dict, preset: str | None) -> tuple[str, dict]:
+    """``(name, table)`` of the chosen preset (default: the spec's ``default_preset``, else smoke).
+
+    Raises:
+        UnknownNameError: a preset the spec does not have.
+    """
+    name = preset or spec.get("default_preset", "smoke")
+    if name not in spec["presets"]:
+        raise UnknownNameError("preset", name, spec["presets"])
+    return name, spec["presets"][name]
+
+
+#: how each common setting is read (``None`` stays ``None``: e.g. no training subset)
+KINDS = {
+    "width": float,
+    "epochs": int,
+    "train_subset": int,
+    "test_subset": int,
+    "learning_rate": float,
+    "momentum": float,
+    "weight_decay": float,
+    "batch_size": int,
+    "drop_factor": float,
+    "max_shift": int,
+}
+#: the lower bound of each (exclusive for floats, inclusive for ints)
+_POSITIVE = {"width", "epochs", "train_subset", "test_subset", "learning_rate", "batch_size"}
+
+
+def setting(
+    spec: dict, preset: dict, key: str, given=None, default=None, section: str = "training"
+):
+    """The value of a common setting: ``given`` (the command line's, unless ``None``), else the
+    preset's ``key``, else the spec's ``[section]`` ``key``, else ``default``; read as
+    :data:`KINDS` says.
+
+    Raises:
+        ConfigError: a value that is not a number of the right kind, or not positive where it must be.
+    """
+    if given is not None:
+        value, source = given, "--" + ("lr" if key == "learning_rate" else key.replace("_", "-"))
+    elif key in preset:
+        value, source = preset[key], f"{spec.get('_path', 'the spec')}: preset {key}"
+    elif key in spec.get(section, {}):
+        value, source = spec[section][key], f"{spec.get('_path', 'the spec')}: [{section}] {key}"
+    else:
+        value, source = default, key
+    if value is None:
+        return None
+    kind = KINDS.get(key)
+    if kind is not None:
+        try:
+            converted = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source} must be a number, got {value!r}") from None
+        if kind is int and converted != value and not isinstance(value, str):
+            raise ConfigError(f"{source} must be a whole number, got {value!r}")
+        if key in _POSITIVE and not converted > 0:
+            raise ConfigError(
+                f"{source}: the {key.replace('_', ' ')} must be positive, got {value!r}"
+            )
+        value = converted
+    return value
+
+
+#: settings keys that are :class:`kerasinv.training.TrainConfig` fields of the same name
+_TRAIN_KEYS = ("epochs", "batch_size", "learning_rate", "momentum", "drop_factor", "augment",
+               "max_shift", "seed", "strategy")  # fmt: skip
+
+
+def train_config(settings: dict, verbose: int, **overrides):
+    """The :class:`kerasinv.training.TrainConfig` of a run's ``settings`` (the keys it has of
+    :data:`_TRAIN_KEYS`, and ``drops``), with ``overrides`` (e.g. ``schedule_epochs``)."""
+    from kerasinv.training import TrainConfig
+
+    fields = {k: settings[k] for k in _TRAIN_KEYS if k in settings}
+    if "drops" in settings:
+        fields["drops"] = tuple(settings["drops"])
+    return TrainConfig(**{**fields, "verbose": verbose, **overrides})
 
 
 class RecipeRun:
@@ -134,4 +219,4 @@ class RecipeRun:
         return self.results["records"]
 
 
-__all__ = ["RecipeRun", "choose"]
+__all__ = ["KINDS", "RecipeRun", "choose", "preset_table", "setting", "train_config"]

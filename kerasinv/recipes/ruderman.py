@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from kerasinv import models as registry
-from kerasinv.errors import ConfigError, UnknownNameError
+from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs, plots
 from kerasinv.recipes import records as rec
-from kerasinv.recipes.engine import RecipeRun, choose
+from kerasinv.recipes.engine import RecipeRun, choose, preset_table, setting, train_config
 from kerasinv.recipes.options import option
 from kerasinv.recipes.outputs import log
 
@@ -55,10 +55,8 @@ STATES = ("init", "trained", "random-labels")
 
 def resolve_settings(spec, preset, models, epochs, width, learning_rate, batch_size, train_subset,
                      strengths, probe_images, seed) -> dict:  # fmt: skip
-    preset = preset or spec.get("default_preset", "smoke")
-    if preset not in spec["presets"]:
-        raise UnknownNameError("preset", preset, spec["presets"])
-    p, t, d = spec["presets"][preset], spec.get("training", {}), spec.get("deformation", {})
+    preset, p = preset_table(spec, preset)
+    t, d = spec.get("training", {}), spec.get("deformation", {})
     chosen = choose(models, p, spec)
     chosen_strengths = [float(c) for c in (strengths or p.get("strengths", d.get("strengths")))]
     if not chosen_strengths or min(chosen_strengths) < 0:
@@ -70,13 +68,13 @@ def resolve_settings(spec, preset, models, epochs, width, learning_rate, batch_s
         "preset": preset,
         "data": p.get("data", "cifar"),
         "models": chosen,
-        "width": float(width if width is not None else p.get("width", 1.0)),
-        "epochs": int(epochs if epochs is not None else p.get("epochs", 60)),
-        "train_subset": train_subset if train_subset is not None else p.get("train_subset"),
-        "test_subset": p.get("test_subset"),
-        "learning_rate": float(learning_rate or t.get("learning_rate", 0.05)),
-        "momentum": float(t.get("momentum", 0.9)),
-        "batch_size": int(batch_size or t.get("batch_size", 128)),
+        "width": setting(spec, p, "width", width, 1.0),
+        "epochs": setting(spec, p, "epochs", epochs, 60),
+        "train_subset": setting(spec, p, "train_subset", train_subset),
+        "test_subset": setting(spec, p, "test_subset"),
+        "learning_rate": setting(spec, p, "learning_rate", learning_rate, 0.05),
+        "momentum": setting(spec, p, "momentum", None, 0.9),
+        "batch_size": setting(spec, p, "batch_size", batch_size, 128),
         "drops": list(t.get("drops", [210, 300])),
         "strengths": chosen_strengths,
         "reference_strength": reference,
@@ -86,8 +84,6 @@ def resolve_settings(spec, preset, models, epochs, width, learning_rate, batch_s
         "probe_images": int(probe_images or p.get("probe_images", 1000)),
         "seed": int(seed),
     }
-    if settings["width"] <= 0:
-        raise ConfigError(f"width must be positive, got {settings['width']}")
     return settings
 
 
@@ -296,15 +292,7 @@ def run(
     random_labels = np.random.default_rng(settings["seed"] + 1).integers(
         0, splits.num_classes, len(splits.y_train)
     )
-    config = training.TrainConfig(
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"],
-        momentum=settings["momentum"],
-        drops=tuple(settings["drops"]),
-        seed=settings["seed"],
-        verbose=verbose,
-    )
+    config = train_config(settings, verbose)
     done = {(r["model"], r["state"]) for r in results["runs"]}
     for name in settings["models"]:
 

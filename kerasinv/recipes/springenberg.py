@@ -30,7 +30,7 @@ from kerasinv.io import atomic_path
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import plots, preflight
 from kerasinv.recipes import records as rec
-from kerasinv.recipes.engine import RecipeRun, choose
+from kerasinv.recipes.engine import RecipeRun, choose, setting, train_config
 from kerasinv.recipes.options import option
 from kerasinv.recipes.outputs import log
 
@@ -79,32 +79,33 @@ def protocol_settings(
     init: str | None,
     bias_decay: bool | None,
     grid: str | None,
+    preset: dict | None = None,
 ) -> dict:
-    """The training protocol: the spec's ``[training]`` table, overridden by flags.
+    """The training protocol: the spec's ``[training]`` table (or the ``preset`` table's values),
+    overridden by flags (:func:`kerasinv.recipes.engine.setting`'s rule).
 
     Where the paper is silent the shipped spec follows the public Caffe reproduction (see its
     comments): batch 256, Caffe's fan-in ``xavier`` (``lecun_uniform``), decay on biases too, the
     even stride-2 grid.
     """
-    t = spec.get("training", {})
+    t, p = spec.get("training", {}), preset or {}
 
-    def number(key, value, default, kind=float):
-        value = value if value is not None else t.get(key, default)
+    def drop(value):
         try:
-            return kind(value)
+            return int(value)
         except (TypeError, ValueError):
             raise ConfigError(
-                f"{spec.get('_path', 'the spec')}: [training] {key} must be a number, got {value!r}"
+                f"{spec.get('_path', 'the spec')}: [training] drops must be epochs, got {value!r}"
             ) from None
 
     settings = {
-        "learning_rate": number("learning_rate", learning_rate, 0.05),
-        "momentum": number("momentum", None, 0.9),
-        "weight_decay": number("weight_decay", None, 0.001),
-        "batch_size": number("batch_size", batch_size, 128, int),
-        "drops": [number("drops", d, 0, int) for d in t.get("drops", training.PAPER_DROPS)],
-        "drop_factor": number("drop_factor", None, 0.1),
-        "max_shift": number("max_shift", None, 5, int),
+        "learning_rate": setting(spec, p, "learning_rate", learning_rate, 0.05),
+        "momentum": setting(spec, p, "momentum", None, 0.9),
+        "weight_decay": setting(spec, p, "weight_decay", None, 0.001),
+        "batch_size": setting(spec, p, "batch_size", batch_size, 128),
+        "drops": [drop(d) for d in t.get("drops", training.PAPER_DROPS)],
+        "drop_factor": setting(spec, p, "drop_factor", None, 0.1),
+        "max_shift": setting(spec, p, "max_shift", None, 5),
         "class_relu": bool(t.get("class_relu", True)),
         "init": str(init or t.get("init", "glorot_uniform")),
         "bias_decay": bool(t.get("bias_decay", False) if bias_decay is None else bias_decay),
@@ -114,10 +115,6 @@ def protocol_settings(
         raise UnknownNameError("initialiser", settings["init"], INITIALIZERS)
     if settings["grid"] not in GRIDS:
         raise UnknownNameError("stride-2 grid", settings["grid"], GRIDS)
-    if not settings["learning_rate"] > 0:
-        raise ConfigError(f"learning rate must be positive, got {settings['learning_rate']}")
-    if settings["batch_size"] < 1:
-        raise ConfigError(f"batch size must be at least 1, got {settings['batch_size']}")
     return settings
 
 
@@ -169,19 +166,17 @@ def resolve_settings(
         "preset": preset,
         "dataset": dataset,
         "data": p.get("data", "cifar"),
-        "width": float(width if width is not None else p.get("width", 1.0)),
-        "epochs": int(epochs if epochs is not None else p.get("epochs", training.PAPER_EPOCHS)),
-        "train_subset": train_subset if train_subset is not None else p.get("train_subset"),
-        "test_subset": p.get("test_subset"),
+        "width": setting(spec, p, "width", width, 1.0),
+        "epochs": setting(spec, p, "epochs", epochs, training.PAPER_EPOCHS),
+        "train_subset": setting(spec, p, "train_subset", train_subset),
+        "test_subset": setting(spec, p, "test_subset"),
         "augment": bool(augment),
         "seed": int(seed),
         "schedule": schedule,
-        **protocol_settings(spec, learning_rate, batch_size, init, bias_decay, grid),
+        **protocol_settings(spec, learning_rate, batch_size, init, bias_decay, grid, p),
         "strategy": strategy,
         "tolerance": None if tolerance == "none" else float(tolerance),
     }
-    if settings["width"] <= 0:
-        raise ConfigError(f"width must be positive, got {settings['width']}")
     return settings
 
 
@@ -348,20 +343,7 @@ def run(
     log(f"[{spec['recipe']}] data: {splits.source}")
     prep = run_preprocessing(output, splits, bool(previous), log, spec["recipe"])
     whitening = prep.layer()
-    config = training.TrainConfig(
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"],
-        momentum=settings["momentum"],
-        drops=tuple(settings["drops"]),
-        drop_factor=settings["drop_factor"],
-        schedule_epochs=schedule_epochs(settings),
-        augment=settings["augment"],
-        max_shift=settings["max_shift"],
-        seed=settings["seed"],
-        strategy=settings["strategy"],
-        verbose=verbose,
-    )
+    config = train_config(settings, verbose, schedule_epochs=schedule_epochs(settings))
     train_data, test_data = training.make_datasets(
         splits.x_train, splits.y_train, splits.x_test, splits.y_test, whitening, config
     )

@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from kerasinv import models as registry
-from kerasinv.errors import ConfigError, UnknownNameError
+from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs, plots
 from kerasinv.recipes import records as rec
-from kerasinv.recipes.engine import RecipeRun, choose
+from kerasinv.recipes.engine import RecipeRun, choose, preset_table, setting, train_config
 from kerasinv.recipes.options import option
 from kerasinv.recipes.outputs import log
 
@@ -89,10 +89,8 @@ CIRCULAR = "-circular"
 def resolve_settings(spec, preset, models, variants, epochs, width, learning_rate, batch_size,
                      train_subset, augment, seed, trials) -> dict:  # fmt: skip
     """The settings that define a run (stored in results.json, compared on resume)."""
-    preset = preset or spec.get("default_preset", "smoke")
-    if preset not in spec["presets"]:
-        raise UnknownNameError("preset", preset, spec["presets"])
-    p, t, e = spec["presets"][preset], spec.get("training", {}), spec.get("evaluation", {})
+    preset, p = preset_table(spec, preset)
+    t, e = spec.get("training", {}), spec.get("evaluation", {})
     chosen = choose(models, p, spec, allow_none=True)  # none: only the --model files
     chosen_variants = choose(variants, p, spec, "variants", "variant")
     settings = {
@@ -100,29 +98,25 @@ def resolve_settings(spec, preset, models, variants, epochs, width, learning_rat
         "data": p.get("data", "cifar"),
         "models": chosen,
         "variants": chosen_variants,
-        "width": float(width if width is not None else p.get("width", 1.0)),
-        "epochs": int(epochs if epochs is not None else p.get("epochs", 250)),
-        "train_subset": train_subset if train_subset is not None else p.get("train_subset"),
-        "test_subset": p.get("test_subset"),
+        "width": setting(spec, p, "width", width, 1.0),
+        "epochs": setting(spec, p, "epochs", epochs, 250),
+        "train_subset": setting(spec, p, "train_subset", train_subset),
+        "test_subset": setting(spec, p, "test_subset"),
         "augment": bool(augment),
-        "learning_rate": float(
-            learning_rate or p.get("learning_rate") or t.get("learning_rate", 0.1)
-        ),
-        "momentum": float(t.get("momentum", 0.9)),
-        "weight_decay": float(t.get("weight_decay", 5e-4)),
-        "batch_size": int(batch_size or t.get("batch_size", 128)),
+        "learning_rate": setting(spec, p, "learning_rate", learning_rate, 0.1),
+        "momentum": setting(spec, p, "momentum", None, 0.9),
+        "weight_decay": setting(spec, p, "weight_decay", None, 5e-4),
+        "batch_size": setting(spec, p, "batch_size", batch_size, 128),
         "drops": list(
             cifar_runs.scaled_drops(t.get("drops", [100, 150]), t.get("schedule_epochs", 250))
         ),
-        "drop_factor": float(t.get("drop_factor", 0.1)),
+        "drop_factor": setting(spec, p, "drop_factor", None, 0.1),
         "augment_shift": int(t.get("max_shift", 4)),
         "max_shift": int(e.get("max_shift", 4)),
         "padding": e.get("padding", "reflect"),
         "trials": int(trials or p.get("trials", e.get("trials", 5))),
         "seed": int(seed),
     }
-    if settings["width"] <= 0:
-        raise ConfigError(f"width must be positive, got {settings['width']}")
     if settings["padding"] not in ("reflect", "zero"):
         raise ConfigError(
             f"evaluation padding must be reflect or zero, got {settings['padding']!r}"
@@ -427,18 +421,8 @@ def run(
         results["data_source"] = splits.source
         say(f"data: {splits.source}")
         stats = cifar_runs.channel_stats(splits.x_train)
-        config = training.TrainConfig(
-            epochs=settings["epochs"],
-            batch_size=settings["batch_size"],
-            learning_rate=settings["learning_rate"],
-            momentum=settings["momentum"],
-            drops=tuple(settings["drops"]),
-            drop_factor=settings["drop_factor"],
-            augment=settings["augment"],
-            max_shift=settings["augment_shift"],
-            seed=settings["seed"],
-            verbose=verbose,
-        )
+        # augment_shift: the training translations; max_shift is the measured shifts' range
+        config = train_config(settings, verbose, max_shift=settings["augment_shift"])
     for name, variant in todo:
         say(f"{name} {variant}: training {settings['epochs']} epoch(s) ...")
         t0 = time.perf_counter()
