@@ -150,16 +150,16 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
         "`+ blur-K` / `+ aps`: anti-aliased twin"
         " with the same weights (drop-in, not retrained) unless marked retrained."
     )
-    subjects = results["subjects"]
-    by_data: dict[str, list[str]] = {}
-    for label, info in subjects.items():
-        by_data.setdefault(info["data"], []).append(label)
-    for data, labels in by_data.items():
+    records = rec.Records(results["records"])
+    for data in records.distinct("dataset"):
+        here = records.where(dataset=data)
+        labels = here.distinct("model")
+        first_of = {label: here.where(model=label)[0] for label in labels}
         lines += ["", f"**{data}**", ""]
         headers = [""] + [
-            label + ("" if subjects[label]["retrained"] else " (drop-in)")
-            if subjects[label]["variant"] != subj.BASELINE
-            else label
+            label
+            if first_of[label].get("variant") == subj.BASELINE or first_of[label].get("retrained")
+            else label + " (drop-in)"
             for label in labels
         ]
         rows = []
@@ -170,14 +170,13 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
                 row = [f"{metric_name}, {protocol}"]
                 paper_row, any_paper = ["↳ paper (Keras / PyTorch)"], False
                 for label in labels:
-                    value = subjects[label]["summary"].get(protocol, {}).get(metric)
-                    row.append("–" if value is None else f"{value:.3f}")
-                    info = subjects[label]
-                    ref = (
-                        paper_values(spec, info["network"], protocol, metric)
-                        if info["variant"] == subj.BASELINE
-                        else {}
-                    )
+                    found = here.where(model=label, protocol=protocol, metric=metric)
+                    row.append(f"{found[0].measured:.3f}" if found else "–")
+                    ref = {}
+                    if found and found[0].paper is not None:
+                        ref["keras"] = found[0].paper
+                    if found and found[0].get("paper_pytorch") is not None:
+                        ref["pytorch"] = found[0].get("paper_pytorch")
                     any_paper |= bool(ref)
                     paper_row.append(
                         " / ".join(str(ref[k]) if k in ref else "–" for k in ("keras", "pytorch"))
@@ -187,22 +186,21 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
                 rows.append(row)
                 if any_paper:
                     rows.append(paper_row)
+
+        def cell(label, protocol, metric, here=here):
+            value = here.value(model=label, protocol=protocol, metric=metric)
+            return "–" if value is None else f"{value:.3f}"
+
         if "shift" in settings["protocols"]:
             rows.append(
-                ["consistency, shift"]
-                + [f"{subjects[label]['summary']['shift']['consistency']:.3f}" for label in labels]
+                ["consistency, shift"] + [cell(label, "shift", "consistency") for label in labels]
             )
         first = settings["protocols"][0]
         rows.append(
             [f"top-1 accuracy ({first}, first frame)"]
-            + [
-                "–"
-                if subjects[label]["summary"][first].get("accuracy") is None
-                else f"{subjects[label]['summary'][first]['accuracy']:.3f}"
-                for label in labels
-            ]
+            + [cell(label, first, "accuracy") for label in labels]
         )
-        rows.append(["images"] + [str(subjects[label]["images"]) for label in labels])
+        rows.append(["images"] + [str(first_of[label].get("images")) for label in labels])
         lines.append(rec.markdown_table(headers, rows))
     if results.get("unavailable"):
         lines += ["", "Not measured:", ""]
@@ -227,19 +225,18 @@ def plot(spec: dict, settings: dict, results: dict, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     protocols = [p for p in settings["protocols"] if p != "shift"]
-    labels = list(results["subjects"])
+    records = rec.Records(results["records"]).where(metric="p_top1_change")
+    labels = records.distinct("model")
     fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(protocols) + 0.4 * len(labels)), 4.2))
     width = 0.8 / max(1, len(labels))
     x = np.arange(len(protocols))
     for i, label in enumerate(labels):
-        info = results["subjects"][label]
-        values = [info["summary"].get(p, {}).get("p_top1_change", np.nan) for p in protocols]
+        mine = records.where(model=label)
+        values = [mine.value(protocol=p, default=np.nan) for p in protocols]
         bars = ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=label)
         refs = [
-            paper_values(spec, info["network"], p, "p_top1_change").get("keras", np.nan)
-            if info["variant"] == subj.BASELINE
-            else np.nan
-            for p in protocols
+            np.nan if not found or found[0].paper is None else found[0].paper
+            for found in (mine.where(protocol=p) for p in protocols)
         ]
         if not np.all(np.isnan(refs)):
             ax.plot(
@@ -408,6 +405,11 @@ def run(
                     model=s.label,
                     images=row["images"],
                     wall_s=row["seconds"],
+                    protocol=protocol,
+                    metric=metric,
+                    network=s.network,
+                    variant=s.variant,
+                    retrained=s.retrained,
                 )
         run_.save()
     if not results["subjects"]:

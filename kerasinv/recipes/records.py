@@ -1,13 +1,17 @@
 """Results as records: one JSON record per measured number, the paper's value beside it.
 
 Record fields: ``recipe, table, row, column, measured, paper, tolerance, within_tolerance, preset,
-dataset, model, seed, versions, wall_s`` plus recipe-specific extras (``params``, ``epochs`` ...).
-Tables are rendered from records only, never recomputed.
+dataset, model, seed, versions, wall_s, finished_at`` plus recipe-specific extras (``params``,
+``epochs``, ``layer`` ...). In ``results.json`` a record is a flat JSON object; in Python it is a
+:class:`Record`, and :class:`Records` selects among them. Tables and figures are rendered from
+records only, never recomputed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import platform
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 
 
@@ -77,6 +81,89 @@ def record(
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """One measured number (the fields of :func:`record`; ``extra`` holds the recipe's own)."""
+
+    recipe: str
+    table: str | None
+    row: str
+    column: str
+    measured: object
+    paper: object
+    tolerance: float | None
+    within_tolerance: bool | None
+    preset: str
+    dataset: object
+    model: str | None
+    seed: int
+    versions: Mapping
+    wall_s: float | None
+    finished_at: str
+    extra: Mapping = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Record:
+        """Read a ``results.json`` record.
+
+        Raises:
+            ValueError: a record without one of the common fields.
+        """
+        names = [f.name for f in dataclasses.fields(cls) if f.name != "extra"]
+        missing = [n for n in names if n not in data]
+        if missing:
+            raise ValueError(f"a record without {', '.join(missing)}: {dict(data)!r:.200}")
+        extra = {k: v for k, v in data.items() if k not in names}
+        return cls(**{n: data[n] for n in names}, extra=extra)
+
+    def to_dict(self) -> dict:
+        return {
+            **{
+                f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"
+            },
+            **self.extra,
+        }
+
+    def get(self, key: str, default=None):
+        """A common field or an extra by name."""
+        if key != "extra" and key in self.__dataclass_fields__:
+            return getattr(self, key)
+        return self.extra.get(key, default)
+
+
+class Records(Sequence):
+    """An ordered selection of :class:`Record` s (from ``results["records"]``)."""
+
+    def __init__(self, records: Iterable):
+        self._items = [r if isinstance(r, Record) else Record.from_dict(r) for r in records]
+
+    def __getitem__(self, index):
+        return self._items[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def where(self, **fields) -> Records:
+        """The records whose fields (common or extra) equal ``fields``."""
+        return Records(r for r in self._items if all(r.get(k) == v for k, v in fields.items()))
+
+    def value(self, default=None, **fields):
+        """The ``measured`` value of the one record matching ``fields`` (``default`` if none)."""
+        found = self.where(**fields)
+        if len(found) > 1:
+            raise ValueError(f"{len(found)} records match {fields}")
+        return found[0].measured if found else default
+
+    def distinct(self, key: str) -> list:
+        """The values of ``key`` in record order, each once."""
+        seen: list = []
+        for r in self._items:
+            value = r.get(key)
+            if value not in seen:
+                seen.append(value)
+        return seen
+
+
 def _fmt(value, digits: int = 2) -> str:
     if value is None:
         return "–"
@@ -101,3 +188,6 @@ def markdown_table(headers: list[str], rows: list[list], digits: int = 2) -> str
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in cells]
     return "\n".join(lines)
+
+
+__all__ = ["Record", "Records", "markdown_table", "now", "record", "versions", "within"]

@@ -143,7 +143,24 @@ def _conv_of(stage: str, smooth: dict) -> str | None:
     return None
 
 
+def _units(settings: dict, records) -> list[tuple[str, str, object]]:
+    """``(model, state, its records)`` for every measured network, in the settings' order."""
+    units = {(r.model, r.get("state")) for r in records}
+    order = sorted(units, key=lambda u: (settings["models"].index(u[0]), STATES.index(u[1])))
+    return [(m, s, records.where(model=m, state=s)) for m, s in order]
+
+
+def _sensitivity(unit_records, layer: str, c) -> float | None:
+    return unit_records.value(column=f"sensitivity {layer} C={c}")
+
+
+def _smoothness(unit_records) -> dict[str, float]:
+    """``{conv layer: Gaussian-smoothing ratio}`` of one network."""
+    return {r.get("layer"): r.measured for r in unit_records.where(metric="gaussian_smoothness")}
+
+
 def render_table(spec: dict, settings: dict, results: dict) -> str:
+    """The table, from the records alone."""
     c = str(settings["reference_strength"])
     lines = [
         f"## {spec.get('title', spec['recipe'])}",
@@ -160,13 +177,15 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
     layers = registry.probe_layers()
     headers = ["Network", "State", *layers, "Smoothness", "Accuracy %"]
     rows = []
-    for r in results["runs"]:
+    for model, state, unit in _units(settings, rec.Records(results["records"])):
+        smooth = list(_smoothness(unit).values())
+        accuracy = unit.value(column="accuracy")
         rows.append(
-            [r["model"].removeprefix("downsampling-"), r["state"]]
-            + [r["sensitivity"][c][name] for name in layers]
+            [model.removeprefix("downsampling-"), state]
+            + [_sensitivity(unit, name, c) for name in layers]
             + [
-                float(np.mean([v["gaussian_smoothness"] for v in r["smoothness"].values()])),
-                f"{100 * r['accuracy']:.1f}",
+                float(np.mean(smooth)) if smooth else None,
+                None if accuracy is None else f"{100 * accuracy:.1f}",
             ]
         )
     lines.append(rec.markdown_table(headers, rows, digits=3))
@@ -180,7 +199,7 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
 
 
 def plot(settings: dict, results: dict, output: Path) -> None:
-    """The three figures (see the module docstring)."""
+    """The three figures (see the module docstring), from the records alone."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -188,16 +207,17 @@ def plot(settings: dict, results: dict, output: Path) -> None:
 
     layers = registry.probe_layers()
     c = str(settings["reference_strength"])
-    states = [s for s in STATES if any(r["state"] == s for r in results["runs"])]
-    models = [m for m in settings["models"] if any(r["model"] == m for r in results["runs"])]
+    units = _units(settings, rec.Records(results["records"]))
+    states = [s for s in STATES if any(u[1] == s for u in units)]
+    models = [m for m in settings["models"] if any(u[0] == m for u in units)]
 
-    def runs(state):
-        return [r for r in results["runs"] if r["state"] == state]
+    def of(state):
+        return [(m, unit) for m, s, unit in units if s == state]
 
     fig, axes = plt.subplots(1, len(states), figsize=(4.6 * len(states), 3.6), squeeze=False)
     for ax, state in zip(axes[0], states, strict=True):
-        for r in runs(state):
-            ax.plot(layers, [r["sensitivity"][c][n] for n in layers], "o-", label=r["model"][13:])
+        for model, unit in of(state):
+            ax.plot(layers, [_sensitivity(unit, n, c) for n in layers], "o-", label=model[13:])
         ax.set_title(f"{state}: sensitivity at C = {c} px", fontsize=9)
         ax.set_ylabel("normalised sensitivity")
         ax.grid(alpha=0.3)
@@ -208,9 +228,9 @@ def plot(settings: dict, results: dict, output: Path) -> None:
     last = layers[-2]  # the deepest conv stage
     fig, axes = plt.subplots(1, len(states), figsize=(4.6 * len(states), 3.6), squeeze=False)
     for ax, state in zip(axes[0], states, strict=True):
-        for r in runs(state):
+        for model, unit in of(state):
             cs = settings["strengths"]
-            ax.plot(cs, [r["sensitivity"][str(x)][last] for x in cs], "o-", label=r["model"][13:])
+            ax.plot(cs, [_sensitivity(unit, last, str(x)) for x in cs], "o-", label=model[13:])
         ax.set_title(f"{state}: {last} sensitivity", fontsize=9)
         ax.set_xlabel("deformation strength C (px)")
         ax.set_ylabel("normalised sensitivity")
@@ -222,16 +242,17 @@ def plot(settings: dict, results: dict, output: Path) -> None:
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     markers = dict(zip(models, "osd^vP", strict=False))
     colours = {"init": "#999999", "trained": "#4477aa", "random-labels": "#cc6677"}
-    for r in results["runs"]:
+    for model, state, unit in units:
+        smooth = _smoothness(unit)
         for stage in layers[:-1]:
-            conv = _conv_of(stage, r["smoothness"])
+            conv = _conv_of(stage, smooth)
             if conv is None:
                 continue
             ax.scatter(
-                r["smoothness"][conv]["gaussian_smoothness"],
-                r["sensitivity"][c][stage],
-                marker=markers.get(r["model"], "o"),
-                color=colours[r["state"]],
+                smooth[conv],
+                _sensitivity(unit, stage, c),
+                marker=markers.get(model, "o"),
+                color=colours[state],
                 s=22,
             )
     for state, colour in colours.items():
@@ -339,6 +360,16 @@ def run(
                         measured=value, dataset=splits.source, model=name, state=state,
                         layer=layer, strength=float(c), wall_s=row["wall_s"],
                     )  # fmt: skip
+            run_.record(
+                table=None, row=f"{name} {state}", column="accuracy", measured=row["accuracy"],
+                dataset=splits.source, model=name, state=state, wall_s=row["wall_s"],
+            )  # fmt: skip
+            for conv, values in row["smoothness"].items():
+                run_.record(
+                    table=None, row=f"{name} {state}", column=f"smoothness {conv}",
+                    measured=values["gaussian_smoothness"], dataset=splits.source, model=name,
+                    state=state, layer=conv, metric="gaussian_smoothness", wall_s=row["wall_s"],
+                )  # fmt: skip
             run_.save()
             c = str(settings["reference_strength"])
             say(

@@ -236,9 +236,39 @@ def imagenet_part(spec, settings, model_paths, images, labels, limit, preprocess
     return out
 
 
+#: the CIFAR table's measured columns: (record column, header, scale, format)
+CIFAR_COLUMNS = (
+    ("accuracy", "Accuracy %", 100, None),
+    ("consistency", "Consistency %", 100, None),
+    ("circular_consistency", "Circular cons. %", 100, None),
+    ("mean_diagonal_accuracy", "Mean acc. along diagonal %", 100, None),
+    ("total_variation", "TV", 1, ".3f"),
+    ("gaussian_smoothness", "Gaussian ratio", 1, ".3f"),
+)
+
+
+def _cifar_units(settings: dict, records) -> list[tuple[str, str, object]]:
+    """``(model, variant, its records)`` of every measured CIFAR network, in the settings' order."""
+    cifar = records.where(table="CIFAR-10")
+    units = {(r.model, r.get("variant")) for r in cifar}
+    order = sorted(
+        units, key=lambda u: (settings["models"].index(u[0]), settings["variants"].index(u[1]))
+    )
+    return [(m, v, cifar.where(model=m, variant=v)) for m, v in order]
+
+
+def _diagonal(unit) -> tuple[list[int], list[float]]:
+    """Zhang's diagonal curve of one network: shifts and accuracies, from its records."""
+    points = sorted((r.get("shift"), r.measured) for r in unit.where(column="diagonal_accuracy"))
+    return [p[0] for p in points], [p[1] for p in points]
+
+
 def render_table(spec: dict, settings: dict, results: dict) -> str:
+    """The tables, from the records alone."""
+    records = rec.Records(results["records"])
+    units = _cifar_units(settings, records)
     lines = [f"## {spec.get('title', spec['recipe'])}", ""]
-    if results["cifar"]:
+    if units:
         lines.append(
             f"CIFAR-10 ({results.get('data_source', '')}). Preset `{settings['preset']}`: width "
             f"{settings['width']:g}, {settings['epochs']} epoch(s), "
@@ -250,24 +280,17 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
             "are shown."
         )
         lines.append("")
-        headers = ["Model", "Variant", "Accuracy %", "Consistency %", "Circular cons. %"]
-        headers += ["Mean acc. along diagonal %", "TV", "Gaussian ratio", "Params", "Time (s)"]
+        headers = ["Model", "Variant", *(h for _, h, _, _ in CIFAR_COLUMNS), "Params", "Time (s)"]
         rows = []
-        for r in results["cifar"]:
-            rows.append(
-                [
-                    r["model"],
-                    r["variant"],
-                    100 * r["accuracy"],
-                    100 * r["consistency"],
-                    100 * r["circular_consistency"],
-                    100 * float(np.mean(r["diagonal_accuracy"])),
-                    f"{r['total_variation']:.3f}",
-                    f"{r['gaussian_smoothness']:.3f}",
-                    r["params"],
-                    r["wall_s"],
-                ]
-            )
+        for model, variant, unit in units:
+            row = [model, variant]
+            for column, _, scale, fmt in CIFAR_COLUMNS:
+                value = unit.value(column=column)
+                if value is not None:
+                    value = scale * value
+                    value = format(value, fmt) if fmt else value
+                row.append(value)
+            rows.append([*row, unit[0].get("params"), unit[0].wall_s])
         lines.append(rec.markdown_table(headers, rows))
         if settings["preset"] != "paper":
             lines += [
@@ -275,18 +298,32 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
                 "Reduced protocol (few epochs, narrow networks, a subset of the data): compare the "
                 "variants with each other, not with published numbers.",
             ]
-    if results["imagenet"]:
-        lines += ["", *imagenet_table(spec, results["imagenet"])]
+    imagenet = records.where(table=spec.get("paper", {}).get("table"), column="consistency")
+    imagenet = [r for r in imagenet if r.get("photos") is not None]
+    if imagenet:
+        lines += ["", *imagenet_table(spec, records)]
     return "\n".join(lines) + "\n"
 
 
-def imagenet_table(spec: dict, measured: dict) -> list[str]:
+def imagenet_table(spec: dict, records) -> list[str]:
     """The paper's ImageNet table shape (rows: networks; columns: filters; cells: accuracy /
     consistency %), ours above the paper's, for models labelled ``NETWORK/FILTER``; other models
-    in a plain list."""
+    in a plain list. From the records alone."""
     paper = spec.get("paper", {})
     columns = paper.get("columns", ["baseline", "rect-2", "tri-3", "bin-4", "bin-5"])
-    placed = {tuple(r["paper_row"]): r for r in measured.values() if r["paper_row"]}
+    measured = records.where(table=paper.get("table"))
+    measured = rec.Records(r for r in measured if r.get("photos") is not None)
+    labels = measured.distinct("model")
+
+    def cell(label):
+        one = measured.where(model=label)
+        return one.value(column="accuracy"), one.value(column="consistency"), one[0]
+
+    placed = {}
+    for label in labels:
+        acc, cons, first = cell(label)
+        if first.get("network"):
+            placed[(first.get("network"), first.get("filter"))] = (acc, cons)
     lines = [f"**ImageNet**, accuracy / consistency % ({paper.get('table', 'paper')})", ""]
     if placed:
         rows = []
@@ -295,45 +332,46 @@ def imagenet_table(spec: dict, measured: dict) -> list[str]:
             theirs = [network + " (paper)"]
             for column in columns:
                 r = placed.get((network, column))
-                ours.append(f"{r['accuracy']:.2f} / {r['consistency']:.2f}" if r else "")
+                ours.append(f"{r[0]:.2f} / {r[1]:.2f}" if r else "")
                 ref = paper.get(network, {}).get(column)
                 theirs.append(f"{ref[0]:.2f} / {ref[1]:.2f}" if ref else "–")
             rows += [ours, theirs]
         lines.append(rec.markdown_table(["Network", *columns], rows))
-    others = {label: r for label, r in measured.items() if not r["paper_row"]}
+    others = [label for label in labels if not cell(label)[2].get("network")]
     if others:
         if placed:
             lines.append("")
-        rows = [
-            [label, r["photos"], r["accuracy"], r["consistency"]] for label, r in others.items()
-        ]
+        rows = []
+        for label in others:
+            acc, cons, first = cell(label)
+            rows.append([label, first.get("photos"), acc, cons])
         lines.append(
             rec.markdown_table(
                 ["Model (no paper row)", "Photos", "Accuracy %", "Consistency %"], rows
             )
         )
-    photos = {r["photos"] for r in measured.values()}
+    photos = {r.get("photos") for r in measured}
     lines += ["", f"On {', '.join(map(str, sorted(photos)))} photos (the paper: all 50,000)."]
     return lines
 
 
 def plot(settings: dict, results: dict, output: Path) -> None:
-    """``diagonal.png`` and ``by_filter.png`` from the CIFAR records."""
+    """``diagonal.png`` and ``by_filter.png``, from the CIFAR records alone."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    models = [m for m in settings["models"] if any(r["model"] == m for r in results["cifar"])]
+    units = _cifar_units(settings, rec.Records(results["records"]))
+    models = [m for m in settings["models"] if any(u[0] == m for u in units)]
     if not models:
         return
     fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 3.6), squeeze=False)
     for ax, name in zip(axes[0], models, strict=True):
-        for r in results["cifar"]:
-            if r["model"] == name:
-                ax.plot(
-                    r["diagonal_shift"], np.array(r["diagonal_accuracy"]) * 100, label=r["variant"]
-                )
+        for model, variant, unit in units:
+            if model == name:
+                shifts, accuracy = _diagonal(unit)
+                ax.plot(shifts, np.array(accuracy) * 100, label=variant)
         ax.set_title(f"{name}: accuracy along a diagonal shift", fontsize=9)
         ax.set_xlabel("shift (px, both axes)")
         ax.set_ylabel("accuracy %")
@@ -347,15 +385,15 @@ def plot(settings: dict, results: dict, output: Path) -> None:
     keys.append(("total_variation", "filter TV", 1))
     for ax, (key, label, scale) in zip(axes, keys, strict=True):
         for name in models:
-            rows = [r for r in results["cifar"] if r["model"] == name]
-            blur = [
-                r for r in rows if r["variant"].startswith("blur-") and not _circular(r["variant"])
-            ]
-            sizes = [int(r["variant"].split("-")[1]) for r in blur]
-            ax.plot(sizes, [scale * r[key] for r in blur], "o-", label=name)
-            for r in rows:
-                if r["variant"].startswith("aps") and not _circular(r["variant"]):
-                    ax.axhline(scale * r[key], ls="--", lw=1, color=ax.lines[-1].get_color())
+            mine = [(v, unit) for m, v, unit in units if m == name]
+            blur = [(v, u) for v, u in mine if v.startswith("blur-") and not _circular(v)]
+            sizes = [int(v.split("-")[1]) for v, _ in blur]
+            ax.plot(sizes, [scale * u.value(column=key) for _, u in blur], "o-", label=name)
+            for v, u in mine:
+                if v.startswith("aps") and not _circular(v):
+                    ax.axhline(
+                        scale * u.value(column=key), ls="--", lw=1, color=ax.lines[-1].get_color()
+                    )
         ax.set_xlabel("blur filter size (1 = no blur); dashed: APS")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
@@ -456,12 +494,19 @@ def run(
                 settings["variants"].index(r["variant"]),
             )
         )
-        for metric in ("accuracy", "consistency", "circular_consistency", "total_variation"):
-            run_.record(
-                table="CIFAR-10", row=f"{name} {variant}", column=metric, measured=row[metric],
-                dataset=results.get("data_source"), model=name, variant=variant,
-                wall_s=row["wall_s"],
-            )  # fmt: skip
+        common = dict(
+            table="CIFAR-10", row=f"{name} {variant}", dataset=results.get("data_source"),
+            model=name, variant=variant, params=row["params"], wall_s=row["wall_s"],
+        )  # fmt: skip
+        row["mean_diagonal_accuracy"] = float(np.mean(row["diagonal_accuracy"]))
+        for metric, _, _, _ in CIFAR_COLUMNS:
+            run_.record(column=metric, measured=row[metric], **common)
+        for shift, acc, prob in zip(
+            row["diagonal_shift"], row["diagonal_accuracy"], row["diagonal_true_probability"],
+            strict=True,
+        ):  # fmt: skip
+            run_.record(column="diagonal_accuracy", measured=acc, shift=shift, **common)
+            run_.record(column="diagonal_true_probability", measured=prob, shift=shift, **common)
         run_.save()
         say(
             f"{name} {variant}: accuracy {100 * row['accuracy']:.1f} %, consistency "
@@ -483,5 +528,8 @@ def run(
                     dataset=f"ImageNet photos from {images}",
                     model=label,
                     wall_s=r["wall_s"],
+                    photos=r["photos"],
+                    network=r["paper_row"][0] if r["paper_row"] else None,
+                    filter=r["paper_row"][1] if r["paper_row"] else None,
                 )
     return run_.finish()

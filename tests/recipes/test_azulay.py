@@ -47,6 +47,12 @@ def test_smoke_preset_measures_the_shipped_model_and_its_twins(smoke_run):
     assert f"{SHIPPED} + blur-3 (drop-in)" in table
     assert "P(top-1 change), crop" in proc.stdout  # the table is printed
     assert (out / "p_top1_change.png").stat().st_size > 5000
+    # the table is rendered from the records alone
+    from kerasinv.recipes.azulay import render_table
+    from kerasinv.recipes.specs import load_spec
+
+    records_only = {k: v for k, v in results.items() if k != "subjects"}
+    assert render_table(load_spec("azulay-onepixel"), results["settings"], records_only) == table
 
 
 def test_rerun_resumes_and_other_settings_are_refused(smoke_run):
@@ -106,30 +112,36 @@ def test_table_1_layout_puts_the_papers_values_under_ours():
         "pytorch": 0.2,
     }
     assert paper_values(spec, "resnet50", "inpaint", "p_top1_change") == {}
-    summary = {p: {"images": 5, "p_top1_change": 0.1, "mean_absolute_change": 0.02, "accuracy": 0.8}
-               for p in ("crop", "black")}  # fmt: skip
-    results = {
-        "subjects": {
-            "vgg16": {
-                "network": "vgg16",
-                "variant": "baseline",
-                "retrained": True,
-                "data": "photos",
-                "summary": summary,
-                "images": 5,
-            },
-            "vgg16 + blur-3": {
-                "network": "vgg16",
-                "variant": "blur-3",
-                "retrained": False,
-                "data": "photos",
-                "summary": summary,
-                "images": 5,
-            },
-        },
-        "unavailable": {},
-    }
+    from kerasinv.recipes.records import record
+
     settings = {"preset": "paper", "background": "mean", "seed": 0, "protocols": ["crop", "black"]}
+    results = {"recipe": "azulay-onepixel", "settings": settings, "versions": {}, "records": []}
+    measured = {"p_top1_change": 0.1, "mean_absolute_change": 0.02, "accuracy": 0.8}
+    for label, variant in (("vgg16", "baseline"), ("vgg16 + blur-3", "blur-3")):
+        for protocol in ("crop", "black"):
+            for metric, value in measured.items():
+                ref = paper_values(spec, "vgg16", protocol, metric) if variant == "baseline" else {}
+                results["records"].append(
+                    record(
+                        results,
+                        table=None,
+                        row=f"{metric}, {protocol}",
+                        column=label,
+                        measured=value,
+                        paper=ref.get("keras"),
+                        paper_pytorch=ref.get("pytorch"),
+                        dataset="photos",
+                        model=label,
+                        images=5,
+                        wall_s=1.0,
+                        protocol=protocol,
+                        metric=metric,
+                        network="vgg16",
+                        variant=variant,
+                        retrained=variant == "baseline",
+                    )
+                )
+    results["unavailable"] = {}
     table = render_table(spec, settings, results)
     lines = table.splitlines()
     crop = lines.index(next(x for x in lines if x.startswith("| P(top-1 change), crop")))

@@ -34,11 +34,19 @@ def test_smoke_measures_every_network_state_strength_and_layer(smoke_run):
             assert list(r["sensitivity"][c]) == LAYERS
             assert all(0 <= v < 2 for v in r["sensitivity"][c].values())
         assert set(r["smoothness"]) == {"conv1", "conv2", "conv3", "stage4"}
-    assert len(results["records"]) == 2 * 3 * 2 * 5
+    # per network: 2 strengths x 5 layers of sensitivity, the accuracy, 4 convs' smoothness
+    assert len(results["records"]) == 2 * 3 * (2 * 5 + 1 + 4)
     for figure in ("sensitivity_by_layer.png", "sensitivity_by_strength.png",
                    "smoothness_vs_sensitivity.png"):  # fmt: skip
         assert (out / figure).stat().st_size > 5000
-    assert "| blur | random-labels |" in (out / "table.md").read_text()
+    table = (out / "table.md").read_text()
+    assert "| blur | random-labels |" in table
+    # the table is rendered from the records alone: the same text without the per-unit rows
+    from kerasinv.recipes.ruderman import render_table
+    from kerasinv.recipes.specs import load_spec
+
+    no_runs = {k: v for k, v in results.items() if k != "runs"}
+    assert render_table(load_spec("ruderman-deformation"), results["settings"], no_runs) == table
 
 
 def test_sensitivity_behaves_as_expected_at_initialisation(smoke_run):

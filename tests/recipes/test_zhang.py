@@ -39,10 +39,18 @@ def test_smoke_trains_variants_and_measures_shift_metrics(smoke_run):
     # the APS paper's defining claim: with circular padding everywhere, every circular shift of
     # the input gives the same class (exactly, trained or not)
     assert rows[1]["circular_consistency"] == 1.0
-    assert len(results["records"]) == 2 * 4
+    # per network: 6 table columns, accuracy and true-class probability at 9 diagonal shifts
+    assert len(results["records"]) == 2 * (6 + 2 * 9)
     for figure in ("diagonal.png", "by_filter.png"):
         assert (out / figure).stat().st_size > 5000
-    assert "| all-cnn-c | aps |" in (out / "table.md").read_text()
+    table = (out / "table.md").read_text()
+    assert "| all-cnn-c | aps |" in table
+    # the table is rendered from the records alone
+    from kerasinv.recipes.specs import load_spec
+    from kerasinv.recipes.zhang import render_table
+
+    records_only = {k: v for k, v in results.items() if k not in ("cifar", "imagenet")}
+    assert render_table(load_spec("zhang-blurpool"), results["settings"], records_only) == table
     assert not (out / "work").exists()
 
 
@@ -94,13 +102,38 @@ def test_model_without_images_is_refused(tmp_path):
 
 
 def test_imagenet_table_has_the_papers_shape():
+    from kerasinv.recipes.records import Records, record
     from kerasinv.recipes.zhang import imagenet_table
 
     spec = load_spec("zhang-blurpool")
-    measured = {
-        "resnet50/bin-5": {"paper_row": ["resnet50", "bin-5"], "accuracy": 76.5, "consistency": 91.0, "photos": 50},
-        "mine": {"paper_row": None, "accuracy": 70.0, "consistency": 80.0, "photos": 50},
-    }  # fmt: skip
+    results = {
+        "recipe": "zhang-blurpool",
+        "settings": {"preset": "smoke", "seed": 0},
+        "versions": {},
+    }
+
+    def records(label, network, column, accuracy, consistency):
+        return [
+            record(
+                results,
+                table=spec["paper"]["table"],
+                row=label,
+                column=metric,
+                measured=value,
+                dataset="photos",
+                model=label,
+                wall_s=1.0,
+                photos=50,
+                network=network,
+                filter=column,
+            )
+            for metric, value in (("accuracy", accuracy), ("consistency", consistency))
+        ]
+
+    measured = Records(
+        records("resnet50/bin-5", "resnet50", "bin-5", 76.5, 91.0)
+        + records("mine", None, None, 70.0, 80.0)
+    )
     lines = "\n".join(imagenet_table(spec, measured)).splitlines()
     assert lines[2] == "| Network | baseline | rect-2 | tri-3 | bin-4 | bin-5 |"
     assert lines[4] == "| resnet50 (ours) |  |  |  |  | 76.50 / 91.00 |"
