@@ -22,8 +22,14 @@ def test_values_and_round_trip_under_tensorflow(case):
 
 
 @pytest.mark.parametrize(
-    "case", [c for c in contract.CASES if c.id in contract.TRAINED], ids=lambda c: c.id
-)
+    "case",
+    [
+        c if c.id in contract.QUICK_TRAINED else pytest.param(c, marks=pytest.mark.slow)
+        for c in contract.CASES
+        if c.id in contract.TRAINED
+    ],
+    ids=lambda c: c.id,
+)  # the three of --quick in make test, one per layer class with -m slow
 def test_training_and_saving_under_tensorflow(case, tmp_path):
     contract.check_training_and_saving(case, tmp_path)
 

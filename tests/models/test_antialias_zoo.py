@@ -1,6 +1,6 @@
 """``antialias`` over keras.applications: every CNN gets a twin, and the ``blur-1`` twin computes the
 stock function (random weights, small inputs). One network per family runs in ``make test``, but
-for the five slowest families (:data:`SLOW_FAMILIES`); those and the rest of the zoo run with
+for the seven slowest families (:data:`SLOW_FAMILIES`); those and the rest of the zoo run with
 ``pytest -m slow``."""
 
 import keras

@@ -163,14 +163,25 @@ def _launch(root, ports, epochs):
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory):
-    """The curve smoke run by two worker processes on loopback (the same command on each): one
-    epoch, then extended to all; the second launch resumes from the chief's checkpoint alone."""
+    """The curve smoke run by two worker processes on loopback (the same command on each)."""
     root = tmp_path_factory.mktemp("multi-worker")
-    first = _launch(root, _free_ports(2), "1")
-    for code, _, err in first:
-        assert code == 0, err[-3000:]
-    assert len(_records(root / "out-0")) == 1
     return root, _launch(root, _free_ports(2), EPOCHS)
+
+
+@pytest.mark.slow  # four more worker processes: the resume path, beyond make test's budget
+def test_two_workers_resume_from_the_chiefs_checkpoint_alone(tmp_path, unbroken):
+    """One epoch, then extended to all: the second launch resumes from the chief's checkpoint
+    (the other worker has none) and ends where one uninterrupted process ends."""
+    for code, _, err in _launch(tmp_path, _free_ports(2), "1"):
+        assert code == 0, err[-3000:]
+    assert len(_records(tmp_path / "out-0")) == 1
+    for code, _, err in _launch(tmp_path, _free_ports(2), EPOCHS):
+        assert code == 0, err[-3000:]
+    together, alone = _records(tmp_path / "out-0"), _records(unbroken[0])
+    assert [r["epoch"] for r in together] == [r["epoch"] for r in alone]
+    np.testing.assert_allclose(
+        [r["train_loss"] for r in together], [r["train_loss"] for r in alone], atol=0.01
+    )
 
 
 def test_two_workers_finish_and_only_the_chief_writes(two_workers):
@@ -187,7 +198,7 @@ def test_two_workers_finish_and_only_the_chief_writes(two_workers):
 
 
 def test_two_workers_train_like_one_process_at_the_same_global_batch(two_workers, unbroken):
-    """Same global batch and data order (across a resume); only the dropout masks differ."""
+    """Same global batch and data order; only the dropout masks differ."""
     together, alone = _records(two_workers[0] / "out-0"), _records(unbroken[0])
     assert [r["epoch"] for r in together] == [r["epoch"] for r in alone]
     np.testing.assert_allclose(
