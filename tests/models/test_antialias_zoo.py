@@ -66,14 +66,11 @@ def _check_twin(name, build, size, extra, tmp_path=None):
     return stock, twin, x
 
 
-#: the slowest to build (8-12 s each on 2 cores) run with ``pytest -m slow``
+#: the slowest to build (5-12 s each on 2 cores) run with ``pytest -m slow``
 SLOW_FAMILIES = (
-    "DenseNet121",
-    "EfficientNetV2B0",
-    "InceptionResNetV2",
-    "InceptionV3",
-    "NASNetMobile",
-)
+    "ConvNeXtTiny", "DenseNet121", "EfficientNetV2B0", "InceptionResNetV2", "InceptionV3",
+    "NASNetMobile", "Xception",
+)  # fmt: skip
 
 
 @pytest.mark.parametrize(
