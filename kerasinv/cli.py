@@ -187,27 +187,10 @@ def _recipe_command(spec: dict) -> click.Command:
 
 
 def _run_recipe(ctx, spec: dict, output, quiet: bool, options: dict) -> None:
-    from kerasinv.recipes import preflight
+    from kerasinv.recipes import check_request
 
     options = {k: v for k, v in options.items() if v is not None and v != ()}
-    for key in ("weights", "model"):
-        if key in options:
-            options[key] = list(options[key])
-    preflight(spec, **options)
-    preset = options.get("preset") or spec.get("default_preset", "smoke")
-    output = output or os.path.join("runs", f"{spec['recipe']}-{preset}")
-    from kerasinv.output_folder import check_output
-
-    worker = None  # a multi-worker run's non-chief worker: computes, writes nothing of its own
-    if options.get("strategy") == "multi-worker":
-        from kerasinv.multi_worker import cluster
-
-        place = cluster()
-        worker = None if place.is_chief else place.task_index
-    if worker is None:
-        check_output(
-            output, f"recipe {spec['recipe']}", bool(options.get("overwrite")), resumable=True
-        )
+    output, worker = check_request(spec, output, options)
     _import_tensorflow(ctx.find_root().obj["debug"])
     from kerasinv.recipes import run_recipe
 
@@ -216,8 +199,7 @@ def _run_recipe(ctx, spec: dict, output, quiet: bool, options: dict) -> None:
     if worker is not None:
         click.echo(f"Worker {worker} done; the chief wrote the results.", err=True)
         return
-    table = os.path.join(output, "table.md")
-    click.echo(open(table, encoding="utf-8").read())
+    click.echo(open(os.path.join(output, "table.md"), encoding="utf-8").read())
     click.echo(f"Results, tables and figures in {output}/", err=True)
 
 
@@ -290,34 +272,13 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
     DESTINATION is the model's folder, e.g. saved_models/allcnn; TF Serving serves it with
     --model_name=allcnn --model_base_path=$PWD/saved_models/allcnn.
     """
-    from pathlib import Path
+    from kerasinv.export import check_request
 
-    from kerasinv.errors import ConfigError, DataFormatError
-
-    if not Path(model_file).is_file():
-        raise ConfigError(
-            f"{model_file} does not exist; pass a model saved with model.save('x.keras')"
-        )
-    if preprocessing and not Path(preprocessing).is_file():
-        raise ConfigError(f"--preprocessing {preprocessing}: no such file")
-    from kerasinv.output_folder import check_destination
-
-    check_destination(Path(destination), version, overwrite)
+    check_request(model_file, destination, version, preprocessing, overwrite)
     _import_tensorflow(ctx.obj["debug"])
-    import keras
+    from kerasinv.export import export_file
 
-    import kerasinv.data.preprocessing as prep
-    from kerasinv.export import export_serving
-
-    try:
-        model = keras.saving.load_model(model_file, compile=False)
-    except Exception as e:  # Keras raises many types for unreadable files
-        raise DataFormatError(f"could not load {model_file} as a Keras model: {e}") from None
-    layer = prep.GCNZCA.load(preprocessing).layer() if preprocessing else None
-    dest = Path(destination)
-    path = export_serving(
-        model, dest.parent, dest.name, version=version, preprocessing=layer, overwrite=overwrite
-    )
+    path = export_file(model_file, destination, version, preprocessing, overwrite)
     click.echo(
         f"exported {model_file} -> {path} (signature serving_default: images -> probabilities, classes)"
     )
@@ -396,77 +357,19 @@ def evaluate(
     """Measure how MODEL_PATH (.keras file or SavedModel folder) reacts to one-pixel shifts,
     embeddings, rescaling and random crops; print the table and write results, per-image arrays and a
     figure."""
-    from pathlib import Path
+    from kerasinv.evaluation import check_request
 
-    from kerasinv.errors import ConfigError, DataNotFoundError
-
-    if not Path(model_path).exists():
-        raise DataNotFoundError(
-            f"no model at {model_path}: give a .keras file or a SavedModel folder"
-        )
-    if not Path(images).exists():
-        raise DataNotFoundError(f"no photos at {images}: give a folder or a tar of images")
-    if label_file and not Path(label_file).is_file():
-        raise DataNotFoundError(f"no label file at {label_file}")
-    from kerasinv.evaluation import PROTOCOLS
-    from kerasinv.evaluation import report_entries as ev_entries
-    from kerasinv.evaluation import report_name as ev_name
-
-    unknown = [p for p in protocols or [] if p not in PROTOCOLS]
-    if unknown or not protocols:
-        raise ConfigError(f"--protocols must be a comma-separated subset of {', '.join(PROTOCOLS)}")
-    from kerasinv.output_folder import check_output
-
-    default_output = os.path.join("runs", f"evaluate-{ev_name(model_path)}")
-    output = output or default_output
-    check_output(output, "evaluate", overwrite, ev_entries())
+    output = check_request(model_path, images, label_file, protocols, output, overwrite)
     _import_tensorflow(ctx.obj["debug"])
-    import kerasinv.evaluation as ev
-    from kerasinv.data.imagenet import load_photos
-    from kerasinv.models.architectures import photo_size
-    from kerasinv.models.loading import load_model
+    from kerasinv.evaluation import render_table, run_report
 
-    model = load_model(model_path, preprocess)
-    x, y, names, skipped = load_photos(
-        images,
-        resize=photo_size(model.input_size),
-        limit=limit,
-        require_labels=False,
-        label_file=label_file,
-    )
-    click.echo(
-        f"{model.name}: input {model.input_size}x{model.input_size}, {len(x)} photos"
-        + (f", {len(skipped)} unreadable skipped" if skipped else ""),
-        err=True,
-    )
-    result = ev.evaluate(
-        model,
-        x,
-        y,
-        protocols,
-        batch_size=batch_size,
-        background=background,
-        seed=seed,
-        progress=lambda line: click.echo(f"  {line}", err=True),
-        shift_trials=shift_trials,
-        labels_from="file" if label_file else "imagenet",
-    )
-    meta = {
-        "model": model.name,
-        "source": model.source,
-        "images": images,
-        "photos": len(x),
-        "skipped": skipped,
-        "files": names,  # the order of the per-image arrays in per_image.npz
-        "preprocess": model.preprocess,
-        "background": background,
-        "shift_trials": shift_trials,
-        "seed": seed,
-        "notes": model.notes,
-    }
-    ev.write_report(result, output, meta, overwrite=overwrite)
-    click.echo(ev.render_table(result, f"Invariance of {model.name}"))
-    for note in model.notes:
+    result, meta = run_report(
+        model_path, images, protocols, output, preprocess=preprocess, label_file=label_file,
+        limit=limit, background=background, batch_size=batch_size, shift_trials=shift_trials,
+        seed=seed, overwrite=overwrite, log=lambda line: click.echo(line, err=True),
+    )  # fmt: skip
+    click.echo(render_table(result, f"Invariance of {meta['model']}"))
+    for note in meta["notes"]:
         click.echo(f"note: {note}", err=True)
     click.echo(f"Report in {output}/", err=True)
 
@@ -540,29 +443,9 @@ def finetune(ctx, model, data, data_dir, output, overwrite, quiet, weights, inpu
     its drop-in twin and the fine-tuned twin), results.json, twin.keras and saved_models/. Started
     again the same way, an interrupted run resumes from its last completed epoch.
     """
-    import os
-    from pathlib import Path
+    from kerasinv.finetune import check_request
 
-    from kerasinv.antialias_spec import parse_antialias
-    from kerasinv.errors import ConfigError
-    from kerasinv.finetune import GENERATED
-
-    try:
-        if parse_antialias(options["antialias"]) is None:
-            raise ValueError("none")
-    except ValueError:
-        raise ConfigError(
-            f"--antialias {options['antialias']!r}: give blur-K (K = 1..7) or aps[-K]"
-        ) from None
-    if model not in ("shipped",) and not Path(model).exists() and "/" in model:
-        raise ConfigError(f"{model} does not exist")
-    if data not in ("cifar10", "cifar100") and not Path(data).exists():
-        raise ConfigError(f"--data {data}: no such folder or file (or give cifar10 / cifar100)")
-    label = Path(model).stem if model != "shipped" else "shipped"
-    output = output or os.path.join("runs", f"finetune-{label}-{options['antialias']}")
-    from kerasinv.output_folder import check_output
-
-    check_output(output, "finetune", overwrite, ["results.json", *GENERATED], resumable=True)
+    output = check_request(model, data, options["antialias"], output, overwrite)
     _import_tensorflow(ctx.obj["debug"])
     from kerasinv.finetune import FinetuneConfig
     from kerasinv.finetune import finetune as run_finetune

@@ -162,6 +162,78 @@ def report_name(model_path: str | Path) -> str:
     return path.stem
 
 
+def check_request(model_path, images, label_file, protocols, output, overwrite: bool) -> Path:
+    """Refuse a bad ``kerasinv evaluate`` request before TensorFlow is imported; returns the
+    output folder (default ``runs/evaluate-<model>``).
+
+    Raises:
+        DataNotFoundError: no model, photos or label file where named.
+        ConfigError: protocols outside :data:`PROTOCOLS`.
+        OutputError: an output folder that cannot be written (see :mod:`kerasinv.output_folder`).
+    """
+    from kerasinv.errors import DataNotFoundError
+    from kerasinv.output_folder import check_output
+
+    if not Path(model_path).exists():
+        raise DataNotFoundError(
+            f"no model at {model_path}: give a .keras file or a SavedModel folder"
+        )
+    if not Path(images).exists():
+        raise DataNotFoundError(f"no photos at {images}: give a folder or a tar of images")
+    if label_file and not Path(label_file).is_file():
+        raise DataNotFoundError(f"no label file at {label_file}")
+    unknown = [p for p in protocols or [] if p not in PROTOCOLS]
+    if unknown or not protocols:
+        raise ConfigError(f"--protocols must be a comma-separated subset of {', '.join(PROTOCOLS)}")
+    output = Path(output or Path("runs") / f"evaluate-{report_name(model_path)}")
+    check_output(output, "evaluate", overwrite, REPORT_ENTRIES)
+    return output
+
+
+def run_report(
+    model_path, images, protocols, output, preprocess: str = "auto", label_file=None,
+    limit: int | None = None, background="black", batch_size: int = 16, shift_trials: int = 5,
+    seed: int = 0, overwrite: bool = False, log: Callable[[str], None] = print,
+) -> tuple[dict, dict]:  # fmt: skip
+    """``kerasinv evaluate``: load the model and the photos (resized to the model's
+    :func:`~kerasinv.models.architectures.photo_size`), run the protocols, write the report;
+    returns ``(result, meta)``."""
+    from kerasinv.data.imagenet import load_photos
+    from kerasinv.models.architectures import photo_size
+    from kerasinv.models.loading import load_model
+
+    model = load_model(model_path, preprocess)
+    x, y, names, skipped = load_photos(
+        images, resize=photo_size(model.input_size), limit=limit, require_labels=False,
+        label_file=label_file,
+    )  # fmt: skip
+    log(
+        f"{model.name}: input {model.input_size}x{model.input_size}, {len(x)} photos"
+        + (f", {len(skipped)} unreadable skipped" if skipped else "")
+    )
+    result = evaluate(
+        model, x, y, protocols, batch_size=batch_size, background=background, seed=seed,
+        progress=lambda line: log(f"  {line}"), shift_trials=shift_trials,
+        labels_from="file" if label_file else "imagenet",
+    )  # fmt: skip
+    meta = {
+        "model": model.name,
+        "source": model.source,
+        "images": str(images),
+        "photos": len(x),
+        "skipped": skipped,
+        "files": names,  # the order of the per-image arrays in per_image.npz
+        "preprocess": model.preprocess,
+        "background": background,
+        "shift_trials": shift_trials,
+        "seed": seed,
+        "notes": model.notes,
+    }
+    write_report(result, output, meta, overwrite=overwrite)
+    log(f"Report in {output}/")
+    return result, meta
+
+
 def write_report(result: dict, output: str | Path, meta: dict, overwrite: bool = False) -> Path:
     """``results.json``, ``table.md``, ``per_image.npz`` and ``p_top1_change.png`` in ``output``.
 
@@ -197,8 +269,10 @@ def write_report(result: dict, output: str | Path, meta: dict, overwrite: bool =
 __all__ = [
     "PROTOCOLS",
     "accuracy_labels",
+    "check_request",
     "evaluate",
     "render_table",
     "report_name",
+    "run_report",
     "write_report",
 ]

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
-import tensorflow as tf
-
-from kerasinv.errors import ConfigError
+from kerasinv.errors import ConfigError, DataFormatError
 from kerasinv.io import atomic_path
 from kerasinv.output_folder import check_destination
+
+if TYPE_CHECKING:  # TensorFlow only when exporting: the CLI checks requests without it
+    import keras
 
 SIGNATURE = "serving_default"
 INPUT_NAME = "images"
@@ -27,6 +28,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def with_preprocessing(model: keras.Model, preprocessing: keras.layers.Layer | None) -> keras.Model:
+    import keras
+
     """``model`` with ``preprocessing`` in front (raw pixels in); ``model`` itself when None."""
     if preprocessing is None:
         return model
@@ -62,6 +65,9 @@ def export_serving(
     Returns:
         The version folder written.
     """
+    import keras
+    import tensorflow as tf
+
     if not _NAME.match(name):
         raise ConfigError(f"model name {name!r} must be letters, digits, '_', '.' or '-'")
     if len(model.input_shape) != 4 or len(model.output_shape) != 2:
@@ -90,3 +96,38 @@ def export_serving(
     with atomic_path(target, directory=True) as tmp:
         archive.write_out(str(tmp), verbose=False)
     return target
+
+
+def check_request(model_file, destination, version, preprocessing, overwrite: bool) -> None:
+    """Refuse a bad ``kerasinv export`` before TensorFlow is imported.
+
+    Raises:
+        ConfigError: no model file or preprocessing file where named.
+        OutputError: a destination that cannot be written (see
+            :func:`kerasinv.output_folder.check_destination`).
+    """
+    if not Path(model_file).is_file():
+        raise ConfigError(
+            f"{model_file} does not exist; pass a model saved with model.save('x.keras')"
+        )
+    if preprocessing and not Path(preprocessing).is_file():
+        raise ConfigError(f"--preprocessing {preprocessing}: no such file")
+    check_destination(Path(destination), version, overwrite)
+
+
+def export_file(model_file, destination, version=None, preprocessing=None, overwrite=False) -> Path:
+    """``kerasinv export``: load ``model_file`` (``.keras``), put the GCN+ZCA of a recipe's
+    ``preprocessing.npz`` inside the graph if given, write ``destination/<version>/``."""
+    import keras
+
+    from kerasinv.data.preprocessing import GCNZCA
+
+    try:
+        model = keras.saving.load_model(model_file, compile=False)
+    except Exception as e:  # Keras raises many types for unreadable files
+        raise DataFormatError(f"could not load {model_file} as a Keras model: {e}") from None
+    layer = GCNZCA.load(preprocessing).layer() if preprocessing else None
+    dest = Path(destination)
+    return export_serving(
+        model, dest.parent, dest.name, version=version, preprocessing=layer, overwrite=overwrite
+    )

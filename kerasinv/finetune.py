@@ -77,6 +77,27 @@ class FinetuneConfig:
             )
 
 
+def check_request(model: str, data: str, antialias: str, output, overwrite: bool) -> str:
+    """Refuse a bad ``kerasinv finetune`` before TensorFlow is imported; returns the output folder
+    (default ``runs/finetune-<model>-<method>``)."""
+    from kerasinv.antialias_spec import parse_antialias
+    from kerasinv.output_folder import check_output
+
+    try:
+        if parse_antialias(antialias) is None:
+            raise ValueError("none")
+    except ValueError:
+        raise ConfigError(f"--antialias {antialias!r}: give blur-K (K = 1..7) or aps[-K]") from None
+    if model not in ("shipped",) and not Path(model).exists() and "/" in model:
+        raise ConfigError(f"{model} does not exist")
+    if data not in ("cifar10", "cifar100") and not Path(data).exists():
+        raise ConfigError(f"--data {data}: no such folder or file (or give cifar10 / cifar100)")
+    label = Path(model).stem if model != "shipped" else "shipped"
+    output = str(output or Path("runs") / f"finetune-{label}-{antialias}")
+    check_output(output, "finetune", overwrite, ["results.json", *GENERATED], resumable=True)
+    return output
+
+
 def load_pretrained(source: str, weights: str | None = None, input_size: int | None = None):
     """The pretrained Keras model named by ``source``.
 

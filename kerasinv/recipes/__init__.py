@@ -15,6 +15,7 @@ from kerasinv.recipes.specs import find_spec, list_specs, load_spec
 __all__ = [
     "RUNNERS",
     "check_options",
+    "check_request",
     "find_spec",
     "list_specs",
     "load_spec",
@@ -98,6 +99,33 @@ def run_recipe(spec: dict, output, verbose: int = 2, log=None, **options):
                 options["overwrite"] = False
                 return run(spec, output=Path(private) / "output", verbose=verbose, **options)
     return run(spec, output=output, verbose=verbose, **options)
+
+
+def check_request(spec: dict, output, options: dict) -> tuple[str, int | None]:
+    """Everything ``kerasinv recipe`` checks before TensorFlow: the options (:func:`preflight`) and
+    the output folder (default ``runs/<recipe>-<preset>``). Returns ``(output, worker)``: ``worker``
+    is the task index of a multi-worker run's non-chief worker (it writes nothing of its own, so
+    its folder is not checked), else ``None``. ``options`` is modified in place (lists for the
+    repeatable options)."""
+    from kerasinv.output_folder import check_output
+
+    for key in ("weights", "model"):
+        if key in options:
+            options[key] = list(options[key])
+    preflight(spec, **options)
+    preset = options.get("preset") or spec.get("default_preset", "smoke")
+    output = str(output or Path("runs") / f"{spec['recipe']}-{preset}")
+    worker = None
+    if options.get("strategy") == "multi-worker":
+        from kerasinv.multi_worker import cluster
+
+        place = cluster()
+        worker = None if place.is_chief else place.task_index
+    if worker is None:
+        check_output(
+            output, f"recipe {spec['recipe']}", bool(options.get("overwrite")), resumable=True
+        )
+    return output, worker
 
 
 def preflight(spec: dict, **options) -> None:
