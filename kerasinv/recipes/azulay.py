@@ -319,10 +319,8 @@ def run(
         )  # fmt: skip
     photo_cache: dict[int, tuple] = {}
     cifar = None
-    for item in planned:
-        if item.label in results["subjects"]:
-            say(f"{item.label}: already measured in {output}, skipped")
-            continue
+    todo = run_.pending(planned, lambda item: item.label in results["subjects"], lambda i: i.label)
+    for item in todo:
         s = item.load(say)
         if isinstance(s, subj.Unavailable):
             results["unavailable"][s.label] = s.reason

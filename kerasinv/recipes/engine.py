@@ -191,6 +191,17 @@ class RecipeRun:
         """A progress line, prefixed with the recipe's name."""
         self._log(f"[{self.spec['recipe']}] {message}")
 
+    def pending(self, units, is_done: Callable[[object], bool], name: Callable = str) -> list:
+        """The units still to measure, in order; each finished one is logged as skipped (a resumed
+        run). ``is_done(unit)`` decides (in a multi-worker run, wrap it so the chief decides)."""
+        todo = []
+        for unit in units:
+            if is_done(unit):
+                self.say(f"{name(unit)}: already measured in {self.output}, skipped")
+            else:
+                todo.append(unit)
+        return todo
+
     def record(self, **fields) -> dict:
         """Add one record (:func:`kerasinv.recipes.records.record`'s fields) and return it."""
         from kerasinv.recipes.records import record

@@ -315,7 +315,8 @@ def run(
     )
     config = train_config(settings, verbose)
     done = {(r["model"], r["state"]) for r in results["runs"]}
-    for name in settings["models"]:
+    units = [(m, s) for m in settings["models"] for s in STATES]
+    for name, state in run_.pending(units, lambda u: u in done, lambda u: " ".join(u)):
 
         def build(name=name):
             return registry.get(
@@ -325,55 +326,51 @@ def run(
                 input_normalization=stats,
             )
 
-        for state in STATES:
-            if (name, state) in done:
-                say(f"{name} {state}: already measured in {output}, skipped")
-                continue
-            t0 = time.perf_counter()
-            if state == "init":
-                training.seed_everything(settings["seed"])  # the same init as the trained runs
-                net, history = build(), None
-            else:
-                labels = splits.y_train if state == "trained" else random_labels
-                say(f"{name} {state}: training {settings['epochs']} epoch(s) ...")
-                net, history = cifar_runs.train_or_load(
-                    build, output / "models" / f"{name}-{state}.keras", splits.x_train, labels,
-                    splits.x_test, splits.y_test, config, output / "work" / f"{name}-{state}",
-                )  # fmt: skip
-            row = {
-                "model": name,
-                "state": state,
-                **measure_network(net, probes, deformed, splits.x_test, splits.y_test, settings),
-                "final_train_loss": (history or {}).get("loss", [None])[-1],
-                "final_train_accuracy": (history or {}).get("accuracy", [None])[-1],
-                "params": int(net.count_params()),
-                "wall_s": round(time.perf_counter() - t0, 1),
-            }
-            results["runs"].append(row)
-            results["runs"].sort(
-                key=lambda r: (settings["models"].index(r["model"]), STATES.index(r["state"]))
-            )
-            for c, per_layer in row["sensitivity"].items():
-                for layer, value in per_layer.items():
-                    run_.record(
-                        table=None, row=f"{name} {state}", column=f"sensitivity {layer} C={c}",
-                        measured=value, dataset=splits.source, model=name, state=state,
-                        layer=layer, strength=float(c), wall_s=row["wall_s"],
-                    )  # fmt: skip
-            run_.record(
-                table=None, row=f"{name} {state}", column="accuracy", measured=row["accuracy"],
-                dataset=splits.source, model=name, state=state, wall_s=row["wall_s"],
+        t0 = time.perf_counter()
+        if state == "init":
+            training.seed_everything(settings["seed"])  # the same init as the trained runs
+            net, history = build(), None
+        else:
+            labels = splits.y_train if state == "trained" else random_labels
+            say(f"{name} {state}: training {settings['epochs']} epoch(s) ...")
+            net, history = cifar_runs.train_or_load(
+                build, output / "models" / f"{name}-{state}.keras", splits.x_train, labels,
+                splits.x_test, splits.y_test, config, output / "work" / f"{name}-{state}",
             )  # fmt: skip
-            for conv, values in row["smoothness"].items():
+        row = {
+            "model": name,
+            "state": state,
+            **measure_network(net, probes, deformed, splits.x_test, splits.y_test, settings),
+            "final_train_loss": (history or {}).get("loss", [None])[-1],
+            "final_train_accuracy": (history or {}).get("accuracy", [None])[-1],
+            "params": int(net.count_params()),
+            "wall_s": round(time.perf_counter() - t0, 1),
+        }
+        results["runs"].append(row)
+        results["runs"].sort(
+            key=lambda r: (settings["models"].index(r["model"]), STATES.index(r["state"]))
+        )
+        for c, per_layer in row["sensitivity"].items():
+            for layer, value in per_layer.items():
                 run_.record(
-                    table=None, row=f"{name} {state}", column=f"smoothness {conv}",
-                    measured=values["gaussian_smoothness"], dataset=splits.source, model=name,
-                    state=state, layer=conv, metric="gaussian_smoothness", wall_s=row["wall_s"],
+                    table=None, row=f"{name} {state}", column=f"sensitivity {layer} C={c}",
+                    measured=value, dataset=splits.source, model=name, state=state,
+                    layer=layer, strength=float(c), wall_s=row["wall_s"],
                 )  # fmt: skip
-            run_.save()
-            c = str(settings["reference_strength"])
-            say(
-                f"{name} {state}: accuracy {100 * row['accuracy']:.1f} %, sensitivity at C={c}: "
-                + ", ".join(f"{k} {v:.3f}" for k, v in row["sensitivity"][c].items())
-            )
+        run_.record(
+            table=None, row=f"{name} {state}", column="accuracy", measured=row["accuracy"],
+            dataset=splits.source, model=name, state=state, wall_s=row["wall_s"],
+        )  # fmt: skip
+        for conv, values in row["smoothness"].items():
+            run_.record(
+                table=None, row=f"{name} {state}", column=f"smoothness {conv}",
+                measured=values["gaussian_smoothness"], dataset=splits.source, model=name,
+                state=state, layer=conv, metric="gaussian_smoothness", wall_s=row["wall_s"],
+            )  # fmt: skip
+        run_.save()
+        c = str(settings["reference_strength"])
+        say(
+            f"{name} {state}: accuracy {100 * row['accuracy']:.1f} %, sensitivity at C={c}: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in row["sensitivity"][c].items())
+        )
     return run_.finish()

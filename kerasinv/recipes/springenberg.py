@@ -348,10 +348,8 @@ def run(
         splits.x_train, splits.y_train, splits.x_test, splits.y_test, whitening, config
     )
     results["data_source"] = splits.source
-    for name in chosen:
-        if multi_worker.chief_value(name in done):  # the chief's files decide
-            log(f"[{spec['recipe']}] {name}: already done in {output}, skipped")
-            continue
+    # in a multi-worker run the chief's files decide what is done
+    for name in run_.pending(chosen, lambda n: multi_worker.chief_value(n in done)):
         log(f"[{spec['recipe']}] {name}: training {settings['epochs']} epoch(s) ...")
         t0 = time.perf_counter()
 

@@ -450,7 +450,8 @@ def run(
     )  # fmt: skip
     results, say = run_.results, run_.say
     done = {(r["model"], r["variant"]) for r in results["cifar"]}
-    todo = [(m, v) for m in settings["models"] for v in settings["variants"] if (m, v) not in done]
+    units = [(m, v) for m in settings["models"] for v in settings["variants"]]
+    todo = run_.pending(units, lambda u: u in done, lambda u: " ".join(u))
     if todo:
         splits = cifar_runs.load_splits(
             settings["data"], data_dir, download, settings["train_subset"],

@@ -69,7 +69,7 @@ def test_rerun_skips_finished_models_and_refuses_other_settings(smoke_run):
         "--quiet", "--output", str(out),
     )  # fmt: skip
     assert again.returncode == 0
-    assert again.stderr.count("already done") == len(MODELS)
+    assert again.stderr.count("already measured") == len(MODELS)
     other = run_cli_here(
         "recipe", "springenberg-allcnn", "--preset", "smoke", "--models", ",".join(MODELS),
         "--seed", "3", "--output", str(out),
