@@ -33,7 +33,7 @@ STEPS = 8
 EMBED_RATIO = 1.3
 
 
-def keras_predictor(model, batch_size: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
+def keras_predictor(model) -> Callable[[np.ndarray], np.ndarray]:
     """``model.predict_on_batch`` as a predictor (inference mode, NumPy out)."""
     return lambda batch: np.asarray(model.predict_on_batch(np.asarray(batch, np.float32)))
 
