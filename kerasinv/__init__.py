@@ -48,10 +48,35 @@ elif not any(isinstance(f, _RegisterAfterKeras) for f in sys.meta_path):
     sys.meta_path.insert(0, _RegisterAfterKeras())
 
 
-def __getattr__(name):
-    # ``kerasinv.antialias`` without importing TensorFlow when only the CLI or errors are needed
-    if name == "antialias":
-        from kerasinv.models.antialias import antialias
+#: the submodules ``kerasinv.<name>`` gives, imported on first use (so ``import kerasinv`` and the
+#: CLI stay fast, and TensorFlow loads only when something needs it)
+_SUBMODULES = (
+    "data", "evaluation", "export", "layers", "measure", "metrics", "models", "perturb", "recipes",
+    "training",
+)  # fmt: skip
+#: functions at the top level: name -> (module, attribute)
+_FUNCTIONS = {
+    "antialias": ("kerasinv.models.antialias", "antialias"),
+    "evaluate": ("kerasinv.evaluation", "evaluate"),
+}
 
-        return antialias
-    raise AttributeError(f"module 'kerasinv' has no attribute {name!r}")
+
+def __getattr__(name):
+    import importlib
+
+    if name in _FUNCTIONS:
+        module, attribute = _FUNCTIONS[name]
+        value = getattr(importlib.import_module(module), attribute)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"kerasinv.{name}")
+    else:
+        raise AttributeError(f"module 'kerasinv' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():  # the public API only
+    return sorted({"__version__", *_SUBMODULES, *_FUNCTIONS})
+
+
+__all__ = ["__version__", *_SUBMODULES, *_FUNCTIONS]

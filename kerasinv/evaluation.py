@@ -58,9 +58,9 @@ def accuracy_labels(
 
 
 def evaluate(
-    model: LoadedModel,
+    model,
     images: np.ndarray,
-    labels: np.ndarray | None,
+    labels: np.ndarray | None = None,
     protocols: Sequence[str] = PROTOCOLS,
     batch_size: int = 16,
     background="black",
@@ -68,14 +68,32 @@ def evaluate(
     progress: Callable[[str], None] | None = None,
     labels_from: str = "imagenet",
     shift_trials: int = 5,
+    preprocess: str = "auto",
 ) -> dict:
     """Run the protocols on square photos ``[N, P, P, 3]`` (0..255; ``P`` = :func:`photo_size` of the
     model's input for ``shift``); returns ``{"summary": {protocol: {...}}, "per_image": {...}}``.
 
-    Accuracy is reported only when the labels are in the model's class space (see
-    :func:`accuracy_labels`; ``labels_from``: ``"imagenet"`` for WordNet-id labels, ``"file"`` for
-    indices from a user's label file); otherwise a note says why it is missing.
+    ``model``: a ``keras.Model``, a ``.keras`` file or SavedModel folder, or a
+    :class:`~kerasinv.models.loading.LoadedModel` (``preprocess`` applies to the first two:
+    keras.applications' mode, ``"auto"`` by the model's name). Accuracy is reported only when the
+    labels are in the model's class space (see :func:`accuracy_labels`; ``labels_from``:
+    ``"imagenet"`` for WordNet-id labels, ``"file"`` for indices from a user's label file);
+    otherwise a note says why it is missing.
+
+    Example:
+        >>> import kerasinv, keras, numpy as np                          # doctest: +SKIP
+        >>> model = keras.applications.MobileNet(weights="imagenet")      # doctest: +SKIP
+        >>> photos = np.random.uniform(0, 255, (8, 256, 256, 3))          # doctest: +SKIP
+        >>> kerasinv.evaluate(model, photos, protocols=["crop", "shift"])["summary"]  # doctest: +SKIP
     """
+    from kerasinv.models.loading import from_keras, load_model
+
+    if not isinstance(model, LoadedModel):
+        model = (
+            load_model(model, preprocess)
+            if isinstance(model, (str, Path))
+            else from_keras(model, preprocess)
+        )
     from kerasinv import measure, perturb
     from kerasinv.models.architectures import photo_size
 

@@ -50,3 +50,39 @@ def test_no_private_or_dead_imports():
     pattern = re.compile(r"^\s*(from|import)\s+(keras\.src|tensorflow_addons)", re.M)
     for path in list((ROOT / "kerasinv").rglob("*.py")) + list((ROOT / "tests").rglob("*.py")):
         assert not pattern.search(path.read_text()), path
+
+
+def test_the_package_api_is_reachable_lazily_and_python_m_works():
+    """``import kerasinv`` gives its submodules and top-level functions on first use, without
+    importing TensorFlow until one is touched; ``python -m kerasinv`` is the CLI."""
+    code = (
+        "import sys, kerasinv\n"
+        "assert 'tensorflow' not in sys.modules\n"
+        "public = [n for n in dir(kerasinv) if not n.startswith('_')]\n"
+        "assert public == sorted(['antialias', 'data', 'evaluate', 'evaluation', 'export', 'layers',"
+        " 'measure', 'metrics', 'models', 'perturb', 'recipes', 'training']), public\n"
+        "assert kerasinv.models.architectures.photo_size(224) == 256\n"
+        "assert 'tensorflow' not in sys.modules\n"
+        "assert callable(kerasinv.models.get) and 'all-cnn-c' in kerasinv.models.names()\n"
+        "assert callable(kerasinv.antialias) and callable(kerasinv.perturb.crop)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    result = subprocess.run(
+        [sys.executable, "-m", "kerasinv", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and result.stdout.startswith("kerasinv, version")
+
+
+def test_evaluate_takes_a_keras_model_directly():
+    import keras
+    import numpy as np
+
+    import kerasinv
+
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, strides=2)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    photos = np.random.default_rng(0).uniform(0, 255, (4, 37, 37, 3)).astype("float32")
+    summary = kerasinv.evaluate(model, photos, protocols=["crop", "shift"])["summary"]
+    assert set(summary) == {"crop", "shift"} and 0 <= summary["shift"]["consistency"] <= 1

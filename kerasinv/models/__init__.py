@@ -45,7 +45,15 @@ _EXPORTS = {
 }
 
 
+#: submodules reachable as attributes (``kerasinv.models.architectures``); ``antialias`` is the
+#: function, its module is ``kerasinv.models.antialias`` for imports
+_SUBMODULES = ("allcnn", "architectures", "downsampling_cnn", "imagenet", "loading", "pretrained",
+               "registry", "shipped", "vgg_cifar")  # fmt: skip
+
+
 def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"kerasinv.models.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'kerasinv.models' has no attribute {name!r}")
@@ -68,7 +76,7 @@ sys.modules[__name__].__class__ = _Package
 
 
 def __dir__():
-    return sorted([*globals(), *_EXPORTS])
+    return sorted({*_EXPORTS, *_SUBMODULES})
 
 
 __all__ = sorted(_EXPORTS)
