@@ -35,6 +35,8 @@ _EXPORTS = {
     "inception_resnet_v2": "imagenet",
     "resnet50": "imagenet",
     "vgg16": "imagenet",
+    "decode_predictions": "preprocessing",
+    "preprocess_input": "preprocessing",
     "LoadedModel": "loading",
     "from_keras": "loading",
     "load_model": "loading",
@@ -48,7 +50,7 @@ _EXPORTS = {
 #: submodules reachable as attributes (``kerasinv.models.architectures``); ``antialias`` is the
 #: function, its module is ``kerasinv.models.antialias`` for imports
 _SUBMODULES = ("allcnn", "architectures", "downsampling_cnn", "imagenet", "loading", "pretrained",
-               "registry", "shipped", "vgg_cifar")  # fmt: skip
+               "preprocessing", "registry", "shipped", "vgg_cifar")  # fmt: skip
 
 
 def __getattr__(name):

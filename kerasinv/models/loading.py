@@ -102,16 +102,13 @@ def from_keras(model, preprocess: str = "auto", source: str = "", name: str | No
 
 
 def _predictor(call: Callable, preprocess: str, notes: list[str]) -> Callable:
-    """``0..255 pixels -> probabilities``: keras.applications preprocessing, ``call``, softmax if the
-    outputs are logits."""
+    """``0..255 pixels -> probabilities``: keras.applications' preprocessing
+    (:func:`kerasinv.models.preprocessing.preprocess_input`), ``call``, softmax if the outputs are
+    logits."""
+    from kerasinv.models.preprocessing import preprocess_input
 
     def predict(batch: np.ndarray) -> np.ndarray:
-        import keras
-
-        x = np.asarray(batch, np.float32)
-        if preprocess != "none":
-            x = keras.applications.imagenet_utils.preprocess_input(x.copy(), mode=preprocess)
-        return _softmax_if_needed(call(x), notes)
+        return _softmax_if_needed(call(preprocess_input(batch, preprocess)), notes)
 
     return predict
 
