@@ -27,7 +27,7 @@ demo: $(VENV)/.installed
 	@echo "== 2/2  Shift consistency (Zhang 2019) of the same model on 200 sample images" >&2
 	@echo "   consistency: how often two random shifts of an image get the same class; higher is more invariant." >&2
 	@echo "   Further: kerasinv evaluate MODEL --images PHOTOS  (any .keras file or SavedModel)" >&2
-	$(BIN)/kerasinv evaluate saved_models/all-cnn-c-bn-w050/1 --images kerasinv/data/samples/cifar10-sample.tar.gz \
+	$(BIN)/kerasinv evaluate shipped --images cifar10-sample \
 		--protocols crop,shift --limit 200 --output runs/demo-evaluate --overwrite
 
 lint: $(VENV)/.installed-test

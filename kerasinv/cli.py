@@ -290,7 +290,8 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
     "--images",
     required=True,
     type=click.Path(path_type=str),
-    help="Folder or tar of photos; names with a WordNet id (n01440764_x.JPEG) give labels.",
+    help="Folder or tar of photos (names with a WordNet id, n01440764_x.JPEG, give labels), or "
+    "cifar10-sample: the real CIFAR-10 images shipped with kerasinv.",
 )
 @click.option(
     "--protocols",
@@ -354,12 +355,14 @@ def evaluate(
     output,
     overwrite,
 ):
-    """Measure how MODEL_PATH (.keras file or SavedModel folder) reacts to one-pixel shifts,
-    embeddings, rescaling and random crops; print the table and write results, per-image arrays and a
-    figure."""
+    """Measure how MODEL_PATH (.keras file or SavedModel folder, or `shipped`: kerasinv's trained
+    CIFAR-10 model) reacts to one-pixel shifts, embeddings, rescaling and random crops; print the
+    table and write results, per-image arrays and a figure."""
     from kerasinv.evaluation import check_request
 
-    output = check_request(model_path, images, label_file, protocols, output, overwrite)
+    model_path, images, output = check_request(
+        model_path, images, label_file, protocols, output, overwrite
+    )
     _import_tensorflow(ctx.obj["debug"])
     from kerasinv.evaluation import render_table, run_report
 

@@ -180,9 +180,28 @@ def report_name(model_path: str | Path) -> str:
     return path.stem
 
 
-def check_request(model_path, images, label_file, protocols, output, overwrite: bool) -> Path:
-    """Refuse a bad ``kerasinv evaluate`` request before TensorFlow is imported; returns the
-    output folder (default ``runs/evaluate-<model>``).
+#: names for what ships with kerasinv, accepted instead of a path
+SHIPPED_MODEL, SHIPPED_IMAGES = "shipped", "cifar10-sample"
+
+
+def resolve_names(model_path, images) -> tuple[str, str]:
+    """``shipped`` -> the shipped CIFAR-10 SavedModel, ``cifar10-sample`` -> the embedded sample
+    (real CIFAR-10 images inside the package); other values are paths, returned unchanged."""
+    if str(model_path) == SHIPPED_MODEL and not Path(model_path).exists():
+        from kerasinv.models.shipped import shipped_savedmodel
+
+        model_path = shipped_savedmodel()
+    if str(images) == SHIPPED_IMAGES and not Path(images).exists():
+        from kerasinv.data.samples import embedded_sample_path
+
+        images = embedded_sample_path()
+    return str(model_path), str(images)
+
+
+def check_request(model_path, images, label_file, protocols, output, overwrite: bool):
+    """Refuse a bad ``kerasinv evaluate`` request before TensorFlow is imported; returns
+    ``(model_path, images, output)`` with the shipped names resolved (:func:`resolve_names`) and
+    the output folder (default ``runs/evaluate-<model>``).
 
     Raises:
         DataNotFoundError: no model, photos or label file where named.
@@ -192,6 +211,7 @@ def check_request(model_path, images, label_file, protocols, output, overwrite: 
     from kerasinv.errors import DataNotFoundError
     from kerasinv.output_folder import check_output
 
+    model_path, images = resolve_names(model_path, images)
     if not Path(model_path).exists():
         raise DataNotFoundError(
             f"no model at {model_path}: give a .keras file or a SavedModel folder"
@@ -205,7 +225,7 @@ def check_request(model_path, images, label_file, protocols, output, overwrite: 
         raise ConfigError(f"--protocols must be a comma-separated subset of {', '.join(PROTOCOLS)}")
     output = Path(output or Path("runs") / f"evaluate-{report_name(model_path)}")
     check_output(output, "evaluate", overwrite, REPORT_ENTRIES)
-    return output
+    return model_path, images, output
 
 
 def run_report(
@@ -291,6 +311,7 @@ __all__ = [
     "evaluate",
     "render_table",
     "report_name",
+    "resolve_names",
     "run_report",
     "write_report",
 ]

@@ -196,3 +196,16 @@ def test_partly_labelled_photos_are_scored_on_the_labelled_ones(tmp_path):
         "crop"
     ]
     assert row["labelled"] == 2 and 0 <= row["accuracy"] <= 1
+
+
+def test_the_shipped_model_and_sample_are_named_without_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside the repository: the names must not be relative paths
+    result = run_cli_here(
+        "evaluate", "shipped", "--images", "cifar10-sample", "--protocols", "crop", "--limit", "8"
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(
+        (tmp_path / "runs" / "evaluate-all-cnn-c-bn-w050" / "results.json").read_text()
+    )
+    assert report["model"] == "all-cnn-c-bn-w050" and report["photos"] == 8
+    assert report["images"].endswith("cifar10-sample.tar.gz")
