@@ -292,11 +292,32 @@ def write_report(result: dict, output: str | Path, meta: dict, overwrite: bool =
     write_text(output / "table.md", render_table(result, f"Invariance of {meta['model']}"))
     with atomic_path(output / "per_image.npz", suffix=".npz") as tmp:
         np.savez_compressed(tmp, **result["per_image"])
-    rows = {p: r for p, r in result["summary"].items() if "p_top1_change" in r}
-    fig, ax = plt.subplots(figsize=(5, 3))
-    ax.bar(list(rows), [r["p_top1_change"] for r in rows.values()], color="#4477aa")
-    ax.set_ylabel("P(top-1 change)")
-    ax.set_title(f"{meta['model']}: one-pixel changes")
+    summary = result["summary"]
+    rows = {p: r for p, r in summary.items() if "p_top1_change" in r}
+    panels = [k for k, present in (("onepixel", rows), ("shift", "shift" in summary)) if present]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 + 2.2 * len(panels), 3), squeeze=False)
+
+    def error(p, n):  # binomial standard error over the photos (the tables' ±√(p(1−p)/n))
+        return math.sqrt(max(p * (1 - p), 0.0) / max(n, 1))
+
+    for ax, panel in zip(axes[0], panels, strict=True):
+        if panel == "onepixel":
+            values = [r["p_top1_change"] for r in rows.values()]
+            errors = [error(r["p_top1_change"], r["images"]) for r in rows.values()]
+            ax.bar(list(rows), values, yerr=errors, capsize=3, color="#4477aa")
+            ax.set_ylabel("P(top-1 change), one-pixel step")
+            ax.set_ylim(
+                0, max(0.05, max(v + e for v, e in zip(values, errors, strict=True)) * 1.15)
+            )
+            ax.set_title("one-pixel changes", fontsize=9)
+        else:
+            c, n = summary["shift"]["consistency"], summary["shift"]["images"]
+            ax.bar(["shift"], [c], yerr=[error(c, n)], capsize=3, color="#228833")
+            ax.set_ylim(0, 1)
+            ax.set_ylabel("consistency (two random shifts)")
+            ax.set_title("shift consistency", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(f"{meta['model']} (error bars: ±1 standard error over photos)", fontsize=9)
     fig.tight_layout()
     with atomic_path(output / "p_top1_change.png", suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120)
