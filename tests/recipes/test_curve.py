@@ -79,6 +79,8 @@ def test_smoke_curve_writes_a_record_per_epoch_a_table_and_a_figure(unbroken):
     assert (out / "work" / "checkpoint" / "state.npz").is_file()  # kept: --epochs can grow
 
 
+@pytest.mark.slow  # a fresh process killed mid-epoch and resumed: ~35 s; the resume itself is
+# proven in make test by tests/test_training.py (interrupted == unbroken, to the same numbers)
 def test_a_killed_run_resumes_to_the_same_numbers(unbroken, tmp_path):
     """SIGKILL after the first epoch's record, then the same command again."""
     out = tmp_path / "killed"
