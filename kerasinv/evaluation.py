@@ -167,10 +167,6 @@ def render_table(result: dict, title: str) -> str:
 REPORT_ENTRIES = ("results.json", "table.md", "per_image.npz", "p_top1_change.png")
 
 
-def report_entries() -> tuple[str, ...]:
-    return REPORT_ENTRIES
-
-
 def report_name(model_path: str | Path) -> str:
     """The default report folder's name for a model path: the file's stem, or the SavedModel's
     folder name (its parent's for a TF Serving version folder ``NAME/1``)."""

@@ -59,21 +59,16 @@ def recipe_options(spec: dict) -> tuple:
     return (*common(), *runner_module(spec).OPTIONS)
 
 
-def _flag(name: str) -> str:
-    from kerasinv.recipes.options import CATALOG
-
-    return CATALOG[name].cli_flag if name in CATALOG else "--" + name.replace("_", "-")
-
-
 def check_options(spec: dict, options: dict) -> None:
     """Refuse options the recipe's runner does not use (e.g. ``--augment`` for azulay-onepixel)."""
     from kerasinv.errors import ConfigError
+    from kerasinv.recipes.options import flag_of
 
     accepted = {o.name for o in recipe_options(spec)}
     extra = sorted(k for k in options if k not in accepted)
     if extra:
-        flags = ", ".join(_flag(k) for k in extra)
-        takes = ", ".join(_flag(k) for k in sorted(accepted))
+        flags = ", ".join(flag_of(k) for k in extra)
+        takes = ", ".join(flag_of(k) for k in sorted(accepted))
         raise ConfigError(f"{flags}: not an option of recipe {spec['recipe']!r} (it takes {takes})")
 
 
@@ -112,8 +107,10 @@ def check_request(spec: dict, output, options: dict) -> tuple[str, int | None]:
     for key in ("weights", "model"):
         if key in options:
             options[key] = list(options[key])
+    from kerasinv.recipes.engine import preset_table
+
     preflight(spec, **options)
-    preset = options.get("preset") or spec.get("default_preset", "smoke")
+    preset, _ = preset_table(spec, options.get("preset"))
     output = str(output or Path("runs") / f"{spec['recipe']}-{preset}")
     worker = None
     if options.get("strategy") == "multi-worker":
@@ -140,13 +137,10 @@ def preflight(spec: dict, **options) -> None:
         from kerasinv.multi_worker import cluster
 
         cluster()  # TF_CONFIG must describe the cluster
-    preset = options.get("preset") or spec.get("default_preset")
-    if preset not in spec["presets"]:
-        raise UnknownNameError("preset", str(preset), spec["presets"])
-    p = spec["presets"][preset]
-    if any(o.name == "models" for o in module.OPTIONS):
-        from kerasinv.recipes.engine import choose
+    from kerasinv.recipes.engine import choose, preset_table
 
+    _, p = preset_table(spec, options.get("preset"))
+    if any(o.name == "models" for o in module.OPTIONS):
         choose(p.get("models"), {}, spec)  # the preset's own names must be known
         choose(options.get("models"), p, spec, allow_none=getattr(module, "MODELS_NONE", False))
     for name in options.get("networks") or []:

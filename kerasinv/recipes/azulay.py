@@ -29,7 +29,7 @@ from kerasinv.io import atomic_path
 from kerasinv.recipes import plots
 from kerasinv.recipes import records as rec
 from kerasinv.recipes import subjects as subj
-from kerasinv.recipes.engine import RecipeRun
+from kerasinv.recipes.engine import RecipeRun, preset_table
 from kerasinv.recipes.options import option
 from kerasinv.recipes.outputs import log
 
@@ -81,10 +81,7 @@ def resolve_settings(spec, preset, images, limit, networks, protocols, counterme
     """The settings that define a run (stored in results.json, compared on resume)."""
     from kerasinv.evaluation import PROTOCOLS
 
-    preset = preset or spec.get("default_preset", "smoke")
-    if preset not in spec["presets"]:
-        raise UnknownNameError("preset", preset, spec["presets"])
-    p = spec["presets"][preset]
+    preset, p = preset_table(spec, preset)
     chosen = list(p.get("networks", spec["models"]) if networks is None else networks)
     for name in chosen:
         if name not in spec["models"]:

@@ -94,8 +94,10 @@ def setting(
     Raises:
         ConfigError: a value that is not a number of the right kind, or not positive where it must be.
     """
+    from kerasinv.recipes.options import flag_of
+
     if given is not None:
-        value, source = given, "--" + ("lr" if key == "learning_rate" else key.replace("_", "-"))
+        value, source = given, flag_of(key)
     elif key in preset:
         value, source = preset[key], f"{spec.get('_path', 'the spec')}: preset {key}"
     elif key in spec.get(section, {}):

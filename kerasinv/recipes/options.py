@@ -161,8 +161,13 @@ def option(name: str, **changes) -> Option:
     return CATALOG[name].but(**changes) if changes else CATALOG[name]
 
 
+def flag_of(name: str) -> str:
+    """The command-line flag of a keyword (``learning_rate`` -> ``--lr``)."""
+    return CATALOG[name].cli_flag if name in CATALOG else "--" + name.replace("_", "-")
+
+
 def common() -> tuple[Option, ...]:
     return tuple(CATALOG[name] for name in COMMON)
 
 
-__all__ = ["CATALOG", "COMMON", "KINDS", "Option", "common", "option"]
+__all__ = ["CATALOG", "COMMON", "KINDS", "Option", "common", "flag_of", "option"]

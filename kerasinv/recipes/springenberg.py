@@ -30,7 +30,7 @@ from kerasinv.io import atomic_path
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import plots, preflight
 from kerasinv.recipes import records as rec
-from kerasinv.recipes.engine import RecipeRun, choose, setting, train_config
+from kerasinv.recipes.engine import RecipeRun, choose, preset_table, setting, train_config
 from kerasinv.recipes.options import option
 from kerasinv.recipes.outputs import log
 
@@ -146,13 +146,9 @@ def resolve_settings(
     grid: str | None = None,
 ) -> dict:
     """The settings that define a run (stored in results.json, compared on resume)."""
-    preset = preset or spec.get("default_preset", "smoke")
-    presets = spec["presets"]
-    if preset not in presets:
-        raise UnknownNameError("preset", preset, presets)
+    preset, p = preset_table(spec, preset)
     if dataset not in DATASETS:
         raise UnknownNameError("dataset", dataset, DATASETS)
-    p = presets[preset]
     if p.get("data") == "embedded" and dataset != "cifar10":
         raise ConfigError(
             f"preset {preset!r} uses the embedded CIFAR-10 sample; for {dataset} use --preset quick "
