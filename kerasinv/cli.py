@@ -152,6 +152,19 @@ def _presets_help(spec: dict) -> str:
     return "\n".join(lines)
 
 
+def _print_spec(spec: dict):
+    """The ``--print-spec`` callback: the spec file's text on stdout, then exit."""
+
+    def callback(ctx, _param, value):
+        if value:
+            from pathlib import Path
+
+            click.echo(Path(spec["_path"]).read_text(encoding="utf-8"), nl=False)
+            ctx.exit(0)
+
+    return callback
+
+
 def _recipe_command(spec: dict) -> click.Command:
     """``kerasinv recipe NAME``: the recipe's own options (common + its runner's) and presets."""
     from kerasinv.recipes import recipe_options
@@ -168,7 +181,12 @@ def _recipe_command(spec: dict) -> click.Command:
             ["--output"], type=click.Path(path_type=str),
             help=f"Output folder [runs/{spec['recipe']}-<preset>].",
         ),
-        click.Option(["--quiet"], is_flag=True, help="No per-epoch progress lines."),
+        click.Option(
+            ["--print-spec"], is_flag=True, expose_value=False, is_eager=True,
+            callback=_print_spec(spec),
+            help="Print this recipe's spec (TOML) and exit: save it, edit it, run the copy.",
+        ),
+        click.Option(["--quiet"], is_flag=True, help="No progress on stderr (bars, step lines); stdout still gets the table."),
     ]  # fmt: skip
 
     @click.pass_context
@@ -192,10 +210,11 @@ def _run_recipe(ctx, spec: dict, output, quiet: bool, options: dict) -> None:
     options = {k: v for k, v in options.items() if v is not None and v != ()}
     output, worker = check_request(spec, output, options)
     _import_tensorflow(ctx.find_root().obj["debug"])
+    from kerasinv import progress
     from kerasinv.recipes import run_recipe
 
-    verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2)  # bar on a terminal, else lines
-    run_recipe(spec, output=output, verbose=verbose, **options)
+    with progress.shown(not quiet):
+        run_recipe(spec, output=output, verbose=progress.keras_verbose(), **options)
     if worker is not None:
         click.echo(f"Worker {worker} done; the chief wrote the results.", err=True)
         return
@@ -314,7 +333,11 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
     type=click.Path(path_type=str),
     help="Label file for photos named without WordNet ids: '<file> <wnid>' or '<file> <index>' lines, or LOC_val_solution.csv.",
 )
-@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N photos.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="Use N photos, spread evenly over the classes (seeded by --seed).",
+)
 @click.option(
     "--background",
     type=click.Choice(["black", "mean"]),
@@ -339,6 +362,11 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
     is_flag=True,
     help="Replace an earlier report in --output (only kerasinv's files; nothing else is touched).",
 )
+@click.option(
+    "--quiet",
+    is_flag=True,
+    help="No progress on stderr (bars, step lines); stdout still gets the table.",
+)
 @click.pass_context
 def evaluate(
     ctx,
@@ -354,6 +382,7 @@ def evaluate(
     seed,
     output,
     overwrite,
+    quiet,
 ):
     """Measure how MODEL_PATH (.keras file or SavedModel folder, or `shipped`: kerasinv's trained
     CIFAR-10 model) reacts to one-pixel shifts, embeddings, rescaling and random crops; print the
@@ -364,13 +393,15 @@ def evaluate(
         model_path, images, label_file, protocols, output, overwrite
     )
     _import_tensorflow(ctx.obj["debug"])
+    from kerasinv import progress
     from kerasinv.evaluation import render_table, run_report
 
-    result, meta = run_report(
-        model_path, images, protocols, output, preprocess=preprocess, label_file=label_file,
-        limit=limit, background=background, batch_size=batch_size, shift_trials=shift_trials,
-        seed=seed, overwrite=overwrite, log=lambda line: click.echo(line, err=True),
-    )  # fmt: skip
+    with progress.shown(not quiet):
+        result, meta = run_report(
+            model_path, images, protocols, output, preprocess=preprocess, label_file=label_file,
+            limit=limit, background=background, batch_size=batch_size, shift_trials=shift_trials,
+            seed=seed, overwrite=overwrite, log=progress.say,
+        )  # fmt: skip
     click.echo(render_table(result, f"Invariance of {meta['model']}"))
     for note in meta["notes"]:
         click.echo(f"note: {note}", err=True)
@@ -435,7 +466,11 @@ def evaluate(
     help="Output folder [runs/finetune-<model>-<antialias>].",
 )
 @click.option("--overwrite", is_flag=True, help="Discard a previous run in --output.")
-@click.option("--quiet", is_flag=True, help="No per-epoch progress lines.")
+@click.option(
+    "--quiet",
+    is_flag=True,
+    help="No progress on stderr (bars, step lines); stdout still gets the table.",
+)
 @click.pass_context
 def finetune(ctx, model, data, data_dir, output, overwrite, quiet, weights, input_size, **options):
     """Anti-alias MODEL, fine-tune the twin on your images, and report before and after.
@@ -450,16 +485,17 @@ def finetune(ctx, model, data, data_dir, output, overwrite, quiet, weights, inpu
 
     output = check_request(model, data, options["antialias"], output, overwrite)
     _import_tensorflow(ctx.obj["debug"])
+    from kerasinv import progress
     from kerasinv.finetune import FinetuneConfig
     from kerasinv.finetune import finetune as run_finetune
 
     options["skip"] = tuple(options.get("skip") or ())
     config = FinetuneConfig(**options)
-    verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2)
-    run_finetune(
-        model, data, output, config, data_dir=data_dir, weights=weights, input_size=input_size,
-        overwrite=overwrite, verbose=verbose,
-    )  # fmt: skip
+    with progress.shown(not quiet):
+        run_finetune(
+            model, data, output, config, data_dir=data_dir, weights=weights,
+            input_size=input_size, overwrite=overwrite, verbose=progress.keras_verbose(),
+        )  # fmt: skip
     click.echo(open(os.path.join(output, "table.md"), encoding="utf-8").read())
     click.echo(f"Results, twin.keras and saved_models/ in {output}/", err=True)
 

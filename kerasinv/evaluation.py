@@ -33,13 +33,17 @@ from kerasinv.models.loading import IMAGENET_CLASSES, LoadedModel
 
 
 def accuracy_labels(
-    labels: np.ndarray | None, classes: int | None, labels_from: str = "imagenet"
+    labels: np.ndarray | None,
+    classes: int | None,
+    labels_from: str = "imagenet",
+    folder_classes: Sequence[str] = (),
 ) -> tuple[np.ndarray | None, str | None]:
     """The labels to score top-1 accuracy against, or ``None`` and the reason.
 
     WordNet-id labels are ImageNet's 1,000 classes: they score only a 1,000-way model. Labels from
     a user's label file are taken as the model's own class indices and must all be below K.
-    Unlabelled photos (-1) are left out of the accuracy.
+    Class-folder labels (``labels_from="folders"``, the folders' indices in sorted order) score a
+    model with one output per folder. Unlabelled photos (-1) are left out of the accuracy.
     """
     if labels is None or not np.any(np.asarray(labels) >= 0):
         return None, None
@@ -49,12 +53,33 @@ def accuracy_labels(
             f"accuracy not computed: the photos' labels are ImageNet's {IMAGENET_CLASSES:,} classes "
             f"but the model has {classes} outputs (give --labels with the model's class indices)"
         )
+    if labels_from == "folders" and classes is not None and classes != len(folder_classes):
+        return None, (
+            f"accuracy not computed: the photos are in {len(folder_classes)} class folders but the "
+            f"model has {classes} outputs (give --labels with the model's class indices)"
+        )
     if classes is not None and labels.max() >= classes:
         return None, (
             f"accuracy not computed: a label ({int(labels.max())}) is not below the model's "
             f"{classes} classes"
         )
     return labels, None
+
+
+def describe_row(protocol: str, row: dict) -> str:
+    """One progress line for a protocol's summary row, e.g.
+    ``crop: P(top-1 change) 0.100, MAC 0.066, accuracy 0.870 (100 photos, 4.8 s)``."""
+    parts = [
+        f"{label} {row[key]:.3f}"
+        for key, label in (
+            ("p_top1_change", "P(top-1 change)"),
+            ("mean_absolute_change", "MAC"),
+            ("consistency", "consistency"),
+            ("accuracy", "accuracy"),
+        )
+        if isinstance(row.get(key), float)
+    ]
+    return f"{protocol}: {', '.join(parts)} ({row['images']:,} photos, {row['seconds']:.1f} s)"
 
 
 def evaluate(
@@ -69,6 +94,7 @@ def evaluate(
     labels_from: str = "imagenet",
     shift_trials: int = 5,
     preprocess: str = "auto",
+    folder_classes: Sequence[str] = (),
 ) -> dict:
     """Run the protocols on square photos ``[N, P, P, 3]`` (0..255; ``P`` = :func:`photo_size` of the
     model's input for ``shift``); returns ``{"summary": {protocol: {...}}, "per_image": {...}}``.
@@ -77,8 +103,9 @@ def evaluate(
     :class:`~kerasinv.models.loading.LoadedModel` (``preprocess`` applies to the first two:
     keras.applications' mode, ``"auto"`` by the model's name). Accuracy is reported only when the
     labels are in the model's class space (see :func:`accuracy_labels`; ``labels_from``:
-    ``"imagenet"`` for WordNet-id labels, ``"file"`` for indices from a user's label file);
-    otherwise a note says why it is missing.
+    ``"imagenet"`` for WordNet-id labels, ``"file"`` for indices from a user's label file,
+    ``"folders"`` for class folders named ``folder_classes``, in sorted order); otherwise a note
+    says why it is missing. ``progress`` receives one line per protocol (:func:`describe_row`).
 
     Example:
         >>> import kerasinv, keras, numpy as np                          # doctest: +SKIP
@@ -96,45 +123,53 @@ def evaluate(
         )
     from kerasinv import measure, perturb
     from kerasinv.models.architectures import photo_size
+    from kerasinv.progress import context as progress_context
 
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         raise ConfigError(f"unknown protocols {unknown}; known: {', '.join(PROTOCOLS)}")
-    scored, note = accuracy_labels(labels, model.classes, labels_from)
+    scored, note = accuracy_labels(labels, model.classes, labels_from, folder_classes)
     if note and note not in model.notes:
         model.notes.append(note)
     known = None if scored is None else scored >= 0
     size = model.input_size
     summary, per_image = {}, {}
-    for protocol in protocols:
-        start = time.perf_counter()
-        row = {"images": len(images)}
-        if protocol == "shift":
-            photos = np.asarray(perturb.resize(np.asarray(images, np.float32), photo_size(size)))
-            pairs = measure.shift_pairs(model.predict, photos, size, shift_trials, seed, batch_size)
-            first = measure.predict_batched(
-                model.predict, perturb.centre_crop(photos, size), batch_size
-            ).argmax(-1)
-            row["consistency"] = pairs.consistency
-            row["trials"] = shift_trials
-            per_image["shift_top1"] = pairs.top1
-            per_image["shift_offsets"] = pairs.offsets
-            per_image["shift_centre_top1"] = first
-        else:
-            result = measure.onepixel(model.predict, images, protocol, size, background, batch_size)
-            row["p_top1_change"] = float(result.changed.mean())
-            row["mean_absolute_change"] = float(result.abs_change.mean())
-            per_image[f"{protocol}_top1"] = result.top1
-            per_image[f"{protocol}_changed"] = result.changed
-            per_image[f"{protocol}_abs_change"] = result.abs_change
-            first = result.top1[:, 0]
-        row["seconds"] = round(time.perf_counter() - start, 2)
-        if scored is not None:
-            row["accuracy"] = float(np.mean(first[known] == scored[known]))
-            row["labelled"] = int(known.sum())
-        summary[protocol] = row
-        if progress:
-            progress(f"{protocol}: {row}")
+    with progress_context(model.name):
+        for protocol in protocols:
+            start = time.perf_counter()
+            row = {"images": len(images)}
+            if protocol == "shift":
+                photos = np.asarray(
+                    perturb.resize(np.asarray(images, np.float32), photo_size(size))
+                )
+                pairs = measure.shift_pairs(
+                    model.predict, photos, size, shift_trials, seed, batch_size
+                )
+                first = measure.predict_batched(
+                    model.predict, perturb.centre_crop(photos, size), batch_size
+                ).argmax(-1)
+                row["consistency"] = pairs.consistency
+                row["trials"] = shift_trials
+                per_image["shift_top1"] = pairs.top1
+                per_image["shift_offsets"] = pairs.offsets
+                per_image["shift_centre_top1"] = first
+            else:
+                result = measure.onepixel(
+                    model.predict, images, protocol, size, background, batch_size
+                )
+                row["p_top1_change"] = float(result.changed.mean())
+                row["mean_absolute_change"] = float(result.abs_change.mean())
+                per_image[f"{protocol}_top1"] = result.top1
+                per_image[f"{protocol}_changed"] = result.changed
+                per_image[f"{protocol}_abs_change"] = result.abs_change
+                first = result.top1[:, 0]
+            row["seconds"] = round(time.perf_counter() - start, 2)
+            if scored is not None:
+                row["accuracy"] = float(np.mean(first[known] == scored[known]))
+                row["labelled"] = int(known.sum())
+            summary[protocol] = row
+            if progress:
+                progress(describe_row(protocol, row))
     return {"summary": summary, "per_image": per_image}
 
 
@@ -168,12 +203,25 @@ REPORT_ENTRIES = ("results.json", "table.md", "per_image.npz", "p_top1_change.pn
 
 
 def report_name(model_path: str | Path) -> str:
-    """The default report folder's name for a model path: the file's stem, or the SavedModel's
-    folder name (its parent's for a TF Serving version folder ``NAME/1``)."""
+    """The default report folder's name for a model: a ``.keras`` file's model name (its
+    ``config.json``, read without TensorFlow; an anti-aliased twin is ``<stock>_blur3``), or the
+    file's stem when that name is Keras's default (``functional``, ``sequential_1``); a SavedModel
+    folder's name (its parent's for a TF Serving version folder ``NAME/1``)."""
+    import json
+    import re
+    import zipfile
+
     path = Path(model_path)
     if path.is_dir():
         return path.resolve().parent.name if path.name.isdigit() else path.name
-    return path.stem
+    try:
+        with zipfile.ZipFile(path) as archive:
+            name = str(json.loads(archive.read("config.json"))["config"]["name"])
+    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile):
+        return path.stem
+    generic = re.fullmatch(r"(functional|sequential|model)(_\d+)?", name)
+    safe = re.sub(r"[^A-Za-z0-9_.+-]", "_", name)
+    return path.stem if generic or not safe.strip("._") else safe
 
 
 #: names for what ships with kerasinv, accepted instead of a path
@@ -232,23 +280,26 @@ def run_report(
     """``kerasinv evaluate``: load the model and the photos (resized to the model's
     :func:`~kerasinv.models.architectures.photo_size`), run the protocols, write the report;
     returns ``(result, meta)``."""
-    from kerasinv.data.imagenet import load_photos
+    from kerasinv.data.imagenet import load_labelled_photos
     from kerasinv.models.architectures import photo_size
     from kerasinv.models.loading import load_model
 
     model = load_model(model_path, preprocess)
-    x, y, names, skipped = load_photos(
+    photos = load_labelled_photos(
         images, resize=photo_size(model.input_size), limit=limit, require_labels=False,
-        label_file=label_file,
+        label_file=label_file, seed=seed,
     )  # fmt: skip
+    x, y, names, skipped = photos.images, photos.labels, photos.names, photos.skipped
+    model.notes.extend(photos.notes)
+    labelled = f", labels from {photos.labels_from}" if photos.labels_from else ", no labels"
     log(
-        f"{model.name}: input {model.input_size}x{model.input_size}, {len(x)} photos"
+        f"{model.name}: input {model.input_size}x{model.input_size}, {len(x)} photos{labelled}"
         + (f", {len(skipped)} unreadable skipped" if skipped else "")
     )
     result = evaluate(
         model, x, y, protocols, batch_size=batch_size, background=background, seed=seed,
         progress=lambda line: log(f"  {line}"), shift_trials=shift_trials,
-        labels_from="file" if label_file else "imagenet",
+        labels_from=photos.labels_from or "imagenet", folder_classes=photos.classes,
     )  # fmt: skip
     meta = {
         "model": model.name,
@@ -257,6 +308,8 @@ def run_report(
         "photos": len(x),
         "skipped": skipped,
         "files": names,  # the order of the per-image arrays in per_image.npz
+        "labels_from": photos.labels_from,
+        "classes": list(photos.classes),
         "preprocess": model.preprocess,
         "background": background,
         "shift_trials": shift_trials,
@@ -264,7 +317,6 @@ def run_report(
         "notes": model.notes,
     }
     write_report(result, output, meta, overwrite=overwrite)
-    log(f"Report in {output}/")
     return result, meta
 
 
@@ -325,6 +377,7 @@ __all__ = [
     "PROTOCOLS",
     "accuracy_labels",
     "check_request",
+    "describe_row",
     "evaluate",
     "render_table",
     "report_name",

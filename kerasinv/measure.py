@@ -120,11 +120,12 @@ def onepixel(
     predict: Callable, images, protocol: str, size: int, background="black", batch_size: int = 16
 ) -> OnePixel:
     """Run a one-pixel protocol (:func:`onepixel_frames`) over square photos ``[N, P, P, 3]``."""
-    from kerasinv import metrics
+    from kerasinv import metrics, progress
 
     tops, changed, change = [], [], []
     frames_of = compiled_onepixel_frames(protocol, size, background)
-    for i in range(0, len(images), batch_size):
+    starts = range(0, len(images), batch_size)
+    for i in progress.track(starts, protocol, unit=f"batches of {batch_size} photos"):
         probs = _predict_frames(
             predict, frames_of(np.asarray(images[i : i + batch_size], np.float32))
         )
@@ -179,16 +180,17 @@ def _compiled_pair(crop: int | None):
 
 
 def _pairs(predict, images, crop, max_offset, trials, seed, batch_size) -> ShiftPairs:
-    from kerasinv import perturb
+    from kerasinv import perturb, progress
 
     images = np.asarray(images, np.float32)
     offsets = perturb.shift_pair_offsets(seed, len(images), max_offset, trials).numpy()
     make = _compiled_pair(crop)
     top1 = np.zeros((trials, len(images), 2), np.int64)
-    for t in range(trials):
-        for i in range(0, len(images), batch_size):
-            frames = make(images[i : i + batch_size], offsets[t, i : i + batch_size])
-            top1[t, i : i + batch_size] = _predict_frames(predict, frames).argmax(-1)
+    starts = [(t, i) for t in range(trials) for i in range(0, len(images), batch_size)]
+    label = "shift pairs" if crop is not None else "circular shift pairs"
+    for t, i in progress.track(starts, label, unit=f"batches ({trials} passes)"):
+        frames = make(images[i : i + batch_size], offsets[t, i : i + batch_size])
+        top1[t, i : i + batch_size] = _predict_frames(predict, frames).argmax(-1)
     return ShiftPairs(top1, offsets)
 
 
@@ -219,13 +221,14 @@ def circular_shift_pairs(
 def diagonal_sweep(predict: Callable, images, crop: int, batch_size: int = 16) -> np.ndarray:
     """Scores ``[N, S - crop + 1, K]`` of the windows at ``(k, k)``, ``k = 0 .. S - crop``, of
     square images ``[N, S, S, C]`` (Zhang's diagonal plot)."""
-    from kerasinv import perturb
+    from kerasinv import perturb, progress
 
     images = np.asarray(images, np.float32)
+    starts = range(0, len(images), batch_size)
     return np.concatenate(
         [
             _predict_frames(predict, perturb.diagonal_sweep(images[i : i + batch_size], crop))
-            for i in range(0, len(images), batch_size)
+            for i in progress.track(starts, "diagonal sweep", unit="batches")
         ]
     )
 
@@ -247,8 +250,11 @@ def representation_model(model, layer_names):
 
 def representations(probe, images, batch_size: int = 128) -> dict[str, np.ndarray]:
     """``{layer: [N, ...]}`` from a :func:`representation_model` ``probe`` on ``images``, in batches."""
+    from kerasinv import progress
+
     x = np.asarray(images)
-    outs = [probe.predict_on_batch(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    starts = progress.track(range(0, len(x), batch_size), "representations", unit="batches")
+    outs = [probe.predict_on_batch(x[i : i + batch_size]) for i in starts]
     return {name: np.concatenate([o[name] for o in outs]) for name in outs[0]}
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -249,6 +250,7 @@ def fit(model, train_data, test_data, config, first_epoch: int, callbacks, evalu
             print(
                 f"Epoch {epoch + 1}/{config.epochs} - {time.perf_counter() - started:.0f}s - "
                 + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()),
+                file=sys.stderr,
                 flush=True,
             )
     callback_list.on_train_end()

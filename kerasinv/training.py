@@ -461,16 +461,19 @@ def train(
         )
         _, accuracy = multi_worker.evaluate(model, test_data, strategy)
     else:
-        model.fit(
-            train_data.dataset(first_epoch, config.epochs),
-            epochs=config.epochs,
-            initial_epoch=first_epoch,
-            steps_per_epoch=train_data.steps_per_epoch,
-            validation_data=test_data if evaluate_each_epoch else None,
-            shuffle=False,  # TrainData fixes the order
-            verbose=config.verbose,
-            callbacks=callbacks,
-        )
+        from kerasinv import progress
+
+        with progress.keras_to_stderr():  # Keras prints its bar to stdout; stdout is for tables
+            model.fit(
+                train_data.dataset(first_epoch, config.epochs),
+                epochs=config.epochs,
+                initial_epoch=first_epoch,
+                steps_per_epoch=train_data.steps_per_epoch,
+                validation_data=test_data if evaluate_each_epoch else None,
+                shuffle=False,  # TrainData fixes the order
+                verbose=config.verbose,
+                callbacks=callbacks,
+            )
         _, accuracy = model.evaluate(test_data, verbose=0)
     if not keep_checkpoint:
         shutil.rmtree(checkpoint.folder, ignore_errors=True)

@@ -92,13 +92,15 @@ def test_each_recipe_help_lists_only_its_own_options_and_its_presets_with_costs(
         assert result.returncode == 0
         declared = {o.cli_flag for o in recipe_options(spec)}
         shown = set(re.findall(r"^  (?:-h, )?(--[a-z-]+)", result.stdout, re.M))
-        assert shown == declared | {"--output", "--quiet", "--help"}, name
+        assert shown == declared | {"--output", "--print-spec", "--quiet", "--help"}, name
         assert "azulay:" not in result.stdout and "zhang:" not in result.stdout
         for preset, p in spec["presets"].items():
             assert f"  {preset}" in result.stdout and p["cost"].split()[0] in result.stdout
-    # a user's copy of a spec gets the same command
+    # a user's copy of a spec (printed by --print-spec) gets the same command
     mine = tmp_path / "mine.toml"
-    mine.write_text((Path(load_spec("zhang-blurpool")["_path"])).read_text())
+    printed = run_cli_here("recipe", "zhang-blurpool", "--print-spec").stdout
+    assert printed == Path(load_spec("zhang-blurpool")["_path"]).read_text()
+    mine.write_text(printed)
     result = run_cli_here("recipe", str(mine), "--help")
     assert (
         result.returncode == 0

@@ -166,6 +166,59 @@ def test_evaluate_runs_on_the_shipped_trained_savedmodel(tmp_path):
     assert report["photos"] == 24
     assert 0 <= report["summary"]["crop"]["p_top1_change"] <= 1
     assert 0 <= report["summary"]["shift"]["consistency"] <= 1
+    # labels from the class folders of the sample's test/ split, 24 photos spread over the classes
+    assert report["labels_from"] == "folders" and report["classes"][:2] == [
+        "airplane",
+        "automobile",
+    ]
+    assert all(name.startswith("test/") for name in report["files"])
+    per_class = [sum(f.split("/")[1] == c for f in report["files"]) for c in report["classes"]]
+    assert sorted(per_class) == [2] * 6 + [3] * 4
+    assert 0.5 < report["summary"]["shift"]["accuracy"] <= 1  # a trained model, scored
+    assert "accuracy" in (out / "table.md").read_text()
+
+
+def test_class_folders_label_photos_and_limit_samples_every_class(tmp_path):
+    from kerasinv.data.imagenet import balanced_sample, load_labelled_photos
+
+    rng = np.random.default_rng(0)
+    for cls, count in (("cat", 5), ("dog", 2), ("emu", 3)):
+        (tmp_path / "photos" / cls).mkdir(parents=True)
+        for i in range(count):
+            pixels = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+            (tmp_path / "photos" / cls / f"{i}.png").write_bytes(tf.io.encode_png(pixels).numpy())
+    photos = load_labelled_photos(tmp_path / "photos", resize=16)
+    assert photos.labels_from == "folders" and photos.classes == ("cat", "dog", "emu")
+    assert photos.labels.tolist() == [0] * 5 + [1] * 2 + [2] * 3
+    picked = load_labelled_photos(tmp_path / "photos", resize=16, limit=6, seed=3)
+    assert sorted(picked.labels.tolist()) == [0, 0, 1, 1, 2, 2] and picked.notes
+    again = load_labelled_photos(tmp_path / "photos", resize=16, limit=6, seed=3)
+    assert again.names == picked.names  # seeded
+    assert balanced_sample([0, 0, 0, 0, 1], 3, seed=0).tolist().count(4) == 1
+    # a model whose outputs are not one per folder is not scored, and the note says why
+    labels, note = evaluation.accuracy_labels(photos.labels, 10, "folders", photos.classes)
+    assert labels is None and "3 class folders but the model has 10 outputs" in note
+    labels, note = evaluation.accuracy_labels(photos.labels, 3, "folders", photos.classes)
+    assert note is None and labels.tolist() == photos.labels.tolist()
+
+
+def test_a_twin_and_its_stock_model_get_different_default_reports(tmp_path):
+    import kerasinv
+
+    stock = models.get("all-cnn-c", width=0.0625, classes=4)
+    stock.name = "allcnn"
+    stock.save(tmp_path / "model.keras")
+    kerasinv.antialias(stock, "blur-3").save(tmp_path / "twin.keras")
+    kerasinv.antialias(stock, "aps").save(tmp_path / "twin2.keras")
+    names = [
+        evaluation.report_name(tmp_path / f) for f in ("model.keras", "twin.keras", "twin2.keras")
+    ]
+    assert names == ["allcnn", "allcnn_blur3", "allcnn_aps"]
+    import keras
+
+    anonymous = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    anonymous.save(tmp_path / "mine.keras")
+    assert evaluation.report_name(tmp_path / "mine.keras") == "mine"  # Keras's default name
 
 
 def test_accuracy_only_when_the_labels_are_in_the_models_class_space():

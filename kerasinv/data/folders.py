@@ -39,8 +39,12 @@ def _decode(encoded: list[bytes], where: str) -> np.ndarray:
     ds = tf.data.Dataset.from_tensor_slices(encoded).map(
         decode, num_parallel_calls=tf.data.AUTOTUNE
     )
+    from kerasinv import progress
+
     try:
-        images = [img.numpy() for img in ds]
+        images = [
+            img.numpy() for img in progress.track(ds, f"decoding {where}", len(encoded), "images")
+        ]
     except tf.errors.InvalidArgumentError as e:
         raise DataFormatError(f"could not decode an image in {where}: {e.message}") from None
     shapes = {img.shape for img in images}
@@ -114,7 +118,10 @@ def load_image_folder_archive(path: str | Path, name: str = "images") -> ImageSp
                 f"{path} holds no images in the layout [prefix/]{{train,test}}/<class>/<file>"
             )
         # Read in archive order (a .tar.gz cannot seek backwards cheaply), then sort by name.
-        blobs = {m.name: archive.extractfile(m).read() for m in members}
+        from kerasinv import progress
+
+        reading = progress.track(members, f"reading {path.name}", unit="files")
+        blobs = {m.name: archive.extractfile(m).read() for m in reading}
     for member_name in sorted(blobs):
         parts = Path(member_name).parts
         files[parts[-3]].setdefault(parts[-2], []).append(blobs[member_name])

@@ -2,7 +2,9 @@
 
 Photos are found in a folder or a ``.tar`` of files named by WordNet id (``n01440764_tench.JPEG``,
 ``n01440764/xyz.JPEG`` or ``ILSVRC2012_val_..._n01440764.JPEG``: the first ``n`` + 8 digits token in
-the file's path gives the label). Each photo is decoded, its shorter side resized to ``resize``
+the file's path gives the label), or sorted into class folders (``root/<class>/*.jpg``, or
+``root/{train,test}/<class>/``, whose ``test/`` split is used), labelled as
+``keras.utils.image_dataset_from_directory`` labels them: folder indices in sorted order. Each photo is decoded, its shorter side resized to ``resize``
 (bilinear, anti-aliased, as torchvision's ``Resize``) and centre-cropped to ``resize x resize``:
 Zhang's validation input, from which 224-pixel crops are taken.
 
@@ -26,6 +28,8 @@ import importlib.util
 import json
 import re
 import tarfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -163,92 +167,184 @@ def _tfds_photos(builder_dir: Path, limit: int | None, split: str = "validation"
     return blobs, labels, files
 
 
-def _encoded_photos(
-    path: Path, require_labels: bool = True, limit: int | None = None
-) -> tuple[list[bytes], list[int], list[str]]:
-    blobs, labels, names = [], [], []
-    if path.is_dir() and tfds_imagenet_dir(path) is not None:
-        return _tfds_photos(tfds_imagenet_dir(path), limit)
+@dataclass(frozen=True)
+class Photos:
+    """Photos for evaluation, as :func:`load_labelled_photos` returns them.
+
+    Attributes:
+        images: uint8 ``[N, S, S, 3]``.
+        labels: int64 ``[N]``; -1 for a photo without a label.
+        names: the kept files' names (the order of ``images``).
+        skipped: files that could not be decoded.
+        labels_from: where the labels came from: ``"imagenet"`` (WordNet ids: Keras's 1,000-class
+            indices), ``"file"`` (a label file), ``"folders"`` (class folders, indices in sorted
+            order as ``keras.utils.image_dataset_from_directory`` gives them) or ``None``.
+        classes: the class folders' names (``labels_from == "folders"``), else ``()``.
+        notes: what was chosen for the user (a split, a sample), one line each.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    names: list[str]
+    skipped: list[str]
+    labels_from: str | None = None
+    classes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def _photo_names(path: Path) -> list[str]:
+    """The image files in a folder or tar, by name (sorted), relative to ``path``."""
     if path.is_dir():
-        members = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES)
-        for p in members:
-            label = _label(str(p.relative_to(path)))
-            label = -1 if label is None and not require_labels else label
-            if label is not None:
-                blobs.append(p.read_bytes())
-                labels.append(label)
-                names.append(str(p.relative_to(path)))
-    elif tarfile.is_tarfile(path):
+        return sorted(
+            str(p.relative_to(path)) for p in path.rglob("*") if p.suffix.lower() in SUFFIXES
+        )
+    if tarfile.is_tarfile(path):
         with tarfile.open(path) as tar:
-            for member in sorted(tar.getmembers(), key=lambda m: m.name):
-                label = _label(member.name)
-                label = -1 if label is None and not require_labels else label
-                if (
-                    member.isfile()
-                    and Path(member.name).suffix.lower() in SUFFIXES
-                    and label is not None
-                ):
-                    blobs.append(tar.extractfile(member).read())
-                    labels.append(label)
-                    names.append(member.name)
-    else:
-        raise DataNotFoundError(f"{path} is neither a folder nor a tar archive of ImageNet photos")
-    return blobs, labels, names
+            return sorted(
+                m.name
+                for m in tar.getmembers()
+                if m.isfile() and Path(m.name).suffix.lower() in SUFFIXES
+            )
+    raise DataNotFoundError(f"{path} is neither a folder nor a tar archive of photos")
 
 
-def load_photos(
+def _read_photos(path: Path, names: list[str]) -> list[bytes]:
+    """The bytes of ``names`` (in that order); a tar is read once, in archive order."""
+    if path.is_dir():
+        return [(path / name).read_bytes() for name in names]
+    wanted = set(names)
+    blobs: dict[str, bytes] = {}
+    with tarfile.open(path) as tar:
+        for member in tar:
+            if member.name in wanted and member.name not in blobs:
+                blobs[member.name] = tar.extractfile(member).read()
+    return [blobs[name] for name in names]
+
+
+def _test_split(names: list[str]) -> tuple[list[str], str | None]:
+    """Only the ``test/`` split of a ``[prefix/]{train,test}/<class>/<file>`` layout (the photos a
+    model was not trained on), with a note; other layouts unchanged."""
+    splits = {Path(n).parts[-3] for n in names if len(Path(n).parts) >= 3}
+    if not {"train", "test"} <= splits:
+        return names, None
+    test = [n for n in names if len(Path(n).parts) >= 3 and Path(n).parts[-3] == "test"]
+    return (
+        test,
+        f"the test/ split of the train/ + test/ layout: {len(test):,} of {len(names):,} photos",
+    )
+
+
+def _folder_labels(names: list[str]) -> tuple[list[int], tuple[str, ...]] | None:
+    """Labels from class folders (each photo's parent folder; indices in sorted folder order), if
+    the photos lie in two or more folders; else None."""
+    folders = [Path(n).parent.name for n in names]
+    classes = tuple(sorted(set(folders)))
+    if len(classes) < 2 or "" in classes:
+        return None
+    index = {c: i for i, c in enumerate(classes)}
+    return [index[f] for f in folders], classes
+
+
+def balanced_sample(labels: Sequence[int], limit: int, seed: int = 0) -> np.ndarray:
+    """Indices of ``limit`` items spread evenly over the labels (round robin over the classes in
+    label order, each class's items in a seeded random order); returned sorted, so the original
+    order is kept. Unlabelled items (-1) form one more group."""
+    labels = np.asarray(labels)
+    if limit >= len(labels):
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    queues = [list(rng.permutation(np.flatnonzero(labels == c))) for c in np.unique(labels)]
+    chosen: list[int] = []
+    while len(chosen) < limit:
+        for queue in queues:
+            if queue and len(chosen) < limit:
+                chosen.append(int(queue.pop()))
+    return np.sort(np.asarray(chosen, np.int64))
+
+
+def load_labelled_photos(
     path: str | Path,
     resize: int = 256,
     limit: int | None = None,
     require_labels: bool = True,
     label_file: str | Path | None = None,
-):
-    """Labelled photos, resized and centre-cropped to ``[N, resize, resize, 3]`` uint8.
+    seed: int = 0,
+) -> Photos:
+    """Photos, resized and centre-cropped to ``[N, resize, resize, 3]`` uint8, with their labels.
+
+    Labels, first match wins: a ``label_file`` (:func:`read_label_file`); a WordNet id in the file's
+    path, or an official validation file name; class folders (``root/<class>/*.jpg``, or the
+    ``test/`` split of ``root/{train,test}/<class>/``: the photos' parent folders, indices in sorted
+    order, used when no photo carries a WordNet id).
 
     Args:
-        path: a folder or tar of photos (see the module docstring for how labels are found), or a
-            prepared tensorflow-datasets ``imagenet2012`` (its validation split is read).
+        path: a folder or tar of photos, or a prepared tensorflow-datasets ``imagenet2012`` (its
+            validation split is read; ``limit`` takes its first photos).
         resize: side of the square output (shorter side resized, then centre-cropped).
-        limit: keep only the first ``limit`` photos.
+        limit: keep ``limit`` photos spread evenly over the classes (:func:`balanced_sample`,
+            ``seed``), not the first ones in file order.
         require_labels: drop photos without a label (else they get -1).
         label_file: labels by file name (:func:`read_label_file`).
 
-    Returns:
-        ``(images, labels, names, skipped)``: uint8 ``[N, resize, resize, 3]``, int64 ``[N]`` Keras
-        class indices, the kept files' names, and the names of files that could not be decoded
-        (skipped, never fatal unless none is left). With ``require_labels=False`` photos without a
-        WordNet id are kept with label -1. With ``label_file`` (see :func:`read_label_file`) labels
-        come from that file by file name, for photos named without WordNet ids (ILSVRC validation
-        files); photos it does not list get -1.
-
     Raises:
-        DataNotFoundError: ``path`` does not exist or holds no photo named by a WordNet id.
+        DataNotFoundError: ``path`` does not exist or holds no (labelled, if required) photo.
+        DataFormatError: no photo could be decoded.
     """
-    import tensorflow as tf
-
     path = Path(path).expanduser()
     if not path.exists():
-        raise DataNotFoundError(f"no ImageNet photos at {path}: give a folder or tar of photos")
-    blobs, labels, names = _encoded_photos(path, require_labels and label_file is None, limit)
-    if label_file is not None:
-        table = read_label_file(label_file)
-        labels = [
-            table.get(Path(name).stem, label) for name, label in zip(names, labels, strict=True)
-        ]
-    if limit is not None:
-        blobs, labels, names = blobs[:limit], labels[:limit], names[:limit]
+        raise DataNotFoundError(f"no photos at {path}: give a folder or tar of photos")
+    notes: list[str] = []
+    classes: tuple[str, ...] = ()
+    if path.is_dir() and tfds_imagenet_dir(path) is not None:
+        blobs, labels, names = _tfds_photos(tfds_imagenet_dir(path), limit)
+        labels_from = "imagenet"
+    else:
+        names, split_note = _test_split(_photo_names(path))
+        notes += [split_note] if split_note else []
+        labels = [_label(n) for n in names]
+        labels_from = "imagenet" if any(label is not None for label in labels) else None
+        if label_file is not None:
+            table = read_label_file(label_file)
+            labels = [
+                table.get(Path(n).stem, label) for n, label in zip(names, labels, strict=True)
+            ]
+            labels_from = "file"
+        elif labels_from is None and (by_folder := _folder_labels(names)) is not None:
+            labels, classes = by_folder
+            labels_from = "folders"
+        labels = [-1 if label is None else label for label in labels]
+        if require_labels and label_file is None:  # a label file's unlisted photos stay (-1)
+            keep = [i for i, label in enumerate(labels) if label >= 0]
+            names, labels = [names[i] for i in keep], [labels[i] for i in keep]
+        if limit is not None and limit < len(names):
+            chosen = balanced_sample(labels, limit, seed)
+            notes.append(
+                f"{limit:,} of {len(names):,} photos, spread evenly over "
+                f"{len(set(labels)):,} classes (seed {seed})"
+            )
+            names, labels = [names[i] for i in chosen], [labels[i] for i in chosen]
+        blobs = _read_photos(path, names)
     if not blobs:
         raise DataNotFoundError(
             f"{path} holds no .jpeg/.jpg/.png file"
             + (
-                " whose name contains a WordNet id such as n01440764 (name photos "
-                "<wnid>_<anything>.JPEG or put them in <wnid>/ folders)"
+                " with a label: name photos by WordNet id (<wnid>_<anything>.JPEG), put them in "
+                "<wnid>/ or <class>/ folders, or give a label file"
                 if require_labels
                 else ""
             )
         )
+    return _decode_photos(blobs, labels, names, resize, path, labels_from, classes, tuple(notes))
+
+
+def _decode_photos(blobs, labels, names, resize, path, labels_from, classes, notes) -> Photos:
+    import tensorflow as tf
+
+    from kerasinv import progress
+
     images, kept, skipped = [], [], []
-    for blob, label, name in zip(blobs, labels, names, strict=True):
+    items = zip(blobs, labels, names, strict=True)
+    for blob, label, name in progress.track(items, "decoding photos", len(blobs), "photos"):
         try:
             image = tf.io.decode_image(blob, channels=3, expand_animations=False)
         except (tf.errors.InvalidArgumentError, ValueError):
@@ -258,12 +354,28 @@ def load_photos(
         kept.append((label, name))
     if not images:
         raise DataFormatError(f"none of the {len(blobs)} photos in {path} could be decoded")
-    return (
-        np.stack(images),
-        np.asarray([label for label, _ in kept], np.int64),
-        [name for _, name in kept],
-        skipped,
+    return Photos(
+        images=np.stack(images),
+        labels=np.asarray([label for label, _ in kept], np.int64),
+        names=[name for _, name in kept],
+        skipped=skipped,
+        labels_from=labels_from,
+        classes=classes,
+        notes=notes,
     )
+
+
+def load_photos(
+    path: str | Path,
+    resize: int = 256,
+    limit: int | None = None,
+    require_labels: bool = True,
+    label_file: str | Path | None = None,
+    seed: int = 0,
+):
+    """``(images, labels, names, skipped)`` of :func:`load_labelled_photos` (same arguments)."""
+    photos = load_labelled_photos(path, resize, limit, require_labels, label_file, seed)
+    return photos.images, photos.labels, photos.names, photos.skipped
 
 
 def _resize_centre_crop(image, size: int) -> np.ndarray:
@@ -279,4 +391,12 @@ def _resize_centre_crop(image, size: int) -> np.ndarray:
     return np.clip(np.round(crop.numpy()), 0, 255).astype(np.uint8)
 
 
-__all__ = ["class_index", "load_photos", "read_label_file", "wnid_to_label"]
+__all__ = [
+    "Photos",
+    "balanced_sample",
+    "class_index",
+    "load_labelled_photos",
+    "load_photos",
+    "read_label_file",
+    "wnid_to_label",
+]

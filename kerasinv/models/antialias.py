@@ -340,7 +340,9 @@ def antialias(
 
     Returns:
         A new model of the same kind (functional or Sequential) with the same inputs, layer names
-        and weights (copied, in the same order); the original is not modified.
+        and weights (copied, in the same order), named :func:`twin_name` (``resnet50_blur3``), so
+        that reports and exports keyed by ``model.name`` keep the two apart; the original is not
+        modified.
 
     Raises:
         AntialiasError: a layer cannot be rewritten; the message names it.
@@ -375,9 +377,16 @@ def antialias(
         model, input_tensors=inputs, clone_function=clone, recursive=True
     )
     twin.set_weights(model.get_weights())
+    twin.name = twin_name(model.name, method)
     if verbose:
         print(format_report(plan.changes, method))
     return twin
+
+
+def twin_name(name: str, method: str) -> str:
+    """The name :func:`antialias` gives the twin of a model named ``name``: ``resnet50_blur3``,
+    ``resnet50_aps`` (a name prefix still chooses the stock model's preprocessing)."""
+    return f"{name}_{method.replace('-', '')}"
 
 
 def format_report(changes: list[Change], method: str) -> str:
@@ -388,4 +397,11 @@ def format_report(changes: list[Change], method: str) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["AntialiasError", "Change", "antialias", "format_report", "plan_antialias"]
+__all__ = [
+    "AntialiasError",
+    "Change",
+    "antialias",
+    "format_report",
+    "plan_antialias",
+    "twin_name",
+]

@@ -70,6 +70,8 @@ def _build(
     if parsed is None:
         return stock
     twin = make_twin(stock, antialias, padding=antialias_padding, leave_stem=leave_stem)
+    if name is not None:
+        twin.name = name  # the caller's name; else antialias's "vgg16_blur4", apart from stock
     if input_tensor is None:
         return twin
     # connect the twin to the caller's input tensor, as keras.applications does

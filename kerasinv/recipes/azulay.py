@@ -215,7 +215,8 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
 
 
 def plot(spec: dict, settings: dict, results: dict, path: Path) -> Path:
-    """Grouped bars of P(top-1 change): protocols on x, one bar per subject, paper (Keras) as dots."""
+    """Grouped bars of P(top-1 change) with ±1 standard error over the photos: protocols on x, one
+    bar per subject, the paper's (Keras) values as dashes; the legend beside the axes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -224,33 +225,41 @@ def plot(spec: dict, settings: dict, results: dict, path: Path) -> Path:
     protocols = [p for p in settings["protocols"] if p != "shift"]
     records = rec.Records(results["records"]).where(metric="p_top1_change")
     labels = records.distinct("model")
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(protocols) + 0.4 * len(labels)), 4.2))
+    fig, ax = plt.subplots(
+        figsize=(max(6.0, 1.4 * len(protocols) + 0.4 * len(labels)) + 2.6, 4.2),
+        layout="constrained",
+    )
     width = 0.8 / max(1, len(labels))
     x = np.arange(len(protocols))
+    top = 0.05
     for i, label in enumerate(labels):
         mine = records.where(model=label)
-        values = [mine.value(protocol=p, default=np.nan) for p in protocols]
-        bars = ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=label)
-        refs = [
-            np.nan if not found or found[0].paper is None else found[0].paper
-            for found in (mine.where(protocol=p) for p in protocols)
-        ]
+        found = [mine.where(protocol=p) for p in protocols]
+        values = [f[0].measured if f else np.nan for f in found]
+        errors = plots.binomial_error(values, [f[0].get("images") if f else None for f in found])
+        at = x - 0.4 + width * (i + 0.5)
+        bars = ax.bar(at, values, width, yerr=errors, capsize=2, label=label)
+        refs = [np.nan if not f or f[0].paper is None else f[0].paper for f in found]
+        top = max(
+            [
+                top,
+                *(v + (e if e == e else 0) for v, e in zip(values, errors, strict=True) if v == v),
+            ]
+        )
         if not np.all(np.isnan(refs)):
+            top = max(top, np.nanmax(refs))
             ax.plot(
-                x - 0.4 + width * (i + 0.5),
-                refs,
-                "k_",
-                markersize=14,
-                markeredgewidth=2,
-                label=f"{label}: paper (Keras)",
+                at, refs, "_", markersize=14, markeredgewidth=2, label=f"{label}: paper (Keras)",
                 color=bars.patches[0].get_facecolor(),
-            )
+            )  # fmt: skip
     ax.set_xticks(x, protocols)
+    ax.set_ylim(0, 1.1 * top)
     ax.set_ylabel("P(top-1 change), one-pixel step")
-    ax.set_title(f"{spec['recipe']} ({settings['preset']})", fontsize=10)
+    ax.set_title(
+        f"{spec['recipe']} ({settings['preset']}); error bars: ±1 s.e. over photos", fontsize=10
+    )
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
+    plots.legend_outside(ax, fontsize=7)
     plots.save(fig, path, dpi=120)
     return path
 

@@ -241,14 +241,13 @@ def plot_curve(results: dict, reference, path: Path) -> Path:
         lw=0,
         label="reference ± 5 points",
     )
-    ax.plot(
-        [r["epoch"] for r in records],
-        [r["measured"] for r in records],
-        "o-",
-        color="C0",
-        lw=2,
-        label=_run_label(results["settings"]),
-    )
+    measured = [r["measured"] for r in records]
+    tested = [r.get("test_images", results.get("test_images")) for r in records]
+    ax.errorbar(
+        [r["epoch"] for r in records], measured, yerr=plots.binomial_error(measured, tested),
+        fmt="o-", color="C0", lw=2, capsize=2,
+        label=_run_label(results["settings"]) + " (±1 s.e. over test images)",
+    )  # fmt: skip
     ax.set_xlabel(f"epochs ({images:,} training images each)")
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,8 +10,10 @@ from kerasinv.errors import OutputError
 
 
 def log(message: str) -> None:
-    """Progress lines go to stderr (stdout carries the table)."""
-    print(message, file=sys.stderr, flush=True)
+    """Progress lines go to stderr (stdout carries the table); ``--quiet`` silences them."""
+    from kerasinv import progress
+
+    progress.say(message)
 
 
 def prepare_output(

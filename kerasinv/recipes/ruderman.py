@@ -113,22 +113,26 @@ def measure_network(
     layers = registry.probe_layers(model)
     probe = measure.representation_model(model, layers)
     clean = measure.representations(probe, probes)  # once for every strength
-    sensitivity = {}
+    sensitivity, standard_error = {}, {}
     for c, moved in deformed.items():
         moved_reps = measure.representations(probe, moved)
-        sensitivity[str(c)] = {
-            name: float(
-                metrics.deformation_sensitivity(
-                    clean[name], moved_reps[name], settings["pairs"], settings["seed"]
-                ).mean()
+        per_image = {
+            name: metrics.deformation_sensitivity(
+                clean[name], moved_reps[name], settings["pairs"], settings["seed"]
             )
             for name in layers
+        }
+        sensitivity[str(c)] = {name: float(v.mean()) for name, v in per_image.items()}
+        standard_error[str(c)] = {  # of the mean over the probe images
+            name: float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None
+            for name, v in per_image.items()
         }
     smooth = measure.layer_smoothness(model)
     probs = cifar_runs.predict(model, x_test)
     return {
         "layers": layers,
         "sensitivity": sensitivity,
+        "sensitivity_standard_error": standard_error,
         "smoothness": smooth,
         "accuracy": metrics.accuracy(probs, y_test),
     }
@@ -152,6 +156,13 @@ def _units(settings: dict, records) -> list[tuple[str, str, object]]:
 
 def _sensitivity(unit_records, layer: str, c) -> float | None:
     return unit_records.value(column=f"sensitivity {layer} C={c}")
+
+
+def _sensitivity_error(unit_records, layer: str, c) -> float:
+    """The standard error of :func:`_sensitivity` over the probe images (NaN if not recorded)."""
+    found = unit_records.where(column=f"sensitivity {layer} C={c}")
+    value = found[0].get("standard_error") if found else None
+    return np.nan if value is None else value
 
 
 def _smoothness(unit_records) -> dict[str, float]:
@@ -214,32 +225,42 @@ def plot(settings: dict, results: dict, output: Path) -> None:
     def of(state):
         return [(m, unit) for m, s, unit in units if s == state]
 
-    fig, axes = plt.subplots(1, len(states), figsize=(4.6 * len(states), 3.6), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(states), figsize=(4.6 * len(states) + 1.4, 3.6), squeeze=False, layout="constrained"
+    )
     for ax, state in zip(axes[0], states, strict=True):
         for model, unit in of(state):
-            ax.plot(layers, [_sensitivity(unit, n, c) for n in layers], "o-", label=model[13:])
-        ax.set_title(f"{state}: sensitivity at C = {c} px", fontsize=9)
+            ax.errorbar(
+                layers, [_sensitivity(unit, n, c) for n in layers],
+                yerr=[_sensitivity_error(unit, n, c) for n in layers], fmt="o-", capsize=2,
+                label=model[13:],
+            )  # fmt: skip
+        ax.set_title(f"{state}: sensitivity at C = {c} px (±1 s.e.)", fontsize=9)
         ax.set_ylabel("normalised sensitivity")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    plots.legend_outside(axes[0][-1], fontsize=7)
     plots.save(fig, output / "sensitivity_by_layer.png", dpi=110)
 
     last = layers[-2]  # the deepest conv stage
-    fig, axes = plt.subplots(1, len(states), figsize=(4.6 * len(states), 3.6), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(states), figsize=(4.6 * len(states) + 1.4, 3.6), squeeze=False, layout="constrained"
+    )
     for ax, state in zip(axes[0], states, strict=True):
         for model, unit in of(state):
             cs = settings["strengths"]
-            ax.plot(cs, [_sensitivity(unit, last, str(x)) for x in cs], "o-", label=model[13:])
+            ax.errorbar(
+                cs, [_sensitivity(unit, last, str(x)) for x in cs],
+                yerr=[_sensitivity_error(unit, last, str(x)) for x in cs], fmt="o-", capsize=2,
+                label=model[13:],
+            )  # fmt: skip
         ax.set_title(f"{state}: {last} sensitivity", fontsize=9)
         ax.set_xlabel("deformation strength C (px)")
         ax.set_ylabel("normalised sensitivity")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    plots.legend_outside(axes[0][-1], fontsize=7)
     plots.save(fig, output / "sensitivity_by_strength.png", dpi=110)
 
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    fig, ax = plt.subplots(figsize=(7.0, 4.2), layout="constrained")
     markers = dict(zip(models, "osd^vP", strict=False))
     colours = {"init": "#999999", "trained": "#4477aa", "random-labels": "#cc6677"}
     for model, state, unit in units:
@@ -261,9 +282,8 @@ def plot(settings: dict, results: dict, output: Path) -> None:
         ax.scatter([], [], marker=marker, color="k", label=model[13:])
     ax.set_xlabel("filter smoothness ‖G*W‖/‖W‖ (conv feeding the stage)")
     ax.set_ylabel(f"sensitivity of the stage at C = {c} px")
-    ax.legend(fontsize=7, ncol=2)
+    plots.legend_outside(ax, fontsize=7)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
     plots.save(fig, output / "smoothness_vs_sensitivity.png", dpi=110)
 
 
@@ -356,6 +376,7 @@ def run(
                     table=None, row=f"{name} {state}", column=f"sensitivity {layer} C={c}",
                     measured=value, dataset=splits.source, model=name, state=state,
                     layer=layer, strength=float(c), wall_s=row["wall_s"],
+                    standard_error=row["sensitivity_standard_error"][c][layer],
                 )  # fmt: skip
         run_.record(
             table=None, row=f"{name} {state}", column="accuracy", measured=row["accuracy"],

@@ -354,49 +354,86 @@ def imagenet_table(spec: dict, records) -> list[str]:
 
 
 def plot(settings: dict, results: dict, output: Path) -> None:
-    """``diagonal.png`` and ``by_filter.png``, from the CIFAR records alone."""
+    """``diagonal.png`` and ``by_filter.png``, from the CIFAR records alone; accuracy and
+    consistency carry ±1 standard error over the test images (bands / bars), filter TV none (it
+    is not sampled)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     units = _cifar_units(settings, rec.Records(results["records"]))
     models = [m for m in settings["models"] if any(u[0] == m for u in units)]
     if not models:
         return
-    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 3.6), squeeze=False)
+    diagonal = [m for m in models if any(u[0] == m and _diagonal(u[2])[0] for u in units)]
+    if diagonal:  # no empty plot: a run without the diagonal sweep draws no diagonal.png
+        _plot_diagonal(diagonal, units, output)
+    _plot_by_filter(models, units, output)
+
+
+def _plot_diagonal(models, units, output: Path) -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, axes = plt.subplots(
+        1, len(models), figsize=(5 * len(models) + 1.6, 3.6), squeeze=False, layout="constrained"
+    )
     for ax, name in zip(axes[0], models, strict=True):
         for model, variant, unit in units:
-            if model == name:
-                shifts, accuracy = _diagonal(unit)
-                ax.plot(shifts, np.array(accuracy) * 100, label=variant)
-        ax.set_title(f"{name}: accuracy along a diagonal shift", fontsize=9)
+            shifts, accuracy = _diagonal(unit)
+            if model == name and shifts:
+                band = 100 * plots.binomial_error(
+                    accuracy, [unit[0].get("test_images")] * len(shifts)
+                )
+                line = ax.plot(shifts, np.array(accuracy) * 100, label=variant)[0]
+                ax.fill_between(
+                    shifts, 100 * np.array(accuracy) - band, 100 * np.array(accuracy) + band,
+                    color=line.get_color(), alpha=0.15, lw=0,
+                )  # fmt: skip
+        ax.set_title(f"{name}: accuracy along a diagonal shift (±1 s.e.)", fontsize=9)
         ax.set_xlabel("shift (px, both axes)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("accuracy %")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
+    plots.legend_outside(axes[0][-1], fontsize=7)
     plots.save(fig, output / "diagonal.png", dpi=110)
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+
+def _plot_by_filter(models, units, output: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), layout="constrained")
     keys = [("accuracy", "accuracy %", 100), ("consistency", "consistency %", 100)]
     keys.append(("total_variation", "filter TV", 1))
+    sizes_seen: set[int] = set()
     for ax, (key, label, scale) in zip(axes, keys, strict=True):
         for name in models:
             mine = [(v, unit) for m, v, unit in units if m == name]
             blur = [(v, u) for v, u in mine if v.startswith("blur-") and not _circular(v)]
             sizes = [int(v.split("-")[1]) for v, _ in blur]
-            ax.plot(sizes, [scale * u.value(column=key) for _, u in blur], "o-", label=name)
+            sizes_seen.update(sizes)
+            values = np.array([u.value(column=key) for _, u in blur], float)
+            sampled = key != "total_variation"
+            errors = (
+                plots.binomial_error(values, [u[0].get("test_images") for _, u in blur])
+                if sampled
+                else None
+            )
+            line = ax.errorbar(
+                sizes, scale * values, yerr=None if errors is None else scale * errors,
+                fmt="o-", capsize=3, label=name,
+            )  # fmt: skip
             for v, u in mine:
                 if v.startswith("aps") and not _circular(v):
                     ax.axhline(
-                        scale * u.value(column=key), ls="--", lw=1, color=ax.lines[-1].get_color()
+                        scale * u.value(column=key), ls="--", lw=1, color=line.lines[0].get_color()
                     )
+        ax.set_xticks(sorted(sizes_seen))  # filter sizes are integers
+        ax.ticklabel_format(axis="y", useOffset=False)  # values as they are, no "+1.86" offset
         ax.set_xlabel("blur filter size (1 = no blur); dashed: APS")
-        ax.set_ylabel(label)
+        ax.set_ylabel(label + ("" if key == "total_variation" else " (±1 s.e.)"))
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
+    plots.legend_outside(axes[-1], fontsize=8)
     plots.save(fig, output / "by_filter.png", dpi=110)
 
 
@@ -496,6 +533,7 @@ def run(
         common = dict(
             table="CIFAR-10", row=f"{name} {variant}", dataset=results.get("data_source"),
             model=name, variant=variant, params=row["params"], wall_s=row["wall_s"],
+            test_images=row["test_images"],
         )  # fmt: skip
         row["mean_diagonal_accuracy"] = float(np.mean(row["diagonal_accuracy"]))
         for metric, _, _, _ in CIFAR_COLUMNS:

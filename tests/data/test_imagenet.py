@@ -48,7 +48,7 @@ def test_tar_and_folder_loading_skips_bad_files(tmp_path):
 
 
 def test_missing_or_empty_sources_are_explained(tmp_path):
-    with pytest.raises(DataNotFoundError, match="no ImageNet photos"):
+    with pytest.raises(DataNotFoundError, match="no photos at"):
         load_photos(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataNotFoundError, match="WordNet id"):

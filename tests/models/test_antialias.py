@@ -53,7 +53,7 @@ def test_plan_and_report():
 def test_twin_keeps_weights_names_and_shapes(method):
     model = small_cnn()
     twin = kerasinv.antialias(model, method)
-    assert twin is not model and twin.name == model.name
+    assert twin is not model and twin.name == f"{model.name}_{method.replace('-', '')}"
     assert [w.path for w in twin.weights] == [w.path for w in model.weights]
     for a, b in zip(twin.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)

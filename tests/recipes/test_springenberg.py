@@ -24,7 +24,7 @@ def smoke_run(tmp_path_factory):
     start = time.perf_counter()
     proc = run_cli_here(
         "recipe", "springenberg-allcnn", "--preset", "smoke", "--models", ",".join(MODELS),
-        "--quiet", "--output", str(out),
+        "--output", str(out),
     )  # fmt: skip
     return out, proc, time.perf_counter() - start
 
@@ -44,7 +44,8 @@ def test_smoke_run_writes_records_table_and_models(smoke_run):
         assert (out / r["model_file"]).is_file()
     assert {r["model"]: r["params_width1"] for r in records}["all-cnn-c"] == 1_369_738
     table = (out / "table.md").read_text()
-    assert table in proc.stdout  # printed too
+    assert proc.stdout == table + "\n"  # stdout is the table alone: `> table.md` is clean
+    assert "/step" in proc.stderr and "loss:" in proc.stderr  # Keras's progress, on stderr
     assert "| all-cnn-c | 1,369,738 | 1.4M |" in table and "9.08" in table
     assert (out / "errors.png").read_bytes()[:4] == b"\x89PNG"
     assert not (out / "work").exists()
@@ -66,10 +67,15 @@ def test_rerun_skips_finished_models_and_refuses_other_settings(smoke_run):
     out = smoke_run[0]
     again = run_cli_here(
         "recipe", "springenberg-allcnn", "--preset", "smoke", "--models", ",".join(MODELS),
-        "--quiet", "--output", str(out),
+        "--output", str(out),
     )  # fmt: skip
     assert again.returncode == 0
     assert again.stderr.count("already measured") == len(MODELS)
+    quiet = run_cli_here(
+        "recipe", "springenberg-allcnn", "--preset", "smoke", "--models", ",".join(MODELS),
+        "--quiet", "--output", str(out),
+    )  # fmt: skip
+    assert quiet.stdout == again.stdout and "already measured" not in quiet.stderr
     other = run_cli_here(
         "recipe", "springenberg-allcnn", "--preset", "smoke", "--models", ",".join(MODELS),
         "--seed", "3", "--output", str(out),

@@ -1,0 +1,165 @@
+"""Progress reports on stderr, so that stdout carries only tables and results.
+
+On a terminal a step shows a bar with its ETA (``click.progressbar``); in a log file (stderr not a
+terminal) a step that lasts more than a few seconds writes a line every 30 s and one when it ends.
+Training uses Keras's own progress bar (:func:`keras_verbose`, :func:`keras_to_stderr`).
+
+``kerasinv ... --quiet`` (or :func:`set_enabled(False) <set_enabled>`, or ``KERASINV_QUIET=1``)
+silences all of it, and the step lines written by :func:`say`. Steps nest: a recipe names the
+model it measures with :func:`context`, and the bars inside read ``vgg16 › crop``.
+
+Example:
+    >>> from kerasinv import progress
+    >>> with progress.context("demo"):
+    ...     total = sum(x for x in progress.track(range(4), "summing", unit="numbers"))
+    >>> total
+    6
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+
+#: Seconds between two progress lines in a log file.
+LOG_EVERY = 30.0
+#: A step shorter than this writes no line to a log file.
+LOG_AFTER = 5.0
+
+_state = {"enabled": os.environ.get("KERASINV_QUIET", "") in ("", "0"), "context": []}
+
+
+def set_enabled(flag: bool) -> None:
+    """Show (True) or silence (False) all progress from here on."""
+    _state["enabled"] = bool(flag)
+
+
+@contextlib.contextmanager
+def shown(flag: bool):
+    """Show or silence progress inside the block only (the CLI's ``--quiet``)."""
+    before = _state["enabled"]
+    _state["enabled"] = bool(flag)
+    try:
+        yield
+    finally:
+        _state["enabled"] = before
+
+
+def enabled() -> bool:
+    """Whether progress is shown."""
+    return bool(_state["enabled"])
+
+
+def _terminal() -> bool:
+    return hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def context(name: str):
+    """Prefix the bars and lines inside with ``name`` (``vgg16 › crop``)."""
+    _state["context"].append(name)
+    try:
+        yield
+    finally:
+        _state["context"].pop()
+
+
+def _label(label: str) -> str:
+    return " › ".join([*_state["context"], label])
+
+
+def say(message: str) -> None:
+    """One progress line on stderr (silenced with progress)."""
+    if enabled():
+        print(message, file=sys.stderr, flush=True)
+
+
+class Bar:
+    """Progress of one step of ``total`` units; :meth:`update` as units finish, :meth:`close` at
+    the end (or use :func:`bar` / :func:`track`)."""
+
+    def __init__(self, label: str, total: int, unit: str = "batches"):
+        self.label, self.total, self.unit = _label(label), max(int(total), 0), unit
+        self.done, self.started = 0, time.perf_counter()
+        self._last_line = self.started
+        self._click = None
+        if enabled() and _terminal():
+            import click
+
+            self._click = click.progressbar(
+                length=self.total, label=self.label, file=sys.stderr, show_eta=True,
+                show_pos=True, width=24,
+            )  # fmt: skip
+            self._click.__enter__()
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if self._click is not None:
+            self._click.update(n)
+            return
+        now = time.perf_counter()
+        if enabled() and now - self._last_line >= LOG_EVERY:
+            self._last_line = now
+            elapsed = now - self.started
+            left = elapsed / max(self.done, 1) * max(self.total - self.done, 0)
+            say(
+                f"{self.label}: {self.done:,}/{self.total:,} {self.unit}, {elapsed:.0f} s, "
+                f"about {left:.0f} s left"
+            )
+
+    def close(self) -> None:
+        if self._click is not None:
+            self._click.__exit__(None, None, None)
+            self._click = None
+            return
+        elapsed = time.perf_counter() - self.started
+        if elapsed >= LOG_AFTER:
+            say(f"{self.label}: {self.done:,} {self.unit} in {elapsed:.1f} s")
+
+
+@contextlib.contextmanager
+def bar(label: str, total: int, unit: str = "batches") -> Iterator[Bar]:
+    """A :class:`Bar` closed when the block ends."""
+    b = Bar(label, total, unit)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def track(items: Iterable, label: str, total: int | None = None, unit: str = "items") -> Iterator:
+    """Yield ``items``, one bar unit each (``total`` defaults to ``len(items)``)."""
+    with bar(label, len(items) if total is None else total, unit) as b:  # type: ignore[arg-type]
+        for item in items:
+            yield item
+            b.update()
+
+
+def keras_verbose() -> int:
+    """Keras's ``verbose`` for ``fit``: a bar on a terminal, one line per epoch in a log, 0 when
+    silenced."""
+    return 0 if not enabled() else (1 if _terminal() else 2)
+
+
+@contextlib.contextmanager
+def keras_to_stderr():
+    """Send Keras's progress output (which it prints to stdout) to stderr for the block."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+__all__ = [
+    "Bar",
+    "bar",
+    "context",
+    "enabled",
+    "keras_to_stderr",
+    "keras_verbose",
+    "say",
+    "set_enabled",
+    "shown",
+    "track",
+]
