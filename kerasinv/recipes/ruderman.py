@@ -253,7 +253,8 @@ def plot(settings: dict, results: dict, output: Path) -> None:
                 yerr=[_sensitivity_error(unit, last, str(x)) for x in cs], fmt="o-", capsize=2,
                 label=model[13:],
             )  # fmt: skip
-        ax.set_title(f"{state}: {last} sensitivity", fontsize=9)
+        ax.set_title(f"{state}: {last} sensitivity (±1 s.e.)", fontsize=9)
+        ax.set_xticks([float(x) for x in settings["strengths"]])  # the strengths measured
         ax.set_xlabel("deformation strength C (px)")
         ax.set_ylabel("normalised sensitivity")
         ax.grid(alpha=0.3)

@@ -139,3 +139,19 @@ def test_imagenet_table_has_the_papers_shape():
     assert lines[4] == "| resnet50 (ours) |  |  |  |  | 76.50 / 91.00 |"
     assert lines[5].startswith("| resnet50 (paper) | 76.16 / 89.20 |")
     assert any(line.startswith("| mine | 50 | 70.00 | 80.00 |") for line in lines)
+
+
+def test_figures_show_sampling_error_and_draw_no_empty_plot(smoke_run, tmp_path):
+    import numpy as np
+
+    from kerasinv.recipes import plots
+    from kerasinv.recipes.zhang import plot
+
+    out, _ = smoke_run
+    results = json.loads((out / "results.json").read_text())
+    assert {r["test_images"] for r in results["records"]} == {500}  # what the error bars use
+    np.testing.assert_allclose(plots.binomial_error([0.5, 0.9], [100, 100]), [0.05, 0.03])
+    assert np.isnan(plots.binomial_error([0.5], [None])).all()  # a record without n: no bar
+    no_sweep = [r for r in results["records"] if not r["column"].startswith("diagonal")]
+    plot(results["settings"], {**results, "records": no_sweep}, tmp_path)
+    assert (tmp_path / "by_filter.png").is_file() and not (tmp_path / "diagonal.png").exists()
