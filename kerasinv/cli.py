@@ -483,7 +483,7 @@ def finetune(ctx, model, data, data_dir, output, overwrite, quiet, weights, inpu
     """
     from kerasinv.finetune import check_request
 
-    output = check_request(model, data, options["antialias"], output, overwrite)
+    output = check_request(model, data, options["antialias"], output, overwrite, data_dir)
     _import_tensorflow(ctx.obj["debug"])
     from kerasinv import progress
     from kerasinv.finetune import FinetuneConfig

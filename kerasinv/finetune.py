@@ -77,9 +77,12 @@ class FinetuneConfig:
             )
 
 
-def check_request(model: str, data: str, antialias: str, output, overwrite: bool) -> str:
-    """Refuse a bad ``kerasinv finetune`` before TensorFlow is imported; returns the output folder
-    (default ``runs/finetune-<model>-<method>``)."""
+def check_request(
+    model: str, data: str, antialias: str, output, overwrite: bool, data_dir=None
+) -> str:
+    """Refuse a bad ``kerasinv finetune`` before TensorFlow is imported (a missing CIFAR is found
+    missing here, in a second); returns the output folder (default
+    ``runs/finetune-<model>-<method>``)."""
     from kerasinv.antialias_spec import parse_antialias
     from kerasinv.output_folder import check_output
 
@@ -92,6 +95,10 @@ def check_request(model: str, data: str, antialias: str, output, overwrite: bool
         raise ConfigError(f"{model} does not exist")
     if data not in ("cifar10", "cifar100") and not Path(data).exists():
         raise ConfigError(f"--data {data}: no such folder or file (or give cifar10 / cifar100)")
+    if data in ("cifar10", "cifar100"):
+        from kerasinv.data.cifar import locate_cifar
+
+        locate_cifar(data, data_dir)  # file names only: DataNotFoundError names where it looked
     label = Path(model).stem if model != "shipped" else "shipped"
     output = str(output or Path("runs") / f"finetune-{label}-{antialias}")
     check_output(output, "finetune", overwrite, ["results.json", *GENERATED], resumable=True)

@@ -288,6 +288,11 @@ CASES = [
         "is not a SavedModel folder",
     ),
     (
+        "finetune/missing-data-dir",
+        ["finetune", "shipped", "--data", "cifar10", "--data-dir", "{tmp}/nope"],
+        "does not exist",
+    ),
+    (
         "export/existing-version",
         ["export", "{good}", "{exported}", "--version", "1"],
         "already exists",

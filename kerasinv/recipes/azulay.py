@@ -352,6 +352,7 @@ def run(
                     limit=settings["photos"],
                     require_labels=False,
                     label_file=labels,
+                    seed=settings["seed"],
                 )
             x, y, _, skipped = photo_cache[size]
             labels_from = "file" if labels else "imagenet"

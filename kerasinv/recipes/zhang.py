@@ -212,7 +212,7 @@ def imagenet_part(spec, settings, model_paths, images, labels, limit, preprocess
         if size not in cache:
             cache[size] = load_photos(
                 images, resize=photo_size(size), limit=limit, require_labels=True,
-                label_file=labels,
+                label_file=labels, seed=settings["seed"],
             )  # fmt: skip
         x, y, _, skipped = cache[size]
         log(f"{label}: {len(x)} photos, {settings['trials']} random-shift passes ...")
