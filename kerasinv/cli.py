@@ -83,6 +83,10 @@ def main(ctx, debug):
     ctx.obj = {"debug": debug}
 
 
+#: ``--quiet`` of every command that reports progress (kerasinv.progress)
+QUIET_HELP = "No progress on stderr (bars, step lines); stdout still gets the table."
+
+
 def _csv(_ctx, _param, value):
     if not value:
         return None
@@ -186,7 +190,7 @@ def _recipe_command(spec: dict) -> click.Command:
             callback=_print_spec(spec),
             help="Print this recipe's spec (TOML) and exit: save it, edit it, run the copy.",
         ),
-        click.Option(["--quiet"], is_flag=True, help="No progress on stderr (bars, step lines); stdout still gets the table."),
+        click.Option(["--quiet"], is_flag=True, help=QUIET_HELP),
     ]  # fmt: skip
 
     @click.pass_context
@@ -362,11 +366,7 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
     is_flag=True,
     help="Replace an earlier report in --output (only kerasinv's files; nothing else is touched).",
 )
-@click.option(
-    "--quiet",
-    is_flag=True,
-    help="No progress on stderr (bars, step lines); stdout still gets the table.",
-)
+@click.option("--quiet", is_flag=True, help=QUIET_HELP)
 @click.pass_context
 def evaluate(
     ctx,
@@ -466,11 +466,7 @@ def evaluate(
     help="Output folder [runs/finetune-<model>-<antialias>].",
 )
 @click.option("--overwrite", is_flag=True, help="Discard a previous run in --output.")
-@click.option(
-    "--quiet",
-    is_flag=True,
-    help="No progress on stderr (bars, step lines); stdout still gets the table.",
-)
+@click.option("--quiet", is_flag=True, help=QUIET_HELP)
 @click.pass_context
 def finetune(ctx, model, data, data_dir, output, overwrite, quiet, weights, input_size, **options):
     """Anti-alias MODEL, fine-tune the twin on your images, and report before and after.

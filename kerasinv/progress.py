@@ -1,7 +1,7 @@
 """Progress reports on stderr, so that stdout carries only tables and results.
 
 On a terminal a step shows a bar with its ETA (``click.progressbar``); in a log file (stderr not a
-terminal) a step that lasts more than a few seconds writes a line every 30 s and one when it ends.
+terminal) a step writes a line every 30 s and, if it took 10 s or more, one when it ends.
 Training uses Keras's own progress bar (:func:`keras_verbose`, :func:`keras_to_stderr`).
 
 ``kerasinv ... --quiet`` (or :func:`set_enabled(False) <set_enabled>`, or ``KERASINV_QUIET=1``)
@@ -26,8 +26,8 @@ from collections.abc import Iterable, Iterator
 
 #: Seconds between two progress lines in a log file.
 LOG_EVERY = 30.0
-#: A step shorter than this writes no line to a log file.
-LOG_AFTER = 5.0
+#: A step shorter than this (seconds) writes no line to a log file.
+LOG_AFTER = 10.0
 
 _state = {"enabled": os.environ.get("KERASINV_QUIET", "") in ("", "0"), "context": []}
 

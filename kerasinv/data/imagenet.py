@@ -4,9 +4,10 @@ Photos are found in a folder or a ``.tar`` of files named by WordNet id (``n0144
 ``n01440764/xyz.JPEG`` or ``ILSVRC2012_val_..._n01440764.JPEG``: the first ``n`` + 8 digits token in
 the file's path gives the label), or sorted into class folders (``root/<class>/*.jpg``, or
 ``root/{train,test}/<class>/``, whose ``test/`` split is used), labelled as
-``keras.utils.image_dataset_from_directory`` labels them: folder indices in sorted order. Each photo is decoded, its shorter side resized to ``resize``
-(bilinear, anti-aliased, as torchvision's ``Resize``) and centre-cropped to ``resize x resize``:
-Zhang's validation input, from which 224-pixel crops are taken.
+``keras.utils.image_dataset_from_directory`` labels them: folder indices in sorted order. Each
+photo is decoded, its shorter side resized to ``resize`` (bilinear, anti-aliased, as torchvision's
+``Resize``) and centre-cropped to ``resize x resize``: Zhang's validation input, from which
+224-pixel crops are taken.
 
 Official validation files (``ILSVRC2012_val_00000001.JPEG``, as in ``ILSVRC2012_img_val.tar``) need no
 label file: their labels come from the validation label list that tensorflow-datasets ships (one wnid

@@ -81,8 +81,11 @@ class GCNZCA:
         x = np.asarray(x)
         if tuple(x.shape[1:]) != self.image_shape:
             raise DataFormatError(f"fitted on images {self.image_shape}, got {tuple(x.shape[1:])}")
+        from kerasinv import progress
+
         out = np.empty(x.shape, np.float32)
-        for i in range(0, len(x), batch_size):
+        starts = range(0, len(x), batch_size)
+        for i in progress.track(starts, "GCN + ZCA", unit=f"batches of {batch_size} images"):
             g = global_contrast_normalize(x[i : i + batch_size], self.scale).reshape(
                 -1, self.mean.size
             )
