@@ -54,6 +54,9 @@ class TrainConfig:
         drop_factor: multiplier at each drop (paper: 0.1).
         augment: horizontal flips and translations up to ``max_shift`` px (paper's Table 4 row).
         max_shift: translation range of the augmentation, in pixels.
+        reshuffle: a new permutation of the training images every epoch (``True``), or one seeded
+            permutation visited in the same order every epoch (``False``: what Caffe's LMDB data
+            layer does, which never reshuffles).
         seed: seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``).
         schedule_epochs: the run length the ``drops`` are scaled to; ``None`` = ``epochs`` (a short
             run keeps the schedule's shape). A learning curve of the first epochs of the paper's
@@ -71,6 +74,7 @@ class TrainConfig:
     drop_factor: float = 0.1
     augment: bool = False
     max_shift: int = 5
+    reshuffle: bool = True
     seed: int = 0
     schedule_epochs: int | None = None
     strategy: str = "default"
@@ -255,14 +259,14 @@ class TrainData:
     """Training batches whose order depends only on ``(seed, epoch)``: resumable exactly.
 
     Epoch ``e`` visits the training images in the permutation ``stateless_shuffle(seed=[seed, e])``
-    and augments image ``i`` of that epoch with the stateless seed ``[seed, e·N + i]``. A run that
-    stops after epoch ``k`` and resumes at ``k`` therefore sees the same batches as one that never
-    stopped, and a model's data order does not depend on what else ran in the process.
+    (``[seed, 0]`` every epoch without ``reshuffle``) and augments image ``i`` of that epoch with
+    the stateless seed ``[seed, e·N + i]``. A run that stops after epoch ``k`` and resumes at ``k``
+    therefore sees the same batches as one that never stopped, and a model's data order does not depend on what else ran in the process.
 
     Attributes:
         images: ``float32 [N, H, W, C]`` preprocessed training images (a tensor).
         labels: ``int32 [N]``.
-        batch_size, seed, augment, max_shift: from the :class:`TrainConfig`.
+        batch_size, seed, augment, max_shift, reshuffle: from the :class:`TrainConfig`.
         steps_per_epoch: ``ceil(N / batch_size)`` (the last batch of an epoch may be smaller).
     """
 
@@ -273,6 +277,7 @@ class TrainData:
         self.seed = config.seed
         self.augment = config.augment
         self.max_shift = config.max_shift
+        self.reshuffle = config.reshuffle
         self.steps_per_epoch = -(-len(labels) // config.batch_size)
 
     def __len__(self) -> int:
@@ -282,11 +287,12 @@ class TrainData:
         """Batches of epochs ``first_epoch .. epochs-1`` (0-based), one after the other."""
         images, labels, n = self.images, self.labels, len(self)
         seed = tf.constant(self.seed, tf.int64)
-        augment, max_shift = self.augment, self.max_shift
+        augment, max_shift, reshuffle = self.augment, self.max_shift, self.reshuffle
 
         def one_epoch(epoch):
             order = tf.random.experimental.stateless_shuffle(
-                tf.range(n, dtype=tf.int64), seed=tf.stack([seed, epoch])
+                tf.range(n, dtype=tf.int64),
+                seed=tf.stack([seed, epoch if reshuffle else tf.constant(0, tf.int64)]),
             )
             position = epoch * n + tf.range(n, dtype=tf.int64)
 

@@ -185,3 +185,18 @@ def test_augmentation_is_a_flip_and_a_translation_of_at_most_max_shift():
         assert match, "output is not a flip + shift of the input"
         seen.add(match[0])
     assert {k[0] for k in seen} == {False, True} and len(seen) > 10
+
+
+def test_without_reshuffle_every_epoch_visits_the_images_in_one_order():
+    """Caffe's LMDB reader never reshuffles: ``reshuffle=False`` keeps one seeded permutation."""
+    x, y = _data(n=12)
+    y = np.arange(12)  # labels name the images
+    orders = {}
+    for reshuffle in (True, False):
+        cfg = training.TrainConfig(epochs=3, batch_size=12, seed=5, reshuffle=reshuffle)
+        data = training.TrainData(x.astype("float32"), y, cfg)
+        orders[reshuffle] = [labels.numpy().tolist() for _, labels in data.dataset(0, 3)]
+    assert orders[False][0] == orders[False][1] == orders[False][2]
+    assert orders[False][0] != list(range(12))  # still a permutation, not the file order
+    assert orders[True][0] != orders[True][1]
+    assert orders[True][0] == orders[False][0]  # epoch 0 is the same either way

@@ -163,7 +163,8 @@ def render_table(spec: dict, results: dict) -> str:
         f"{' (weights and biases)' if settings['bias_decay'] else ' (weights)'}, "
         f"{settings['init']} initialisation, stride-2 grid {settings['grid']!r}, "
         f"{'a ReLU' if settings.get('class_relu', True) else 'NO ReLU (a departure)'} on the class "
-        f"conv, seed {settings['seed']}. Reference: {results['reference']} at the same number of "
+        f"conv, {'a new data order each epoch' if settings.get('reshuffle', True) else 'one data order every epoch (as Caffe reads its LMDB)'}, "
+        f"seed {settings['seed']}. Reference: {results['reference']} at the same number of "
         "training images.\n"
     )
     if settings["preset"] != "paper":
@@ -209,6 +210,8 @@ def _run_label(settings: dict) -> str:
         notes.append(f"seed {settings['seed']}")
     if not settings.get("class_relu", True):
         notes.append("no class ReLU")
+    if not settings.get("reshuffle", True):
+        notes.append("fixed data order")
     return f"kerasinv {settings['model']} ({', '.join(notes)})"
 
 

@@ -111,6 +111,8 @@ def protocol_settings(
         "bias_decay": bool(t.get("bias_decay", False) if bias_decay is None else bias_decay),
         "grid": str(grid or t.get("grid", "keras")),
     }
+    if not t.get("reshuffle", True):  # Caffe's fixed data order; absent (the default) keeps
+        settings["reshuffle"] = False  # the settings of runs made before the key existed equal
     if settings["init"] not in INITIALIZERS:
         raise UnknownNameError("initialiser", settings["init"], INITIALIZERS)
     if settings["grid"] not in GRIDS:

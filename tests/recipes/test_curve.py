@@ -209,3 +209,21 @@ def test_two_workers_train_like_one_process_at_the_same_global_batch(two_workers
     np.testing.assert_allclose(
         [r["test_loss"] for r in together], [r["test_loss"] for r in alone], atol=0.01
     )
+
+
+def test_a_spec_can_keep_one_data_order_as_caffe_does():
+    """``reshuffle = false`` in [training] reaches TrainConfig; absent, settings stay as before."""
+    import copy
+
+    from kerasinv.recipes import load_spec
+    from kerasinv.recipes.engine import train_config
+    from kerasinv.recipes.springenberg import protocol_settings
+
+    spec = load_spec("springenberg-curve")
+    preset = spec["presets"]["paper"]
+    default = protocol_settings(spec, None, None, None, None, None, preset)
+    assert "reshuffle" not in default and train_config(default, 0).reshuffle
+    fixed = copy.deepcopy(spec)
+    fixed["training"]["reshuffle"] = False
+    settings = protocol_settings(fixed, None, None, None, None, None, preset)
+    assert settings["reshuffle"] is False and not train_config(settings, 0).reshuffle
