@@ -45,6 +45,7 @@ OPTIONS = (
     option("init"),
     option("bias_decay"),
     option("grid"),
+    option("reshuffle"),
     option("strategy"),
 )
 
@@ -65,6 +66,7 @@ def resolve_settings(
     bias_decay: bool | None,
     grid: str | None,
     strategy: str,
+    reshuffle: bool | None = None,
 ) -> dict:
     """Everything that defines the curve except its length (``--epochs`` may grow on resume)."""
     preset, p = preset_table(spec, preset)
@@ -81,7 +83,7 @@ def resolve_settings(
         "test_subset": setting(spec, p, "test_subset"),
         "seed": int(seed),
         "strategy": strategy,
-        **protocol_settings(spec, learning_rate, batch_size, init, bias_decay, grid, p),
+        **protocol_settings(spec, learning_rate, batch_size, init, bias_decay, grid, p, reshuffle),
     }
     return settings
 
@@ -154,6 +156,11 @@ def render_table(spec: dict, results: dict) -> str:
     """Markdown, rendered from the records only."""
     settings, records = results["settings"], results["records"]
     images = records[0]["train_images"] if records else 0
+    order = (
+        "a new data order each epoch"
+        if settings.get("reshuffle", True)
+        else "one data order every epoch (as Caffe reads its LMDB)"
+    )
     head = (
         f"## {spec.get('title', spec['recipe'])}\n\n"
         f"{settings['model']}, width {settings['width']:g}, {images:,} training images, test "
@@ -163,9 +170,8 @@ def render_table(spec: dict, results: dict) -> str:
         f"{' (weights and biases)' if settings['bias_decay'] else ' (weights)'}, "
         f"{settings['init']} initialisation, stride-2 grid {settings['grid']!r}, "
         f"{'a ReLU' if settings.get('class_relu', True) else 'NO ReLU (a departure)'} on the class "
-        f"conv, {'a new data order each epoch' if settings.get('reshuffle', True) else 'one data order every epoch (as Caffe reads its LMDB)'}, "
-        f"seed {settings['seed']}. Reference: {results['reference']} at the same number of "
-        "training images.\n"
+        f"conv, seed {settings['seed']}, {order}. Reference: {results['reference']} at the same "
+        "number of training images.\n"
     )
     if settings["preset"] != "paper":
         head += (
@@ -204,14 +210,15 @@ def render_table(spec: dict, results: dict) -> str:
 
 
 def _run_label(settings: dict) -> str:
-    """``kerasinv all-cnn-c (paper, seed 1, no class ReLU)``: the preset and what is not default."""
+    """``kerasinv all-cnn-c (paper, seed 1, no class ReLU)``: the preset and what is not default
+    (runs made before ``reshuffle`` existed reshuffled, and say so)."""
     notes = [settings["preset"]]
     if settings.get("seed", 0) != 0:
         notes.append(f"seed {settings['seed']}")
     if not settings.get("class_relu", True):
         notes.append("no class ReLU")
-    if not settings.get("reshuffle", True):
-        notes.append("fixed data order")
+    if settings.get("reshuffle", True):  # a departure from Caffe's one data order since 0.2
+        notes.append("data reshuffled each epoch")
     return f"kerasinv {settings['model']} ({', '.join(notes)})"
 
 
@@ -278,6 +285,7 @@ def run(
     init: str | None = None,
     bias_decay: bool | None = None,
     grid: str | None = None,
+    reshuffle: bool | None = None,
     strategy: str = "default",
     overwrite: bool = False,
     verbose: int = 2,
@@ -302,6 +310,7 @@ def run(
         bias_decay,
         grid,
         strategy,
+        reshuffle,
     )
     p = spec["presets"][settings["preset"]]
     epochs = int(epochs if epochs is not None else p.get("epochs", 15))

@@ -85,6 +85,12 @@ _OPTIONS = (
     ),
     Option("bias_decay", "Weight decay on the biases too (Caffe's default).", "switch"),
     Option(
+        "reshuffle",
+        "A new order of the training images every epoch, or (--no-reshuffle) one seeded order "
+        "every epoch, as Caffe's LMDB data layer reads it.",
+        "switch",
+    ),
+    Option(
         "grid",
         "Positions a stride-2 conv samples: even (Caffe, PyTorch) or keras (padding='same').",
         "choice",

@@ -58,6 +58,7 @@ OPTIONS = (
     option("init"),
     option("bias_decay"),
     option("grid"),
+    option("reshuffle"),
     option("strategy"),
 )
 
@@ -80,13 +81,16 @@ def protocol_settings(
     bias_decay: bool | None,
     grid: str | None,
     preset: dict | None = None,
+    reshuffle: bool | None = None,
 ) -> dict:
     """The training protocol: the spec's ``[training]`` table (or the ``preset`` table's values),
     overridden by flags (:func:`kerasinv.recipes.engine.setting`'s rule).
 
     Where the paper is silent the shipped spec follows the public Caffe reproduction (see its
     comments): batch 256, Caffe's fan-in ``xavier`` (``lecun_uniform``), decay on biases too, the
-    even stride-2 grid.
+    even stride-2 grid, one data order for every epoch. ``reshuffle`` appears in the settings
+    only when false, so that runs made before it existed (which reshuffled) still resume with
+    ``--reshuffle``.
     """
     t, p = spec.get("training", {}), preset or {}
 
@@ -111,8 +115,8 @@ def protocol_settings(
         "bias_decay": bool(t.get("bias_decay", False) if bias_decay is None else bias_decay),
         "grid": str(grid or t.get("grid", "keras")),
     }
-    if not t.get("reshuffle", True):  # Caffe's fixed data order; absent (the default) keeps
-        settings["reshuffle"] = False  # the settings of runs made before the key existed equal
+    if not (t.get("reshuffle", True) if reshuffle is None else reshuffle):
+        settings["reshuffle"] = False  # Caffe's fixed data order (see the docstring)
     if settings["init"] not in INITIALIZERS:
         raise UnknownNameError("initialiser", settings["init"], INITIALIZERS)
     if settings["grid"] not in GRIDS:
@@ -146,6 +150,7 @@ def resolve_settings(
     init: str | None = None,
     bias_decay: bool | None = None,
     grid: str | None = None,
+    reshuffle: bool | None = None,
 ) -> dict:
     """The settings that define a run (stored in results.json, compared on resume)."""
     preset, p = preset_table(spec, preset)
@@ -171,7 +176,7 @@ def resolve_settings(
         "augment": bool(augment),
         "seed": int(seed),
         "schedule": schedule,
-        **protocol_settings(spec, learning_rate, batch_size, init, bias_decay, grid, p),
+        **protocol_settings(spec, learning_rate, batch_size, init, bias_decay, grid, p, reshuffle),
         "strategy": strategy,
         "tolerance": None if tolerance == "none" else float(tolerance),
     }
@@ -287,6 +292,7 @@ def run(
     init: str | None = None,
     bias_decay: bool | None = None,
     grid: str | None = None,
+    reshuffle: bool | None = None,
     strategy: str = "default",
     overwrite: bool = False,
     verbose: int = 2,
@@ -308,6 +314,7 @@ def run(
         init,
         bias_decay,
         grid,
+        reshuffle,
     )
     chosen = choose(models, spec["presets"][settings["preset"]], spec)
     # the same checks as the CLI's

@@ -138,6 +138,9 @@ def test_a_departure_from_the_paper_protocol_is_named_in_the_table_and_the_legen
     assert _run_label(results["settings"]) == "kerasinv all-cnn-c (smoke, seed 1, no class ReLU)"
     table = render_table(load_spec("springenberg-curve"), results)
     assert "NO ReLU (a departure) on the class conv, seed 1" in table
+    assert "one data order every epoch" in table  # Caffe's, the default
+    results["settings"].pop("reshuffle")  # a run made with --reshuffle (or before the option)
+    assert _run_label(results["settings"]).endswith("no class ReLU, data reshuffled each epoch)")
 
 
 # --strategy multi-worker: two worker processes on loopback (kept in this file so that the
@@ -212,7 +215,8 @@ def test_two_workers_train_like_one_process_at_the_same_global_batch(two_workers
 
 
 def test_a_spec_can_keep_one_data_order_as_caffe_does():
-    """``reshuffle = false`` in [training] reaches TrainConfig; absent, settings stay as before."""
+    """``reshuffle = false`` in [training] (the shipped default) reaches TrainConfig; true or
+    absent, the settings hold no key, as before the option existed."""
     import copy
 
     from kerasinv.recipes import load_spec
@@ -222,8 +226,9 @@ def test_a_spec_can_keep_one_data_order_as_caffe_does():
     spec = load_spec("springenberg-curve")
     preset = spec["presets"]["paper"]
     default = protocol_settings(spec, None, None, None, None, None, preset)
-    assert "reshuffle" not in default and train_config(default, 0).reshuffle
-    fixed = copy.deepcopy(spec)
-    fixed["training"]["reshuffle"] = False
-    settings = protocol_settings(fixed, None, None, None, None, None, preset)
-    assert settings["reshuffle"] is False and not train_config(settings, 0).reshuffle
+    assert default["reshuffle"] is False and not train_config(default, 0).reshuffle
+    flagged = protocol_settings(spec, None, None, None, None, None, preset, reshuffle=True)
+    assert "reshuffle" not in flagged and train_config(flagged, 0).reshuffle
+    older = copy.deepcopy(spec)
+    del older["training"]["reshuffle"]
+    assert "reshuffle" not in protocol_settings(older, None, None, None, None, None, preset)

@@ -10,6 +10,7 @@ from kerasinv.data.preprocessing import GCNZCA, global_contrast_normalize
 from kerasinv.data.samples import load_embedded_sample
 from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.recipes import load_spec
+from kerasinv.recipes.engine import train_config
 from kerasinv.recipes.springenberg import render_table, resolve_settings
 from tests.conftest import run_cli_here
 
@@ -140,9 +141,11 @@ def test_paper_protocol_follows_the_caffe_reproduction_where_the_paper_is_silent
     assert s["init"] == "lecun_uniform" and s["bias_decay"] is True and s["grid"] == "even"
     assert s["weight_decay"] == 0.001 and s["class_relu"] is True
     assert s["drops"] == [200, 250, 300] and s["epochs"] == 350
+    assert s["reshuffle"] is False  # Caffe's LMDB "Data" layer: one order every epoch
+    assert train_config(s, 0).reshuffle is False
     mine = resolve_settings(
         spec, "paper", "cifar10", None, False, 0, None, None, 128, None, "default",
-        init="glorot_uniform", bias_decay=False, grid="keras",
+        init="glorot_uniform", bias_decay=False, grid="keras", reshuffle=True,
     )  # fmt: skip
     assert (mine["batch_size"], mine["init"], mine["bias_decay"], mine["grid"]) == (
         128,
@@ -150,6 +153,7 @@ def test_paper_protocol_follows_the_caffe_reproduction_where_the_paper_is_silent
         False,
         "keras",
     )
+    assert "reshuffle" not in mine  # as in runs made before the option: they resume with it
 
 
 def test_a_non_numeric_value_in_a_user_spec_is_a_one_line_error(tmp_path):

@@ -1,0 +1,94 @@
+"""Several springenberg-curve runs on one figure and in one table, against the Caffe reference.
+
+Usage:
+    python examples/curve_seeds.py OUT_PREFIX LABEL=RUN_FOLDER [LABEL=RUN_FOLDER ...]
+
+Each RUN_FOLDER is a ``kerasinv recipe springenberg-curve`` output folder (or a copy holding its
+``results.json``). Writes ``OUT_PREFIX.png`` (every run's test accuracy per epoch, ±1 standard
+error over the test images, over the reference curve and its ±5-point band) and ``OUT_PREFIX.md``
+(one column per run, the reference and each run's difference from it), and prints the table.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from kerasinv.data.reference import caffe_all_cnn_c
+from kerasinv.io import write_text
+from kerasinv.recipes import plots
+from kerasinv.recipes.records import markdown_table
+
+
+def load(folder: str) -> dict[int, dict]:
+    """``{epoch: record}`` of one curve run."""
+    results = json.loads((Path(folder) / "results.json").read_text())
+    return {
+        int(r["epoch"]): {**r, "test_images": results.get("test_images")}
+        for r in results["records"]
+    }
+
+
+def main(out: str, runs: list[str]) -> None:
+    reference = caffe_all_cnn_c()
+    curves = {}
+    for item in runs:
+        label, _, folder = item.partition("=")
+        curves[label] = load(folder)
+    epochs = sorted({e for c in curves.values() for e in c})
+    images = next(iter(next(iter(curves.values())).values()))["train_images"]
+    rows = []
+    for e in epochs:
+        ref = reference.accuracy_at(e * images)
+        row = [e, f"{ref:.3f}" if ref is not None else "–"]
+        for c in curves.values():
+            r = c.get(e)  # its difference from the reference value the run recorded beside it
+            row.append(
+                "–"
+                if r is None
+                else f"{r['measured']:.3f} ({100 * (r['measured'] - r['paper']):+.1f})"
+            )
+        rows.append(row)
+    table = markdown_table(["Epoch", "Caffe", *curves], rows)
+    table += "\n\nEach run: test accuracy on all 10,000 test images (its difference from Caffe, in points).\n"
+    print(table)
+    write_text(Path(f"{out}.md"), table)
+
+    seen = reference.images_seen() / images
+    keep = seen <= max(epochs) + 1.5
+    fig, ax = plt.subplots(figsize=(8.5, 4.4), layout="constrained")
+    ax.plot(seen[keep], reference.accuracy[keep], color="0.4", lw=2, label="Caffe reference")
+    ax.fill_between(
+        seen[keep], reference.accuracy[keep] - 0.05, reference.accuracy[keep] + 0.05,
+        color="0.55", alpha=0.15, lw=0, label="reference ± 5 points",
+    )  # fmt: skip
+    for label, c in curves.items():
+        xs = sorted(c)
+        ys = np.array([c[e]["measured"] for e in xs])
+        errors = plots.binomial_error(ys, [c[e]["test_images"] for e in xs])
+        ax.errorbar(xs, ys, yerr=errors, fmt="o-", capsize=2, label=label)
+    ax.axhline(0.1, color="0.8", lw=1, ls=":", label="chance")
+    ax.set_xlabel(f"epochs ({images:,} training images each)")
+    ax.set_ylabel("test accuracy (±1 s.e.)")
+    ax.set_xlim(0, max(epochs) + 1)
+    ax.set_ylim(
+        0, max(0.8, float(max(r["measured"] for c in curves.values() for r in c.values())) + 0.1)
+    )
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    plots.legend_outside(ax, fontsize=8)
+    ax.set_title("All-CNN-C, paper protocol: runs against the public Caffe run", fontsize=10)
+    plots.save(fig, Path(f"{out}.png"), dpi=120)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2:])
