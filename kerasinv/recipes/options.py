@@ -113,7 +113,9 @@ _OPTIONS = (
         "LOC_val_solution.csv).",
         "path",
     ),
-    Option("limit", "Use at most N photos.", "int", minimum=1),
+    Option(
+        "limit", "Use at most N photos, spread evenly over the classes (seeded).", "int", minimum=1
+    ),
     Option(
         "preprocess",
         "Preprocessing of --model inputs (auto: by the model's name).",
