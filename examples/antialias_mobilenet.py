@@ -27,7 +27,8 @@ def evaluate(weights, images_path, methods=("blur-4", "aps"), trials=5, seed=0, 
     from kerasinv import measure, perturb
     from kerasinv.data.imagenet import load_photos
 
-    images, labels, _, skipped = load_photos(images_path)
+    photos = load_photos(images_path)
+    images, labels, skipped = photos.images, photos.labels, photos.skipped
     stock = keras.applications.MobileNet(input_shape=(224, 224, 3), alpha=0.75, weights=None)
     stock.load_weights(weights)
     results = {}

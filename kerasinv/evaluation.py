@@ -121,8 +121,6 @@ def evaluate(
             if isinstance(model, (str, Path))
             else from_keras(model, preprocess)
         )
-    from kerasinv import measure, perturb
-    from kerasinv.models.architectures import photo_size
     from kerasinv.progress import context as progress_context
 
     unknown = [p for p in protocols if p not in PROTOCOLS]
@@ -132,37 +130,13 @@ def evaluate(
     if note and note not in model.notes:
         model.notes.append(note)
     known = None if scored is None else scored >= 0
-    size = model.input_size
     summary, per_image = {}, {}
     with progress_context(model.name):
         for protocol in protocols:
             start = time.perf_counter()
-            row = {"images": len(images)}
-            if protocol == "shift":
-                photos = np.asarray(
-                    perturb.resize(np.asarray(images, np.float32), photo_size(size))
-                )
-                pairs = measure.shift_pairs(
-                    model.predict, photos, size, shift_trials, seed, batch_size
-                )
-                first = measure.predict_batched(
-                    model.predict, perturb.centre_crop(photos, size), batch_size
-                ).argmax(-1)
-                row["consistency"] = pairs.consistency
-                row["trials"] = shift_trials
-                per_image["shift_top1"] = pairs.top1
-                per_image["shift_offsets"] = pairs.offsets
-                per_image["shift_centre_top1"] = first
-            else:
-                result = measure.onepixel(
-                    model.predict, images, protocol, size, background, batch_size
-                )
-                row["p_top1_change"] = float(result.changed.mean())
-                row["mean_absolute_change"] = float(result.abs_change.mean())
-                per_image[f"{protocol}_top1"] = result.top1
-                per_image[f"{protocol}_changed"] = result.changed
-                per_image[f"{protocol}_abs_change"] = result.abs_change
-                first = result.top1[:, 0]
+            row, first = _measure_protocol(
+                model, images, protocol, per_image, batch_size, background, seed, shift_trials
+            )
             row["seconds"] = round(time.perf_counter() - start, 2)
             if scored is not None:
                 row["accuracy"] = float(np.mean(first[known] == scored[known]))
@@ -171,6 +145,33 @@ def evaluate(
             if progress:
                 progress(describe_row(protocol, row))
     return {"summary": summary, "per_image": per_image}
+
+
+def _measure_protocol(model, images, protocol, per_image, batch_size, background, seed, trials):
+    """One protocol of :func:`evaluate`: its summary row and the first frame's top-1 class per
+    photo (for the accuracy); the per-image arrays go into ``per_image``."""
+    from kerasinv import measure, perturb
+    from kerasinv.models.architectures import photo_size
+
+    size, row = model.input_size, {"images": len(images)}
+    if protocol == "shift":
+        photos = np.asarray(perturb.resize(np.asarray(images, np.float32), photo_size(size)))
+        pairs = measure.shift_pairs(model.predict, photos, size, trials, seed, batch_size)
+        first = measure.predict_batched(
+            model.predict, perturb.centre_crop(photos, size), batch_size
+        ).argmax(-1)
+        row.update(consistency=pairs.consistency, trials=trials)
+        per_image.update(
+            shift_top1=pairs.top1, shift_offsets=pairs.offsets, shift_centre_top1=first
+        )
+        return row, first
+    result = measure.onepixel(model.predict, images, protocol, size, background, batch_size)
+    row["p_top1_change"] = float(result.changed.mean())
+    row["mean_absolute_change"] = float(result.abs_change.mean())
+    per_image[f"{protocol}_top1"] = result.top1
+    per_image[f"{protocol}_changed"] = result.changed
+    per_image[f"{protocol}_abs_change"] = result.abs_change
+    return row, result.top1[:, 0]
 
 
 def render_table(result: dict, title: str) -> str:
@@ -280,12 +281,12 @@ def run_report(
     """``kerasinv evaluate``: load the model and the photos (resized to the model's
     :func:`~kerasinv.models.architectures.photo_size`), run the protocols, write the report;
     returns ``(result, meta)``."""
-    from kerasinv.data.imagenet import load_labelled_photos
+    from kerasinv.data.imagenet import load_photos
     from kerasinv.models.architectures import photo_size
     from kerasinv.models.loading import load_model
 
     model = load_model(model_path, preprocess)
-    photos = load_labelled_photos(
+    photos = load_photos(
         images, resize=photo_size(model.input_size), limit=limit, require_labels=False,
         label_file=label_file, seed=seed,
     )  # fmt: skip

@@ -179,7 +179,7 @@ def test_evaluate_runs_on_the_shipped_trained_savedmodel(tmp_path):
 
 
 def test_class_folders_label_photos_and_limit_samples_every_class(tmp_path):
-    from kerasinv.data.imagenet import balanced_sample, load_labelled_photos
+    from kerasinv.data.imagenet import balanced_sample, load_photos
 
     rng = np.random.default_rng(0)
     for cls, count in (("cat", 5), ("dog", 2), ("emu", 3)):
@@ -187,12 +187,12 @@ def test_class_folders_label_photos_and_limit_samples_every_class(tmp_path):
         for i in range(count):
             pixels = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
             (tmp_path / "photos" / cls / f"{i}.png").write_bytes(tf.io.encode_png(pixels).numpy())
-    photos = load_labelled_photos(tmp_path / "photos", resize=16)
+    photos = load_photos(tmp_path / "photos", resize=16)
     assert photos.labels_from == "folders" and photos.classes == ("cat", "dog", "emu")
     assert photos.labels.tolist() == [0] * 5 + [1] * 2 + [2] * 3
-    picked = load_labelled_photos(tmp_path / "photos", resize=16, limit=6, seed=3)
+    picked = load_photos(tmp_path / "photos", resize=16, limit=6, seed=3)
     assert sorted(picked.labels.tolist()) == [0, 0, 1, 1, 2, 2] and picked.notes
-    again = load_labelled_photos(tmp_path / "photos", resize=16, limit=6, seed=3)
+    again = load_photos(tmp_path / "photos", resize=16, limit=6, seed=3)
     assert again.names == picked.names  # seeded
     assert balanced_sample([0, 0, 0, 0, 1], 3, seed=0).tolist().count(4) == 1
     # a model whose outputs are not one per folder is not scored, and the note says why

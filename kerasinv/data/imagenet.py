@@ -170,7 +170,7 @@ def _tfds_photos(builder_dir: Path, limit: int | None, split: str = "validation"
 
 @dataclass(frozen=True)
 class Photos:
-    """Photos for evaluation, as :func:`load_labelled_photos` returns them.
+    """Photos for evaluation, as :func:`load_photos` returns them.
 
     Attributes:
         images: uint8 ``[N, S, S, 3]``.
@@ -263,7 +263,7 @@ def balanced_sample(labels: Sequence[int], limit: int, seed: int = 0) -> np.ndar
     return np.sort(np.asarray(chosen, np.int64))
 
 
-def load_labelled_photos(
+def load_photos(
     path: str | Path,
     resize: int = 256,
     limit: int | None = None,
@@ -366,19 +366,6 @@ def _decode_photos(blobs, labels, names, resize, path, labels_from, classes, not
     )
 
 
-def load_photos(
-    path: str | Path,
-    resize: int = 256,
-    limit: int | None = None,
-    require_labels: bool = True,
-    label_file: str | Path | None = None,
-    seed: int = 0,
-):
-    """``(images, labels, names, skipped)`` of :func:`load_labelled_photos` (same arguments)."""
-    photos = load_labelled_photos(path, resize, limit, require_labels, label_file, seed)
-    return photos.images, photos.labels, photos.names, photos.skipped
-
-
 def _resize_centre_crop(image, size: int) -> np.ndarray:
     """Shorter side to ``size`` (bilinear, anti-aliased), then the central ``size x size``."""
     import tensorflow as tf
@@ -396,7 +383,6 @@ __all__ = [
     "Photos",
     "balanced_sample",
     "class_index",
-    "load_labelled_photos",
     "load_photos",
     "read_label_file",
     "wnid_to_label",

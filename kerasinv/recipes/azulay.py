@@ -235,19 +235,13 @@ def plot(spec: dict, settings: dict, results: dict, path: Path) -> Path:
     for i, label in enumerate(labels):
         mine = records.where(model=label)
         found = [mine.where(protocol=p) for p in protocols]
-        values = [f[0].measured if f else np.nan for f in found]
+        values = np.array([f[0].measured if f else np.nan for f in found], float)
         errors = plots.binomial_error(values, [f[0].get("images") if f else None for f in found])
         at = x - 0.4 + width * (i + 0.5)
         bars = ax.bar(at, values, width, yerr=errors, capsize=2, label=label)
-        refs = [np.nan if not f or f[0].paper is None else f[0].paper for f in found]
-        top = max(
-            [
-                top,
-                *(v + (e if e == e else 0) for v, e in zip(values, errors, strict=True) if v == v),
-            ]
-        )
+        refs = np.array([np.nan if not f or f[0].paper is None else f[0].paper for f in found])
+        top = np.nanmax([top, *(values + np.nan_to_num(errors)), *refs])  # bars, errors, paper
         if not np.all(np.isnan(refs)):
-            top = max(top, np.nanmax(refs))
             ax.plot(
                 at, refs, "_", markersize=14, markeredgewidth=2, label=f"{label}: paper (Keras)",
                 color=bars.patches[0].get_facecolor(),
@@ -338,6 +332,7 @@ def run(
             x, y, data = cifar
             skipped: list = []
             labels_from = "file"  # CIFAR labels are the CIFAR model's own class indices
+            folder_classes: tuple[str, ...] = ()
         else:
             if not images:
                 results["unavailable"][s.label] = f"input {size}x{size}: needs --images"
@@ -354,8 +349,10 @@ def run(
                     label_file=labels,
                     seed=settings["seed"],
                 )
-            x, y, _, skipped = photo_cache[size]
-            labels_from = "file" if labels else "imagenet"
+            photos = photo_cache[size]
+            x, y, skipped = photos.images, photos.labels, photos.skipped
+            labels_from = photos.labels_from or "imagenet"
+            folder_classes = photos.classes
             data = f"ImageNet photos from {images}" + (
                 f" ({len(skipped)} unreadable skipped)" if skipped else ""
             )
@@ -371,6 +368,7 @@ def run(
             seed=settings["seed"],
             progress=lambda line, label=s.label: say(f"  {label} {line}"),
             labels_from=labels_from,
+            folder_classes=folder_classes,
         )
         wall = round(time.perf_counter() - t0, 1)
         with atomic_path(output / "per_image" / f"{s.label}.npz", suffix=".npz") as tmp:

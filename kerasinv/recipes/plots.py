@@ -12,10 +12,7 @@ def binomial_error(p, n):
     tables' ±), elementwise; NaN where ``n`` is unknown (a record written before it was kept)."""
     import numpy as np
 
-    p = np.asarray(p, float)
-    n = np.asarray([np.nan if v is None else v for v in np.atleast_1d(n)], float).reshape(
-        np.shape(n)
-    )
+    p, n = np.asarray(p, float), np.asarray(n, float)  # None -> NaN
     return np.sqrt(np.clip(p * (1 - p), 0, None) / np.where(n > 0, n, np.nan))
 
 
@@ -56,8 +53,7 @@ def measured_vs_paper(records: list[dict], path: str | Path, title: str, ylabel:
     ax.set_xticks(x, labels, rotation=45, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    top = max([m + (e if e == e else 0) for m, e in zip(measured, errors, strict=True)]
-              + [p for p in paper if p == p], default=1.0)  # fmt: skip
+    top = np.nanmax([*(np.asarray(measured) + np.nan_to_num(errors)), *paper])
     ax.set_ylim(0, 1.1 * top)
     legend_outside(ax, fontsize=8)
     ax.grid(axis="y", alpha=0.3)

@@ -205,7 +205,7 @@ def imagenet_part(spec, settings, model_paths, images, labels, limit, preprocess
     from kerasinv.recipes import subjects
 
     out = {}
-    cache: dict[int, tuple] = {}
+    cache: dict[int, object] = {}  # input size -> Photos
     for label, path in model_paths:
         subject = subjects.user_model(path, label, preprocess or "auto")
         size = subject.model.input_size
@@ -214,7 +214,7 @@ def imagenet_part(spec, settings, model_paths, images, labels, limit, preprocess
                 images, resize=photo_size(size), limit=limit, require_labels=True,
                 label_file=labels, seed=settings["seed"],
             )  # fmt: skip
-        x, y, _, skipped = cache[size]
+        x, y, skipped = cache[size].images, cache[size].labels, cache[size].skipped
         log(f"{label}: {len(x)} photos, {settings['trials']} random-shift passes ...")
         t0 = time.perf_counter()
         predict = subject.model.predict

@@ -41,7 +41,8 @@ def test_tar_and_folder_loading_skips_bad_files(tmp_path):
     with tarfile.open(tar_path) as tar:
         tar.extractall(tmp_path / "folder", filter="data")
     for source in (tar_path, tmp_path / "folder"):
-        images, labels, names, skipped = load_photos(source, resize=128)
+        p = load_photos(source, resize=128)
+        images, labels, names, skipped = p.images, p.labels, p.names, p.skipped
         assert images.shape == (3, 128, 128, 3) and images.dtype == np.uint8
         assert sorted(labels.tolist()) == [0, 1, 999]
         assert len(names) == 3 and len(skipped) == 1 and "broken" in skipped[0]
@@ -59,7 +60,8 @@ def test_shared_sample_photos_load():
     path = SHARED_DATA / "imagenet-samples-100.tar"
     if not path.is_file():
         pytest.skip("../shared/data is absent")
-    images, labels, names, skipped = load_photos(path, resize=64, limit=10)
+    p = load_photos(path, resize=64, limit=10)
+    images, labels, names, skipped = p.images, p.labels, p.names, p.skipped
     assert images.shape == (10, 64, 64, 3) and not skipped
     assert class_index()[labels[0]][0] in names[0]
 
@@ -90,7 +92,8 @@ def test_photos_labelled_by_a_label_file(tmp_path):
     for i in (1, 2):
         (folder / f"photo_{i}.JPEG").write_bytes(_jpeg(40, 50, i))
     (tmp_path / "labels.txt").write_text("photo_1.JPEG n01751748\n")
-    images, labels, files, _ = load_photos(folder, resize=32, label_file=tmp_path / "labels.txt")
+    p = load_photos(folder, resize=32, label_file=tmp_path / "labels.txt")
+    images, labels, files = p.images, p.labels, p.names
     assert images.shape == (2, 32, 32, 3) and labels.tolist() == [65, -1]  # photo_2: not listed
     assert files == ["photo_1.JPEG", "photo_2.JPEG"]
 
@@ -125,7 +128,8 @@ def test_tfds_imagenet2012_prepared_from_a_manual_dir(tmp_path):
             tar.addfile(info, io.BytesIO(data))
     prepared = prepare_tfds_imagenet(manual, tmp_path / "tfds")
     assert tfds_imagenet_dir(tmp_path / "tfds") == prepared
-    images, labels, names, skipped = load_photos(tmp_path / "tfds", resize=32)
+    p = load_photos(tmp_path / "tfds", resize=32)
+    images, labels, names, skipped = p.images, p.labels, p.names, p.skipped
     assert images.shape == (3, 32, 32, 3) and not skipped
     by_name = dict(zip(names, labels.tolist(), strict=True))
     assert by_name == {
@@ -133,4 +137,4 @@ def test_tfds_imagenet2012_prepared_from_a_manual_dir(tmp_path):
         "ILSVRC2012_val_00000002.JPEG": 970,
         "ILSVRC2012_val_00000003.JPEG": 230,
     }
-    assert len(load_photos(prepared, resize=32, limit=2)[0]) == 2
+    assert len(load_photos(prepared, resize=32, limit=2).images) == 2

@@ -200,7 +200,8 @@ def test_pretrained_mobilenet_twins_on_real_photos():
     from kerasinv import measure, perturb
     from kerasinv.data.imagenet import load_photos
 
-    images, labels, _, skipped = load_photos(PHOTOS)
+    photos = load_photos(PHOTOS)
+    images, labels, skipped = photos.images, photos.labels, photos.skipped
     assert images.shape == (100, 256, 256, 3) and not skipped
     stock = keras.applications.MobileNet(input_shape=(224, 224, 3), alpha=0.75, weights=None)
     stock.load_weights(MOBILENET_WEIGHTS)
