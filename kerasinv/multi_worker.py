@@ -151,9 +151,10 @@ def _distribute(strategy_obj, dataset):
     return strategy_obj.experimental_distribute_dataset(dataset.with_options(options))
 
 
-def evaluate(model, test_data, strategy_obj) -> tuple[float, float]:
-    """(mean cross-entropy incl. regularisation, accuracy) of ``model`` on ``test_data``, split
-    between the workers."""
+def evaluate(model, test_data, strategy_obj) -> dict[str, float]:
+    """``{"loss", "cross_entropy", "accuracy"}`` of ``model`` on ``test_data``, split between the
+    workers: ``loss`` is the mean cross-entropy plus the regularisation (as Keras reports it),
+    ``cross_entropy`` the data term alone."""
     return evaluator(model, strategy_obj)(test_data)
 
 
@@ -180,13 +181,18 @@ def evaluator(model, strategy_obj) -> Callable:
 
         return strategy_obj.reduce("SUM", strategy_obj.run(replica, args=(images, labels)), None)
 
-    def run(test_data) -> tuple[float, float]:
+    def run(test_data) -> dict[str, float]:
         totals = tf.zeros(3, tf.float64)
         for images, labels in _distribute(strategy_obj, test_data):
             totals += step(images, labels)
         loss_sum, correct, count = (float(t) for t in totals)
         regularisation = float(sum(keras.ops.convert_to_numpy(x) for x in model.losses))
-        return loss_sum / max(count, 1.0) + regularisation, correct / max(count, 1.0)
+        cross_entropy = loss_sum / max(count, 1.0)
+        return {
+            "loss": cross_entropy + regularisation,
+            "cross_entropy": cross_entropy,
+            "accuracy": correct / max(count, 1.0),
+        }
 
     return run
 
@@ -195,11 +201,12 @@ def fit(model, train_data, test_data, config, first_epoch: int, callbacks, evalu
     """``model.fit`` for :class:`~kerasinv.training.TrainData` under the multi-worker strategy.
 
     ``model`` is compiled (its optimizer is used) inside the strategy's scope. Callbacks get what
-    ``fit`` gives them: ``on_train_batch_end`` with the running ``loss``/``accuracy``,
-    ``on_epoch_end`` with the epoch's and, when ``evaluate_each_epoch``, ``val_loss`` /
-    ``val_accuracy``. Returns nothing (the history is kept by the callbacks).
+    ``fit`` gives them: ``on_train_batch_end`` with the running ``loss`` / ``cross_entropy`` /
+    ``accuracy``, ``on_epoch_end`` with the epoch's and, when ``evaluate_each_epoch``, the same
+    three with a ``val_`` prefix. Returns nothing (the history is kept by the callbacks).
     """
     import keras
+    import numpy as np
     import tensorflow as tf
 
     strategy_obj = strategy()
@@ -214,7 +221,8 @@ def fit(model, train_data, test_data, config, first_epoch: int, callbacks, evalu
             with tf.GradientTape() as tape:
                 probabilities = model(images, training=True)
                 losses = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
-                loss = tf.reduce_sum(losses) / global_count
+                cross_entropy = tf.reduce_sum(losses) / global_count
+                loss = cross_entropy
                 if model.losses:
                     loss += tf.add_n(model.losses) / strategy_obj.num_replicas_in_sync
             gradients = tape.gradient(loss, variables)
@@ -224,7 +232,8 @@ def fit(model, train_data, test_data, config, first_epoch: int, callbacks, evalu
             correct = tf.cast(
                 tf.argmax(probabilities, -1, output_type=tf.int32) == labels, tf.float32
             )
-            return tf.stack([loss, tf.reduce_sum(correct), tf.cast(tf.size(labels), tf.float32)])
+            count = tf.cast(tf.size(labels), tf.float32)
+            return tf.stack([loss, cross_entropy, tf.reduce_sum(correct), count])
 
         return strategy_obj.reduce("SUM", strategy_obj.run(replica, args=(images, labels)), None)
 
@@ -235,16 +244,22 @@ def fit(model, train_data, test_data, config, first_epoch: int, callbacks, evalu
     for epoch in range(first_epoch, config.epochs):
         started = time.perf_counter()
         callback_list.on_epoch_begin(epoch)
-        loss_sum = correct = count = 0.0
+        sums = np.zeros(4)  # loss, cross-entropy, correct, images
         logs: dict[str, float] = {}
         for step in range(train_data.steps_per_epoch):
-            loss, right, seen = (float(v) for v in train_step(*next(batches)))
-            # as fit reports them: means over the epoch's images so far
-            loss_sum, correct, count = loss_sum + loss * seen, correct + right, count + seen
-            logs = {"loss": loss_sum / max(count, 1.0), "accuracy": correct / max(count, 1.0)}
+            loss, cross_entropy, right, seen = (float(v) for v in train_step(*next(batches)))
+            # as fit reports them: means over the epoch's images so far (the losses are
+            # per-replica means of the global batch, summed over replicas by the reduce)
+            sums += (loss * seen, cross_entropy * seen, right, seen)
+            count = max(sums[3], 1.0)
+            logs = {
+                "loss": sums[0] / count,
+                "cross_entropy": sums[1] / count,
+                "accuracy": sums[2] / count,
+            }
             callback_list.on_train_batch_end(step, logs)
         if evaluate_each_epoch:
-            logs["val_loss"], logs["val_accuracy"] = measure(test_data)
+            logs.update({f"val_{k}": v for k, v in measure(test_data).items()})
         callback_list.on_epoch_end(epoch, logs)
         if config.verbose:
             print(

@@ -426,7 +426,8 @@ def train(
         workdir: folder of the resumable checkpoint (``workdir/checkpoint``; removed after success
             unless ``keep_checkpoint``).
         callbacks: extra Keras callbacks (their ``on_epoch_end`` logs include the test metrics
-            ``val_loss`` / ``val_accuracy`` when ``evaluate_each_epoch``).
+            ``val_loss`` / ``val_cross_entropy`` / ``val_accuracy`` when ``evaluate_each_epoch``;
+            ``loss`` includes the weight-decay term, ``cross_entropy`` is the data term alone).
         evaluate_each_epoch: measure the test set after every epoch (a learning curve).
         keep_checkpoint: leave the final state in ``workdir`` (to extend the run later).
 
@@ -444,7 +445,8 @@ def train(
         model.compile(
             optimizer=keras.optimizers.SGD(config.learning_rate, momentum=config.momentum),
             loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
+            # the data term alone (``loss`` adds the weight decay): what Caffe logs as its loss
+            metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")],
             jit_compile=config.jit_compile,
         )
         checkpoint = ResumableCheckpoint(Path(workdir) / "checkpoint")
@@ -465,7 +467,7 @@ def train(
         multi_worker.fit(
             model, train_data, test_data, config, first_epoch, callbacks, evaluate_each_epoch
         )
-        _, accuracy = multi_worker.evaluate(model, test_data, strategy)
+        accuracy = multi_worker.evaluate(model, test_data, strategy)["accuracy"]
     else:
         from kerasinv import progress
 
@@ -480,7 +482,7 @@ def train(
                 verbose=config.verbose,
                 callbacks=callbacks,
             )
-        _, accuracy = model.evaluate(test_data, verbose=0)
+        accuracy = model.evaluate(test_data, verbose=0, return_dict=True)["accuracy"]
     if not keep_checkpoint:
         shutil.rmtree(checkpoint.folder, ignore_errors=True)
     return TrainResult(

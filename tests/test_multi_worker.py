@@ -76,6 +76,9 @@ def test_the_distributed_loop_computes_what_fit_computes():
     histories = json.loads(proc.stdout.strip().splitlines()[-1])
     ours, fit = histories["multi-worker"], histories["default"]
     assert fit["learning_rate"] == pytest.approx([0.2, 0.2, 0.02, 0.002])
-    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "final"):
+    keys = ("loss", "cross_entropy", "accuracy", "val_loss", "val_cross_entropy", "val_accuracy")
+    for key in (*keys, "learning_rate", "final"):
         np.testing.assert_allclose(ours[key], fit[key], rtol=1e-4, atol=1e-5, err_msg=key)
     assert fit["loss"][-1] < fit["loss"][0]  # it trained: the comparison is not of constants
+    # the data term is the loss without the weight decay, which this run has
+    assert np.all(np.array(fit["val_cross_entropy"]) < np.array(fit["val_loss"]))

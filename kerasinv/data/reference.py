@@ -35,10 +35,18 @@ class ReferenceCurve:
     def accuracy_at(self, images_seen: float) -> float | None:
         """Test accuracy after ``images_seen`` training images, linearly interpolated between
         logged points; ``None`` beyond the end of the log."""
+        return self._at(self.accuracy, images_seen)
+
+    def loss_at(self, images_seen: float) -> float | None:
+        """Test cross-entropy (the data term: Caffe's logged loss leaves weight decay out) after
+        ``images_seen`` training images, interpolated as :meth:`accuracy_at`."""
+        return self._at(self.loss, images_seen)
+
+    def _at(self, values: np.ndarray, images_seen: float) -> float | None:
         seen = self.images_seen()
         if images_seen < seen[0] or images_seen > seen[-1]:
             return None
-        return float(np.interp(images_seen, seen, self.accuracy))
+        return float(np.interp(images_seen, seen, values))
 
 
 def caffe_all_cnn_c() -> ReferenceCurve:

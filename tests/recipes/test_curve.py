@@ -31,6 +31,11 @@ def test_reference_curve_is_the_caffe_log():
     assert 0.1 < ref.accuracy_at(50_000) < 0.1418
     assert ref.accuracy_at(80_000 * 256) is None
     assert 0.90 < ref.accuracy.max() < 0.91  # the run's best test pass
+    # its loss is the data term: ln 10 at initialisation, where every class is equally likely
+    assert ref.loss_at(0) == pytest.approx(2.30314) and ref.loss_at(0) == pytest.approx(
+        np.log(10), abs=1e-3
+    )
+    assert ref.loss_at(200 * 256) == pytest.approx(2.19372)
 
 
 def test_curve_protocol_is_the_springenberg_paper_protocol():
@@ -73,8 +78,14 @@ def test_smoke_curve_writes_a_record_per_epoch_a_table_and_a_figure(unbroken):
         assert r["images_seen"] == 2000 * r["epoch"] and r["train_images"] == 2000
         assert r["delta"] == pytest.approx(r["measured"] - r["paper"], abs=1e-3)
         assert 0 <= r["dead_class_units"] <= 10
+        # the data term, comparable with Caffe's logged loss, lies below the objective, which
+        # adds the weight decay
+        assert 0 < r["test_cross_entropy"] < r["test_loss"]
+        assert 0 < r["train_cross_entropy"] < r["train_loss"]
+        assert r["reference_test_cross_entropy"] is not None
     table = (out / "table.md").read_text()
     assert table in proc.stdout and "Test acc. (Caffe)" in table
+    assert "Test cross-entropy (Caffe)" in table
     assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "work" / "checkpoint" / "state.npz").is_file()  # kept: --epochs can grow
 
@@ -105,7 +116,8 @@ def test_a_killed_run_resumes_to_the_same_numbers(unbroken, tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     resumed, whole = _records(out), _records(unbroken[0])
     assert [r["epoch"] for r in resumed] == [1, 2, 3]
-    for key in ("measured", "train_loss", "test_loss", "train_accuracy"):
+    keys = ("measured", "train_loss", "test_loss", "test_cross_entropy", "train_accuracy")
+    for key in keys:
         np.testing.assert_allclose(
             [r[key] for r in resumed], [r[key] for r in whole], atol=1e-4, err_msg=key
         )
