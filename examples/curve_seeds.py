@@ -6,7 +6,8 @@ Usage:
 Each RUN_FOLDER is a ``kerasinv recipe springenberg-curve`` output folder (or a copy holding its
 ``results.json``). Writes ``OUT_PREFIX.png`` (every run's test accuracy per epoch, ±1 standard
 error over the test images, over the reference curve and its ±5-point band) and ``OUT_PREFIX.md``
-(one column per run, the reference and each run's difference from it), and prints the table.
+(one column per run, the reference and each run's difference from it; then the test
+cross-entropy beside Caffe's logged test loss, for runs that recorded it), and prints the tables.
 """
 
 from __future__ import annotations
@@ -58,6 +59,21 @@ def main(out: str, runs: list[str]) -> None:
         rows.append(row)
     table = markdown_table(["Epoch", "Caffe", *curves], rows)
     table += "\n\nEach run: test accuracy on all 10,000 test images (its difference from Caffe, in points).\n"
+    losses = {k: c for k, c in curves.items() if any("test_cross_entropy" in r for r in c.values())}
+    if losses:  # recorded since 0.3: the data term, what Caffe logs as its test loss
+        rows = []
+        for e in epochs:
+            ref = reference.loss_at(e * images)
+            row = [e, f"{ref:.3f}" if ref is not None else "–"]
+            for c in losses.values():
+                value = c.get(e, {}).get("test_cross_entropy")
+                row.append("–" if value is None else f"{value:.3f}")
+            rows.append(row)
+        table += "\n" + markdown_table(["Epoch", "Caffe", *losses], rows)
+        table += (
+            "\n\nTest cross-entropy (the data term, without weight decay: what Caffe logs as its "
+            "test loss), for the runs that recorded it.\n"
+        )
     print(table)
     write_text(Path(f"{out}.md"), table)
 

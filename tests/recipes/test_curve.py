@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -88,6 +89,24 @@ def test_smoke_curve_writes_a_record_per_epoch_a_table_and_a_figure(unbroken):
     assert "Test cross-entropy (Caffe)" in table
     assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "work" / "checkpoint" / "state.npz").is_file()  # kept: --epochs can grow
+
+
+def test_curve_seeds_example_tabulates_runs_against_the_reference(unbroken, tmp_path):
+    """examples/curve_seeds.py, which draws the committed seeds table and figure, on a real run."""
+    out, _ = unbroken
+    script = Path(__file__).parents[2] / "examples" / "curve_seeds.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "seeds"), f"smoke run={out}"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = (tmp_path / "seeds.md").read_text()
+    records = _records(out)
+    first = records[0]
+    # the accuracy table, then the cross-entropy one, each row from the run's records
+    assert f"| 1 | {first['paper']:.3f} | {first['measured']:.3f} (" in table
+    assert f"| {first['test_cross_entropy']:.3f} |" in table and "Test cross-entropy" in table
+    assert (tmp_path / "seeds.png").read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.slow  # a fresh process killed mid-epoch and resumed: ~35 s; the resume itself is
