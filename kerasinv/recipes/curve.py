@@ -115,6 +115,21 @@ def dead_class_units(model, images) -> int | None:
     return int((scores.max(axis=0) <= 0).sum())
 
 
+def initial_scores(build: Callable, seed: int, test_data, probe_images) -> tuple[dict, int | None]:
+    """``(logs, dead class units)`` of the network :func:`kerasinv.training.train` will start
+    from (the same seed, then the same ``build``), on the test set before any training step."""
+    import keras
+
+    training.seed_everything(seed)
+    model = build()
+    model.compile(
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")],
+    )
+    scores = model.evaluate(test_data, verbose=0, return_dict=True)
+    return {f"val_{k}": v for k, v in scores.items()}, dead_class_units(model, probe_images)
+
+
 def point_record(
     results: dict,
     epoch: int,
@@ -124,8 +139,13 @@ def point_record(
     wall_s: float,
     dead: int | None = None,
 ):
-    """The record of the test accuracy after ``epoch`` epochs (1-based)."""
+    """The record of the test accuracy after ``epoch`` epochs; epoch 0 is the fresh network
+    before any step (Caffe tests at iteration 0 too), whose training fields are ``None``."""
     settings = results["settings"]
+
+    def train_log(key):
+        return None if key not in logs else round(float(logs[key]), 4)
+
     seen = epoch * images
     ref = reference.accuracy_at(seen)
     ref_loss = reference.loss_at(seen)
@@ -148,10 +168,10 @@ def point_record(
         # add the weight-decay term (the objective SGD minimises)
         test_cross_entropy=round(float(logs["val_cross_entropy"]), 4),
         reference_test_cross_entropy=None if ref_loss is None else round(ref_loss, 4),
-        train_cross_entropy=round(float(logs["cross_entropy"]), 4),
+        train_cross_entropy=train_log("cross_entropy"),
         test_loss=round(float(logs["val_loss"]), 4),
-        train_loss=round(float(logs["loss"]), 4),
-        train_accuracy=round(float(logs["accuracy"]), 4),
+        train_loss=train_log("loss"),
+        train_accuracy=train_log("accuracy"),
         dead_class_units=dead,
         learning_rate=float(logs.get("learning_rate", settings["learning_rate"])),
         width=settings["width"],
@@ -419,6 +439,9 @@ def run(
             width=settings["width"],
             **model_options(settings),
         )
+
+    if not results["records"] and epochs > 0:  # a fresh run: measure the network before any step
+        write_point(-1, *initial_scores(build, config.seed, test_data, probe_images))
 
     if multi_worker.chief_value(done < epochs):  # the chief's files decide
         log(f"[{name}] {settings['model']}: training to epoch {epochs} (resuming after {done}) ...")
