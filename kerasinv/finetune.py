@@ -152,7 +152,12 @@ def load_pretrained(source: str, weights: str | None = None, input_size: int | N
     try:
         model.load_weights(weights)
     except Exception as e:
-        raise DataFormatError(f"could not load {weights} into {source}: {e}") from None
+        raise DataFormatError(
+            f"could not load {weights} into keras.applications.{source} at its default options "
+            f"and input {size}x{size} ({e}). For another variant (MobileNet alpha=0.75, a "
+            "different top, ...) build it in Python, load the weights, model.save('m.keras') "
+            "and fine-tune m.keras"
+        ) from None
     return model
 
 

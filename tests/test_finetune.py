@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from kerasinv.errors import ConfigError
+from kerasinv.errors import ConfigError, DataFormatError
 from kerasinv.finetune import FinetuneConfig, finetune, load_pretrained
 from tests.conftest import run_cli_here
 
@@ -81,6 +81,21 @@ def test_bad_input_is_one_line_before_tensorflow(args, says, tmp_path):
     proc = run_cli_here("finetune", *args, "--output", str(tmp_path / "out"))
     assert proc.returncode == 2 and says in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_keras_applications_name_loads_its_weights_file(tmp_path):
+    import keras
+
+    stock = keras.applications.MobileNet(weights=None, input_shape=(64, 64, 3), alpha=0.25)
+    stock.save_weights(tmp_path / "m.weights.h5")
+    with pytest.raises(DataFormatError, match=r"alpha=0\.75.*model\.save"):  # another variant
+        load_pretrained("MobileNet", str(tmp_path / "m.weights.h5"), input_size=64)
+    full = keras.applications.MobileNet(weights=None, input_shape=(64, 64, 3))
+    full.save_weights(tmp_path / "full.weights.h5")
+    model = load_pretrained("MobileNet", str(tmp_path / "full.weights.h5"), input_size=64)
+    assert model.input_shape == (None, 64, 64, 3)
+    for ours, theirs in zip(model.weights, full.weights, strict=True):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
 def test_a_savedmodel_without_its_keras_file_is_explained(tmp_path):
