@@ -106,6 +106,12 @@ def learning_rate_at(epoch: int, config: TrainConfig) -> float:
     return config.learning_rate * config.drop_factor**passed
 
 
+def metrics() -> list:
+    """What training reports besides its loss: ``accuracy``, and ``cross_entropy``, the data term
+    alone (Keras's ``loss`` adds the weight decay), which is what Caffe logs as its loss."""
+    return ["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")]
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow; same seed + same machine = same numbers.
 
@@ -445,8 +451,7 @@ def train(
         model.compile(
             optimizer=keras.optimizers.SGD(config.learning_rate, momentum=config.momentum),
             loss="sparse_categorical_crossentropy",
-            # the data term alone (``loss`` adds the weight decay): what Caffe logs as its loss
-            metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")],
+            metrics=metrics(),
             jit_compile=config.jit_compile,
         )
         checkpoint = ResumableCheckpoint(Path(workdir) / "checkpoint")

@@ -118,14 +118,9 @@ def dead_class_units(model, images) -> int | None:
 def initial_scores(build: Callable, seed: int, test_data, probe_images) -> tuple[dict, int | None]:
     """``(logs, dead class units)`` of the network :func:`kerasinv.training.train` will start
     from (the same seed, then the same ``build``), on the test set before any training step."""
-    import keras
-
     training.seed_everything(seed)
     model = build()
-    model.compile(
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")],
-    )
+    model.compile(loss="sparse_categorical_crossentropy", metrics=training.metrics())
     scores = model.evaluate(test_data, verbose=0, return_dict=True)
     return {f"val_{k}": v for k, v in scores.items()}, dead_class_units(model, probe_images)
 
@@ -213,7 +208,7 @@ def render_table(spec: dict, results: dict) -> str:
             r["measured"],
             r["paper"],
             r["delta"],
-            r.get("test_cross_entropy"),  # runs before 0.3 recorded only the losses
+            r.get("test_cross_entropy"),  # absent in runs recorded before it was
             r.get("reference_test_cross_entropy"),
             r["test_loss"] - r["test_cross_entropy"] if "test_cross_entropy" in r else None,
             r.get("dead_class_units"),
