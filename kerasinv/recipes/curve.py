@@ -115,6 +115,24 @@ def dead_class_units(model, images) -> int | None:
     return int((scores.max(axis=0) <= 0).sum())
 
 
+def collapse_warning(dead: int | None, classes: int) -> str | None:
+    """What to tell the user when every class unit is dead on the probe images (``None`` otherwise).
+
+    Then every class score is 0 for every probe image, the softmax is uniform (test cross-entropy
+    ln 10) and the only gradient left is weight decay's, unless dropout's noise lifts a unit above
+    zero during training. Seed 3 of the ``paper`` protocol collapsed this way at epoch 5 (see
+    docs/results/springenberg-curve); the Caffe reference's author restarted such runs.
+    """
+    if dead is None or dead < classes:
+        return None
+    return (
+        f"all {classes} class units are dead: every class score is 0 on every probe image, so "
+        "the network predicts nothing and only weight decay (and dropout's noise) moves it. Such "
+        "a run rarely recovers; the Caffe reference's author restarted them. Consider another "
+        "--seed (this run continues)"
+    )
+
+
 def initial_scores(build: Callable, seed: int, test_data, probe_images) -> tuple[dict, int | None]:
     """``(logs, dead class units)`` of the network :func:`kerasinv.training.train` will start
     from (the same seed, then the same ``build``), on the test set before any training step."""
@@ -426,6 +444,9 @@ def run(
             f"test cross-entropy {record['test_cross_entropy']:.3f} "
             f"(Caffe {'–' if ref_loss is None else f'{ref_loss:.3f}'}), dead class units {dead}"
         )
+        warning = collapse_warning(dead, splits.num_classes)
+        if warning:
+            log(f"[{name}] warning: {warning}")
 
     def build():
         return model_registry.get(

@@ -157,7 +157,7 @@ def test_dead_class_units_are_the_classes_no_input_can_score():
     """The class ReLU's dead units: a class whose score is 0 for every image is never predicted
     and gets no gradient (the plateau the paper curve sat on; see docs/results)."""
     from kerasinv import models
-    from kerasinv.recipes.curve import dead_class_units
+    from kerasinv.recipes.curve import collapse_warning, dead_class_units
 
     model = models.get("all-cnn-c", width=0.0625, dropout=False)
     x = np.random.default_rng(0).normal(size=(16, 32, 32, 3)).astype("float32")
@@ -168,6 +168,11 @@ def test_dead_class_units_are_the_classes_no_input_can_score():
     conv.set_weights([kernel, bias])
     assert max(before, 3) <= dead_class_units(model, x) <= before + 3
     assert dead_class_units(models.get("model-a", width=0.0625), x) is not None
+    assert collapse_warning(dead_class_units(model, x), 10) is None
+    bias[:] = -1e3  # every class: the collapse seed 3 of the paper protocol met at epoch 5
+    conv.set_weights([kernel, bias])
+    assert dead_class_units(model, x) == 10
+    assert "--seed" in collapse_warning(10, 10) and collapse_warning(None, 10) is None
 
 
 def test_a_departure_from_the_paper_protocol_is_named_in_the_table_and_the_legend(unbroken):
