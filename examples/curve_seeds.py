@@ -37,6 +37,22 @@ def load(folder: str) -> dict[int, dict]:
     }
 
 
+def per_epoch_table(epochs, curves: dict, reference_at, images: int, cell) -> str:
+    """Markdown: one row per epoch, the reference's value (``reference_at(images seen)``), then
+    ``cell(record)`` for each run ("–" where a run has no such epoch or field)."""
+    rows = []
+    for e in epochs:
+        ref = reference_at(e * images)
+        row = [e, f"{ref:.3f}" if ref is not None else "–"]
+        for c in curves.values():
+            try:
+                row.append(cell(c[e]))
+            except KeyError:
+                row.append("–")
+        rows.append(row)
+    return markdown_table(["Epoch", "Caffe", *curves], rows)
+
+
 def main(out: str, runs: list[str]) -> None:
     reference = caffe_all_cnn_c()
     curves = {}
@@ -45,31 +61,17 @@ def main(out: str, runs: list[str]) -> None:
         curves[label] = load(folder)
     epochs = sorted({e for c in curves.values() for e in c})
     images = next(iter(next(iter(curves.values())).values()))["train_images"]
-    rows = []
-    for e in epochs:
-        ref = reference.accuracy_at(e * images)
-        row = [e, f"{ref:.3f}" if ref is not None else "–"]
-        for c in curves.values():
-            r = c.get(e)  # its difference from the reference value the run recorded beside it
-            row.append(
-                "–"
-                if r is None
-                else f"{r['measured']:.3f} ({100 * (r['measured'] - r['paper']):+.1f})"
-            )
-        rows.append(row)
-    table = markdown_table(["Epoch", "Caffe", *curves], rows)
+
+    def accuracy(r):  # its difference from the reference value the run recorded beside it
+        return f"{r['measured']:.3f} ({100 * (r['measured'] - r['paper']):+.1f})"
+
+    table = per_epoch_table(epochs, curves, reference.accuracy_at, images, accuracy)
     table += "\n\nEach run: test accuracy on all 10,000 test images (its difference from Caffe, in points).\n"
     losses = {k: c for k, c in curves.items() if any("test_cross_entropy" in r for r in c.values())}
-    if losses:  # recorded since 0.3: the data term, what Caffe logs as its test loss
-        rows = []
-        for e in epochs:
-            ref = reference.loss_at(e * images)
-            row = [e, f"{ref:.3f}" if ref is not None else "–"]
-            for c in losses.values():
-                value = c.get(e, {}).get("test_cross_entropy")
-                row.append("–" if value is None else f"{value:.3f}")
-            rows.append(row)
-        table += "\n" + markdown_table(["Epoch", "Caffe", *losses], rows)
+    if losses:  # the data term, what Caffe logs as its test loss; older runs did not record it
+        table += "\n" + per_epoch_table(
+            epochs, losses, reference.loss_at, images, lambda r: f"{r['test_cross_entropy']:.3f}"
+        )
         table += (
             "\n\nTest cross-entropy (the data term, without weight decay: what Caffe logs as its "
             "test loss), for the runs that recorded it.\n"
