@@ -120,6 +120,24 @@ def test_curve_seeds_example_tabulates_runs_against_the_reference(unbroken, tmp_
     assert (tmp_path / "seeds.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_curve_band_example_judges_groups_of_seeds(unbroken, tmp_path):
+    """examples/curve_band.py, which draws the committed band table, verdict and figure."""
+    out, _ = unbroken
+    script = Path(__file__).parents[2] / "examples" / "curve_band.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "band"), f"A={out}", f"B={out}"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = (tmp_path / "band.md").read_text()
+    first = _records(out)[1]
+    # one seed is no band: the claim is not decided, never passed
+    assert "### A: 1 seeds (seed 0 to epoch" in table and "NOT DECIDED YET" in table
+    assert f"| 1 | {first['paper']:.3f} | 1 | {first['measured']:.3f} |" in table
+    assert "seed 0, A | seed 0, B" in table  # the same seed in both groups, side by side
+    assert (tmp_path / "band.png").read_bytes()[:4] == b"\x89PNG"
+
+
 @pytest.mark.slow  # a fresh process killed mid-epoch and resumed: ~35 s; the resume itself is
 # proven in make test by tests/test_training.py (interrupted == unbroken, to the same numbers)
 def test_a_killed_run_resumes_to_the_same_numbers(unbroken, tmp_path):

@@ -1,0 +1,160 @@
+"""Groups of springenberg-curve seeds against the Caffe reference: the band, the verdict, and the
+groups compared seed by seed.
+
+Usage:
+    python examples/curve_band.py OUT_PREFIX GROUP=RUN_FOLDER[,RUN_FOLDER...] [GROUP=...]
+
+Each RUN_FOLDER is a ``kerasinv recipe springenberg-curve`` output folder (or a copy holding its
+``results.json``); its seed is read from its settings. The first group is the one judged. Writes
+
+- ``OUT_PREFIX.md``: per group, per epoch the Caffe accuracy and min / median / max of the group's
+  seeds, whether Caffe lies in their range, and the verdict of the fidelity claim
+  (:mod:`kerasinv.recipes.fidelity`); then, for seeds run in several groups, their accuracy,
+  test cross-entropy and dead class units side by side (the same initialisation and data order:
+  a paired comparison of the groups);
+- ``OUT_PREFIX.png``: the Caffe curve, each group's band (min to max of its seeds), its median and
+  its seeds as thin lines;
+
+and prints the Markdown.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from kerasinv.data.reference import caffe_all_cnn_c
+from kerasinv.io import write_text
+from kerasinv.recipes import fidelity, plots
+from kerasinv.recipes.records import markdown_table
+
+
+def load(folder: str) -> tuple[int, dict[int, dict]]:
+    """``(seed, {epoch: record})`` of one curve run."""
+    results = json.loads((Path(folder) / "results.json").read_text())
+    return int(results["settings"]["seed"]), {int(r["epoch"]): r for r in results["records"]}
+
+
+def group_section(name: str, runs: dict[int, dict], reference_at, epochs) -> tuple[str, list]:
+    """The Markdown of one group's band and verdict, and its rows."""
+    curves = {f"seed {s}": {e: r["measured"] for e, r in c.items()} for s, c in runs.items()}
+    rows = fidelity.bands(curves, reference_at, epochs)
+    headers, cells = fidelity.band_table(rows)
+    reached = ", ".join(f"seed {s} to epoch {max(c)}" for s, c in sorted(runs.items()))
+    text = (
+        f"### {name}: {len(runs)} seeds ({reached})\n\n"
+        + markdown_table(headers, cells, digits=3)
+        + f"\n\n{fidelity.verdict(rows).sentence()}\n"
+    )
+    return text, rows
+
+
+def paired_section(groups: dict[str, dict[int, dict]], reference_at, epochs) -> str:
+    """Seeds run in more than one group, side by side: ``accuracy / cross-entropy [dead]``."""
+    seeds = sorted(s for s in {s for g in groups.values() for s in g} if
+                   sum(s in g for g in groups.values()) > 1)  # fmt: skip
+    if not seeds:
+        return ""
+    headers, columns = ["Epoch", "Caffe"], []
+    for s in seeds:
+        for name, g in groups.items():
+            if s in g:
+                headers.append(f"seed {s}, {name}")
+                columns.append(g[s])
+
+    def cell(r):
+        if r is None:
+            return "–"
+        ce = r.get("test_cross_entropy")
+        dead = r.get("dead_class_units")
+        return (
+            f"{r['measured']:.3f}"
+            + ("" if ce is None else f" / {ce:.3f}")
+            + ("" if dead is None else f" [{dead}]")
+        )
+
+    rows = []
+    for e in epochs:
+        ref = reference_at(e)
+        rows.append([e, "–" if ref is None else f"{ref:.3f}", *[cell(c.get(e)) for c in columns]])
+    return (
+        "### Seed by seed (same initialisation and data order; only the pixels differ)\n\n"
+        + markdown_table(headers, rows)
+        + "\n\nEach cell: test accuracy / test cross-entropy [dead class units of 10].\n"
+    )
+
+
+def figure(groups, bands_of, reference, images, path: Path) -> None:
+    last = max(e for g in groups.values() for c in g.values() for e in c)
+    seen = reference.images_seen() / images
+    keep = seen <= last + 1.5
+    fig, ax = plt.subplots(figsize=(8.5, 4.6), layout="constrained")
+    ax.plot(seen[keep], reference.accuracy[keep], color="0.15", lw=2.2, label="Caffe reference")
+    for i, (name, runs) in enumerate(groups.items()):
+        colour = f"C{i}"
+        rows = [r for r in bands_of[name] if r.values]
+        xs = [r.epoch for r in rows]
+        ax.fill_between(xs, [r.low for r in rows], [r.high for r in rows], color=colour,
+                        alpha=0.18, lw=0, label=f"{name}: range of {len(runs)} seeds")  # fmt: skip
+        ax.plot(xs, [r.median for r in rows], "o-", color=colour, lw=2, ms=4,
+                label=f"{name}: median seed")  # fmt: skip
+        for c in runs.values():
+            es = sorted(c)
+            ax.plot(es, [c[e]["measured"] for e in es], color=colour, lw=0.7, alpha=0.5)
+    ax.axhline(0.1, color="0.8", lw=1, ls=":", label="chance")
+    ax.set_xlabel(f"epochs ({images:,} training images each)")
+    ax.set_ylabel("test accuracy (10,000 test images)")
+    ax.set_xlim(0, last + 0.5)
+    ax.set_ylim(0, max(0.7, float(np.nanmax(reference.accuracy[keep])) + 0.1))
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    plots.legend_outside(ax, fontsize=8)
+    ax.set_title("All-CNN-C, paper protocol: our seeds against the public Caffe run (thin: one seed)",
+                 fontsize=10)  # fmt: skip
+    plots.save(fig, path, dpi=120)
+
+
+def main(out: str, specs: list[str]) -> None:
+    reference = caffe_all_cnn_c()
+    groups: dict[str, dict[int, dict]] = {}
+    for item in specs:
+        name, _, folders = item.partition("=")
+        if not folders:
+            sys.exit(f"{item!r}: expected GROUP=RUN_FOLDER[,RUN_FOLDER...]")
+        groups[name] = dict(load(f) for f in folders.split(","))
+    first = next(iter(next(iter(groups.values())).values()))
+    images = next(iter(first.values()))["train_images"]
+    epochs = sorted({e for g in groups.values() for c in g.values() for e in c})
+
+    def reference_at(e):
+        return reference.accuracy_at(e * images)
+
+    sections, bands_of = [], {}
+    for name, runs in groups.items():
+        text, bands_of[name] = group_section(name, runs, reference_at, epochs)
+        sections.append(text)
+    sections.append(paired_section(groups, reference_at, epochs))
+    claim = (
+        "The claim judged: Caffe's test accuracy lies inside the range of our seeds at every epoch "
+        f"1–10, and the median seed is within {100 * fidelity.TOLERANCE:g} points of it at epochs "
+        f"{' and '.join(map(str, fidelity.MEDIAN_EPOCHS))}, with at least {fidelity.MIN_SEEDS} "
+        "seeds at each of those epochs. Caffe's value is interpolated to the same number of "
+        "training images.\n\n"
+    )
+    text = claim + "\n".join(s for s in sections if s)
+    print(text)
+    write_text(Path(f"{out}.md"), text)
+    figure(groups, bands_of, reference, images, Path(f"{out}.png"))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2:])

@@ -1,0 +1,184 @@
+"""Whether several seeds of a learning curve reproduce a reference curve: the band and the verdict.
+
+One run of ours against one run of the reference cannot say whether a difference is the protocol
+or the seed. The claim is made about the spread of our seeds instead:
+
+- **band**: at every epoch of ``band_epochs`` the reference lies inside ``[min, max]`` of our
+  seeds (every seed that reached that epoch; at least ``min_seeds`` of them);
+- **median**: at every epoch of ``median_epochs`` the median seed is within ``tolerance`` of the
+  reference.
+
+Accuracies are fractions; ``tolerance`` 0.05 is 5 points. An epoch that too few seeds reached is
+"not reached", and a criterion with any such epoch is not met yet (``None``), never passed.
+Pure Python and NumPy: the records are read, nothing is trained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+#: the claim issue 24 states for the All-CNN-C curve against the Caffe run
+BAND_EPOCHS = tuple(range(1, 11))
+MEDIAN_EPOCHS = (5, 10)
+TOLERANCE = 0.05
+MIN_SEEDS = 3
+
+
+@dataclass(frozen=True)
+class EpochBand:
+    """Our seeds at one epoch beside the reference.
+
+    ``values`` holds the seeds that reached the epoch (label -> test accuracy); ``reference`` is
+    the reference's accuracy after the same number of images (``None`` past its end).
+    """
+
+    epoch: int
+    reference: float | None
+    values: Mapping[str, float]
+
+    @property
+    def seeds(self) -> int:
+        return len(self.values)
+
+    @property
+    def low(self) -> float:
+        return float(min(self.values.values()))
+
+    @property
+    def median(self) -> float:
+        return float(np.median(list(self.values.values())))
+
+    @property
+    def high(self) -> float:
+        return float(max(self.values.values()))
+
+    def inside(self) -> bool | None:
+        """Whether the reference lies in ``[low, high]`` (``None``: no reference or no seed)."""
+        if self.reference is None or not self.values:
+            return None
+        return self.low <= self.reference <= self.high
+
+
+def bands(
+    curves: Mapping[str, Mapping[int, float]],
+    reference_at: Callable[[int], float | None],
+    epochs: Iterable[int],
+) -> list[EpochBand]:
+    """One :class:`EpochBand` per epoch: ``curves`` is ``{label: {epoch: accuracy}}`` and
+    ``reference_at(epoch)`` the reference's accuracy at that epoch."""
+    return [
+        EpochBand(
+            epoch=e,
+            reference=reference_at(e),
+            values={label: float(c[e]) for label, c in curves.items() if e in c},
+        )
+        for e in epochs
+    ]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The two criteria and the claim. Each is ``True``, ``False`` or ``None`` (not decided: some
+    epoch it needs has fewer than ``min_seeds`` seeds). ``reasons`` says, per failed or undecided
+    epoch, why."""
+
+    band: bool | None
+    median: bool | None
+    reasons: tuple[str, ...]
+
+    @property
+    def met(self) -> bool | None:
+        """The claim: both criteria met (``False`` as soon as one fails; ``None`` if undecided)."""
+        if self.band is False or self.median is False:
+            return False
+        if self.band is None or self.median is None:
+            return None
+        return True
+
+    def sentence(self) -> str:
+        """One line for a table's foot or a README."""
+        word = {True: "MET", False: "NOT MET", None: "NOT DECIDED YET"}[self.met]
+        return f"Fidelity claim: {word}." + (
+            " " + "; ".join(self.reasons) + "." if self.reasons else ""
+        )
+
+
+def verdict(
+    rows: Iterable[EpochBand],
+    band_epochs: Iterable[int] = BAND_EPOCHS,
+    median_epochs: Iterable[int] = MEDIAN_EPOCHS,
+    tolerance: float = TOLERANCE,
+    min_seeds: int = MIN_SEEDS,
+) -> Verdict:
+    """Judge ``rows`` (from :func:`bands`) against the claim stated in the module docstring."""
+    by_epoch = {r.epoch: r for r in rows}
+    reasons: list[str] = []
+
+    def judge(epochs, test, fails) -> bool | None:
+        decided = True
+        for e in epochs:
+            r = by_epoch.get(e)
+            if r is None or r.seeds < min_seeds or r.reference is None:
+                have = 0 if r is None else r.seeds
+                reasons.append(f"epoch {e}: {have} of the {min_seeds} seeds needed")
+                decided = False
+                continue
+            if not test(r):
+                reasons.append(fails(r))
+                return False
+        return True if decided else None
+
+    band = judge(
+        band_epochs,
+        lambda r: r.inside(),
+        lambda r: (
+            f"epoch {r.epoch}: Caffe {r.reference:.3f} outside our seeds "
+            f"[{r.low:.3f}, {r.high:.3f}]"
+        ),
+    )
+    median = judge(
+        median_epochs,
+        lambda r: abs(r.median - r.reference) <= tolerance + 1e-9,
+        lambda r: (
+            f"epoch {r.epoch}: median {r.median:.3f} is {100 * (r.median - r.reference):+.1f} "
+            f"points from Caffe {r.reference:.3f} (tolerance {100 * tolerance:g})"
+        ),
+    )
+    return Verdict(band=band, median=median, reasons=tuple(dict.fromkeys(reasons)))
+
+
+def band_table(
+    rows: Iterable[EpochBand], min_seeds: int = MIN_SEEDS
+) -> tuple[list[str], list[list]]:
+    """``(headers, rows)`` for :func:`kerasinv.recipes.records.markdown_table`: per epoch the
+    reference, the number of seeds, min / median / max, the median's difference in points
+    (``"+1.2"``) and whether the reference lies inside the range (judged only with ``min_seeds``
+    seeds or more)."""
+    headers = ["Epoch", "Caffe", "Seeds", "Min", "Median", "Max", "Median − Caffe", "Caffe in range"]
+    out = []
+    for r in rows:
+        if not r.values:
+            out.append([r.epoch, r.reference, 0, None, None, None, None, None])
+            continue
+        gap = None if r.reference is None else f"{100 * (r.median - r.reference):+.1f}"
+        inside = {True: "yes", False: "**no**", None: "–"}[r.inside()]
+        if r.seeds < min_seeds:
+            inside = f"– (fewer than {min_seeds} seeds)"
+        out.append([r.epoch, r.reference, r.seeds, r.low, r.median, r.high, gap, inside])
+    return headers, out
+
+
+__all__ = [
+    "BAND_EPOCHS",
+    "MEDIAN_EPOCHS",
+    "MIN_SEEDS",
+    "TOLERANCE",
+    "EpochBand",
+    "Verdict",
+    "band_table",
+    "bands",
+    "verdict",
+]

@@ -1,0 +1,68 @@
+"""The band of our seeds against a reference curve and the fidelity verdict (pure Python)."""
+
+import pytest
+
+from kerasinv.recipes.fidelity import band_table, bands, verdict
+
+REFERENCE = {e: 0.1 + 0.05 * e for e in range(0, 11)}  # 0.1 at epoch 0 .. 0.6 at epoch 10
+
+
+def _curves(offsets):
+    """Seeds whose accuracy is the reference's plus a fixed offset per seed."""
+    return {
+        f"seed {i}": {e: REFERENCE[e] + off for e in range(0, 11)} for i, off in enumerate(offsets)
+    }
+
+
+def test_band_is_min_median_max_of_the_seeds_that_reached_the_epoch():
+    curves = {"a": {1: 0.2, 2: 0.3}, "b": {1: 0.4}, "c": {1: 0.1, 2: 0.5}}
+    rows = bands(curves, REFERENCE.get, [1, 2, 3])
+    assert [r.seeds for r in rows] == [3, 2, 0]
+    assert (rows[0].low, rows[0].median, rows[0].high) == (0.1, 0.2, 0.4)
+    assert rows[1].median == pytest.approx(0.4)  # the mean of the middle two
+    assert rows[0].inside() is True  # 0.15 in [0.1, 0.4]
+    assert rows[2].inside() is None
+
+
+def test_seeds_around_the_reference_meet_the_claim():
+    v = verdict(bands(_curves([-0.03, 0.01, 0.04]), REFERENCE.get, range(11)))
+    assert v.band is True and v.median is True and v.met is True
+    assert v.sentence() == "Fidelity claim: MET."
+
+
+def test_seeds_all_below_the_reference_fail_the_band_at_the_first_such_epoch():
+    curves = _curves([-0.03, 0.01, 0.04])
+    curves["seed 1"][7] = curves["seed 2"][7] = curves["seed 0"][7] = REFERENCE[7] - 0.01
+    v = verdict(bands(curves, REFERENCE.get, range(11)))
+    assert v.band is False and v.median is True and v.met is False
+    assert "epoch 7: Caffe 0.450 outside our seeds [0.440, 0.440]" in v.sentence()
+
+
+def test_a_median_more_than_five_points_off_fails_even_inside_the_band():
+    v = verdict(bands(_curves([-0.07, -0.06, 0.08]), REFERENCE.get, range(11)))
+    assert v.band is True and v.median is False and v.met is False
+    assert "epoch 5: median 0.290 is -6.0 points from Caffe 0.350" in v.sentence()
+
+
+def test_too_few_seeds_leave_the_claim_undecided_never_passed():
+    curves = _curves([-0.03, 0.01, 0.04])
+    del curves["seed 2"][10]
+    v = verdict(bands(curves, REFERENCE.get, range(11)))
+    assert v.band is None and v.median is None and v.met is None
+    assert "epoch 10: 2 of the 3 seeds needed" in v.sentence()
+    assert "NOT DECIDED YET" in v.sentence()
+
+
+def test_a_failure_decides_even_when_later_epochs_are_missing():
+    curves = {k: {e: v for e, v in c.items() if e <= 5} for k, c in _curves([0.1, 0.2, 0.3]).items()}
+    v = verdict(bands(curves, REFERENCE.get, range(11)))
+    assert v.band is False and v.met is False
+
+
+def test_band_table_rows():
+    headers, rows = band_table(bands(_curves([-0.02, 0.0, 0.03]), REFERENCE.get, [0, 5]))
+    assert headers[0] == "Epoch" and headers[-1] == "Caffe in range"
+    assert rows[1][:3] == [5, pytest.approx(0.35), 3]
+    assert rows[1][-2:] == ["+0.0", "yes"]
+    _, rows = band_table(bands({"a": {5: 0.1}}, REFERENCE.get, [5]))
+    assert rows[0][-1] == "– (fewer than 3 seeds)"  # one seed is no range
