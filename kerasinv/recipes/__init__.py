@@ -79,9 +79,17 @@ def run_recipe(spec: dict, output, verbose: int = 2, log=None, **options):
     refused with the list of accepted ones. ``log`` receives progress lines (default: stderr).
     """
     check_options(spec, options)
+    module = runner_module(spec)
+    if hasattr(module, "RUNNER"):  # a runner the engine's loop drives
+
+        def run(spec, output, verbose, log=None, **options):
+            from kerasinv.recipes.engine import execute
+
+            return execute(module.RUNNER, spec, output, options, verbose, log)
+    else:
+        run = module.run
     if log is not None:
         options["log"] = log
-    run = runner_module(spec).run
     if options.get("strategy") == "multi-worker":
         from kerasinv import multi_worker
 

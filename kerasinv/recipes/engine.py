@@ -1,6 +1,12 @@
 """What every recipe run shares, so a runner declares only its own settings, units, measurements,
 records, table and figures.
 
+- :func:`execute`: the one loop. Claim the output folder, list the runner's units, skip the units
+  whose records are already there, measure each remaining unit (the runner returns its records),
+  save atomically after each, then render the table and figures from the records alone.
+- :class:`Runner`: what a runner declares for that loop (its units, how to prepare once, how to
+  measure one unit, how to render).
+
 - :func:`choose`: a list option (``--models``, ``--networks``, ``--variants``): unset means the
   preset's list, else the spec's; ``none`` (an empty list) means none; every name must be known.
 - :func:`preset_table` and :func:`setting`: one rule for every common setting (``epochs``,
@@ -16,6 +22,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from kerasinv.errors import ConfigError, UnknownNameError
@@ -232,4 +239,134 @@ class RecipeRun:
         return self.results["records"]
 
 
-__all__ = ["KINDS", "RecipeRun", "choose", "preset_table", "setting", "train_config"]
+@dataclass(frozen=True)
+class Unit:
+    """One thing a recipe measures (a trained network, an epoch of a curve, a network state).
+
+    ``key`` names it in the records (:meth:`Runner.unit_key` of each of its records returns it),
+    ``value`` is what :meth:`Runner.measure` receives, ``label`` what the progress lines say.
+    """
+
+    key: str
+    value: object = None
+    label: str = ""
+
+    def __str__(self) -> str:
+        return self.label or self.key
+
+
+class Context:
+    """What a runner's methods see of a run: ``spec``, ``settings``, ``options`` (the command's
+    mapping), ``output``, ``results`` (the run's ``results.json``, for the runner's own top-level
+    keys such as ``data_source``), ``verbose``, ``say`` (a progress line), ``prepared`` (what
+    :meth:`Runner.prepare` returned) and :meth:`record`."""
+
+    def __init__(self, run: RecipeRun, options: Mapping, verbose: int):
+        self.run, self.spec, self.settings = run, run.spec, run.settings
+        self.options, self.output, self.results = options, run.output, run.results
+        self.verbose = verbose
+        self.say = run.say
+        self.prepared = None
+
+    def record(self, **fields) -> dict:
+        """A record (:func:`kerasinv.recipes.records.record`'s fields) for :meth:`Runner.measure`
+        to return."""
+        from kerasinv.recipes.records import record
+
+        return record(self.results, **fields)
+
+
+class Runner:
+    """A recipe's runner, as :func:`execute` drives it. Subclasses set ``recipe_outputs`` (what the
+    runner writes besides ``results.json``) and define :meth:`settings`, :meth:`units`,
+    :meth:`unit_key`, :meth:`measure` and :meth:`render`; the others have defaults."""
+
+    #: files and folders (relative to the output folder) the runner writes besides results.json
+    recipe_outputs: tuple[str, ...] = ()
+    #: keep ``work/`` at the end (a curve keeps its checkpoint so that --epochs can extend it)
+    keep_work: bool = False
+
+    def settings(self, spec: dict, options: Mapping) -> dict:
+        """Everything that defines the run (compared on resume)."""
+        raise NotImplementedError
+
+    def units(self, spec: dict, settings: dict, options: Mapping) -> list[Unit]:
+        """The units this run measures, in the order of the table."""
+        raise NotImplementedError
+
+    def unit_key(self, record: dict) -> str:
+        """The :attr:`Unit.key` a record belongs to."""
+        raise NotImplementedError
+
+    def is_done(self, output: Path, records: list[dict]) -> bool:
+        """Whether a unit with these earlier ``records`` needs no new measurement."""
+        return bool(records)
+
+    def prepare(self, ctx: Context):
+        """Once, before the first unit is measured, and only if one is (load data, fit ...); what
+        it returns is ``ctx.prepared``. A runner holds no state of its own."""
+
+    def measure(self, ctx: Context, unit: Unit) -> list[dict]:
+        """Measure one unit: its records (:meth:`Context.record`)."""
+        raise NotImplementedError
+
+    def render(self, spec: dict, results: dict) -> str:
+        """``table.md``, from ``results`` (its records) alone."""
+        raise NotImplementedError
+
+    def figures(self, spec: dict, results: dict, output: Path) -> None:
+        """Draw the figures from ``results`` alone (default: none)."""
+
+
+def execute(runner: Runner, spec: dict, output, options: Mapping, verbose: int = 2, log=None):
+    """Run ``spec`` with ``runner`` into ``output``: the one loop (see the module docstring).
+
+    ``options`` is the command's mapping (``overwrite`` among them); records of units this run
+    does not list (an earlier run's other ``--models``) are kept. In a multi-worker run the
+    chief's files decide what is done, so every worker measures the same units. Returns the run's
+    records.
+    """
+    from kerasinv import multi_worker
+
+    settings = runner.settings(spec, options)
+    run = RecipeRun(
+        spec, settings, output, bool(options.get("overwrite")), runner.recipe_outputs,
+        render=lambda results: runner.render(spec, results),
+        figures=lambda results, folder: runner.figures(spec, results, folder),
+        log=log,
+    )  # fmt: skip
+    ctx = Context(run, options, verbose)
+    units = runner.units(spec, settings, options)
+    order = {u.key: i for i, u in enumerate(units)}
+    by_unit: dict[str, list[dict]] = {}
+    for r in run.results["records"]:
+        by_unit.setdefault(runner.unit_key(r), []).append(r)
+    pending = run.pending(
+        units,
+        lambda u: multi_worker.chief_value(runner.is_done(run.output, by_unit.get(u.key, []))),
+    )
+    if pending:
+        ctx.prepared = runner.prepare(ctx)
+    for unit in pending:
+        by_unit[unit.key] = list(runner.measure(ctx, unit))
+        run.results["records"] = [
+            r
+            for key in sorted(by_unit, key=lambda k: order.get(k, len(order)))
+            for r in by_unit[key]
+        ]
+        run.save()
+    return run.finish(keep_work=runner.keep_work)
+
+
+__all__ = [
+    "KINDS",
+    "Context",
+    "RecipeRun",
+    "Runner",
+    "Unit",
+    "choose",
+    "execute",
+    "preset_table",
+    "setting",
+    "train_config",
+]

@@ -157,7 +157,16 @@ def band_table(
     reference, the number of seeds, min / median / max, the median's difference in points
     (``"+1.2"``) and whether the reference lies inside the range (judged only with ``min_seeds``
     seeds or more)."""
-    headers = ["Epoch", "Caffe", "Seeds", "Min", "Median", "Max", "Median − Caffe", "Caffe in range"]
+    headers = [
+        "Epoch",
+        "Caffe",
+        "Seeds",
+        "Min",
+        "Median",
+        "Max",
+        "Median − Caffe",
+        "Caffe in range",
+    ]
     out = []
     for r in rows:
         if not r.values:

@@ -6,7 +6,7 @@ For every network and state the runner measures, on the same probe images and th
 the per-layer normalised sensitivity (:func:`kerasinv.measure.layerwise_sensitivity`) at each strength
 C, the filters' smoothness (:func:`kerasinv.measure.layer_smoothness`) and the test accuracy.
 
-Output folder: ``results.json`` (one entry per network and state, plus records), ``table.md``,
+Output folder: ``results.json`` (the records of every network and state), ``table.md``,
 ``sensitivity_by_layer.png``, ``sensitivity_by_strength.png``, ``smoothness_vs_sensitivity.png``,
 ``models/*.keras`` (trained networks), ``work/`` while training.
 """
@@ -14,8 +14,8 @@ Output folder: ``results.json`` (one entry per network and state, plus records),
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,9 +24,8 @@ from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs, plots
 from kerasinv.recipes import records as rec
-from kerasinv.recipes.engine import RecipeRun, choose, preset_table, setting, train_config
+from kerasinv.recipes.engine import Runner, Unit, choose, preset_table, setting, train_config
 from kerasinv.recipes.options import option
-from kerasinv.recipes.outputs import log
 
 training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
 
@@ -288,111 +287,125 @@ def plot(settings: dict, results: dict, output: Path) -> None:
     plots.save(fig, output / "smoothness_vs_sensitivity.png", dpi=110)
 
 
-def run(
-    spec: dict,
-    preset: str | None = None,
-    models: list[str] | None = None,
-    epochs: int | None = None,
-    width: float | None = None,
-    learning_rate: float | None = None,
-    batch_size: int | None = None,
-    train_subset: int | None = None,
-    strengths: list[float] | None = None,
-    probe_images: int | None = None,
-    data_dir=None,
-    download: bool = False,
-    output="runs/ruderman-deformation",
-    seed: int = 0,
-    overwrite: bool = False,
-    verbose: int = 2,
-    log: Callable[[str], None] = log,
-) -> list[dict]:
-    """Run the recipe; returns the records (also in ``output/results.json``)."""
-    settings = resolve_settings(
-        spec, preset, models, epochs, width, learning_rate, batch_size, train_subset, strengths,
-        probe_images, seed,
-    )  # fmt: skip
-    output = Path(output)
-    run_ = RecipeRun(
-        spec, settings, output, overwrite, GENERATED,
-        render=lambda results: render_table(spec, settings, results),
-        figures=lambda results, folder: plot(settings, results, folder),
-        keep={"runs": []}, log=log,
-    )  # fmt: skip
-    results, say = run_.results, run_.say
-    splits = cifar_runs.load_splits(
-        settings["data"], data_dir, download, settings["train_subset"], settings["test_subset"],
-        settings["seed"],
-    )  # fmt: skip
-    results["data_source"] = splits.source
-    say(f"data: {splits.source}")
-    stats = cifar_runs.channel_stats(splits.x_train)
-    rng = np.random.default_rng(settings["seed"])
-    probe_index = rng.choice(len(splits.x_test), min(settings["probe_images"], len(splits.x_test)), replace=False)  # fmt: skip
-    probes = splits.x_test[np.sort(probe_index)].astype(np.float32)
-    deformed = deformed_probes(probes, settings)
-    random_labels = np.random.default_rng(settings["seed"] + 1).integers(
-        0, splits.num_classes, len(splits.y_train)
-    )
-    config = train_config(settings, verbose)
-    done = {(r["model"], r["state"]) for r in results["runs"]}
-    units = [(m, s) for m in settings["models"] for s in STATES]
-    for name, state in run_.pending(units, lambda u: u in done, lambda u: " ".join(u)):
+class Prepared(NamedTuple):
+    """What every network of a run shares."""
 
-        def build(name=name):
+    splits: object
+    stats: tuple
+    probes: np.ndarray
+    deformed: dict
+    random_labels: np.ndarray
+    config: object
+
+
+class DeformationRunner(Runner):
+    """Units: every network in every state (``init``, ``trained``, ``random-labels``)."""
+
+    recipe_outputs = GENERATED
+
+    def settings(self, spec: dict, options) -> dict:
+        o = dict(options)
+        return resolve_settings(
+            spec, o.get("preset"), o.get("models"), o.get("epochs"), o.get("width"),
+            o.get("learning_rate"), o.get("batch_size"), o.get("train_subset"),
+            o.get("strengths"), o.get("probe_images"), o.get("seed", 0),
+        )  # fmt: skip
+
+    def units(self, spec: dict, settings: dict, options) -> list[Unit]:
+        return [Unit(f"{m} {s}", (m, s)) for m in settings["models"] for s in STATES]
+
+    def unit_key(self, record: dict) -> str:
+        return f"{record['model']} {record['state']}"
+
+    def prepare(self, ctx) -> Prepared:
+        settings, options = ctx.settings, ctx.options
+        splits = cifar_runs.load_splits(
+            settings["data"], options.get("data_dir"), options.get("download", False),
+            settings["train_subset"], settings["test_subset"], settings["seed"],
+        )  # fmt: skip
+        ctx.results["data_source"] = splits.source
+        ctx.say(f"data: {splits.source}")
+        rng = np.random.default_rng(settings["seed"])
+        count = min(settings["probe_images"], len(splits.x_test))
+        probes = splits.x_test[np.sort(rng.choice(len(splits.x_test), count, replace=False))]
+        probes = probes.astype(np.float32)
+        random_labels = np.random.default_rng(settings["seed"] + 1).integers(
+            0, splits.num_classes, len(splits.y_train)
+        )
+        return Prepared(
+            splits, cifar_runs.channel_stats(splits.x_train), probes,
+            deformed_probes(probes, settings), random_labels, train_config(settings, ctx.verbose),
+        )  # fmt: skip
+
+    def measure(self, ctx, unit: Unit) -> list[dict]:
+        (name, state), settings, p = unit.value, ctx.settings, ctx.prepared
+        splits = p.splits
+
+        def build():
             return registry.get(
-                name,
-                classes=splits.num_classes,
-                width=settings["width"],
-                input_normalization=stats,
-            )
+                name, classes=splits.num_classes, width=settings["width"],
+                input_normalization=p.stats,
+            )  # fmt: skip
 
         t0 = time.perf_counter()
         if state == "init":
             training.seed_everything(settings["seed"])  # the same init as the trained runs
-            net, history = build(), None
+            net, history = build(), {}
         else:
-            labels = splits.y_train if state == "trained" else random_labels
-            say(f"{name} {state}: training {settings['epochs']} epoch(s) ...")
+            labels = splits.y_train if state == "trained" else p.random_labels
+            ctx.say(f"{unit}: training {settings['epochs']} epoch(s) ...")
             net, history = cifar_runs.train_or_load(
-                build, output / "models" / f"{name}-{state}.keras", splits.x_train, labels,
-                splits.x_test, splits.y_test, config, output / "work" / f"{name}-{state}",
+                build, ctx.output / "models" / f"{name}-{state}.keras", splits.x_train, labels,
+                splits.x_test, splits.y_test, p.config, ctx.output / "work" / f"{name}-{state}",
             )  # fmt: skip
-        row = {
-            "model": name,
-            "state": state,
-            **measure_network(net, probes, deformed, splits.x_test, splits.y_test, settings),
-            "final_train_loss": (history or {}).get("loss", [None])[-1],
-            "final_train_accuracy": (history or {}).get("accuracy", [None])[-1],
-            "params": int(net.count_params()),
-            "wall_s": round(time.perf_counter() - t0, 1),
-        }
-        results["runs"].append(row)
-        results["runs"].sort(
-            key=lambda r: (settings["models"].index(r["model"]), STATES.index(r["state"]))
+        m = measure_network(net, p.probes, p.deformed, splits.x_test, splits.y_test, settings)
+        wall_s = round(time.perf_counter() - t0, 1)
+        common = {"table": None, "row": str(unit), "dataset": splits.source, "model": name,
+                  "state": state, "wall_s": wall_s}  # fmt: skip
+        records = [
+            ctx.record(
+                **common,
+                column=f"sensitivity {layer} C={c}",
+                measured=value,
+                layer=layer,
+                strength=float(c),
+                standard_error=m["sensitivity_standard_error"][c][layer],
+            )
+            for c, per_layer in m["sensitivity"].items()
+            for layer, value in per_layer.items()
+        ]
+        records.append(
+            ctx.record(
+                **common,
+                column="accuracy",
+                measured=m["accuracy"],
+                final_train_loss=(history or {}).get("loss", [None])[-1],
+                final_train_accuracy=(history or {}).get("accuracy", [None])[-1],
+                params=int(net.count_params()),
+            )
         )
-        for c, per_layer in row["sensitivity"].items():
-            for layer, value in per_layer.items():
-                run_.record(
-                    table=None, row=f"{name} {state}", column=f"sensitivity {layer} C={c}",
-                    measured=value, dataset=splits.source, model=name, state=state,
-                    layer=layer, strength=float(c), wall_s=row["wall_s"],
-                    standard_error=row["sensitivity_standard_error"][c][layer],
-                )  # fmt: skip
-        run_.record(
-            table=None, row=f"{name} {state}", column="accuracy", measured=row["accuracy"],
-            dataset=splits.source, model=name, state=state, wall_s=row["wall_s"],
-        )  # fmt: skip
-        for conv, values in row["smoothness"].items():
-            run_.record(
-                table=None, row=f"{name} {state}", column=f"smoothness {conv}",
-                measured=values["gaussian_smoothness"], dataset=splits.source, model=name,
-                state=state, layer=conv, metric="gaussian_smoothness", wall_s=row["wall_s"],
-            )  # fmt: skip
-        run_.save()
+        records += [
+            ctx.record(
+                **common,
+                column=f"smoothness {conv}",
+                measured=values["gaussian_smoothness"],
+                layer=conv,
+                metric="gaussian_smoothness",
+            )
+            for conv, values in m["smoothness"].items()
+        ]
         c = str(settings["reference_strength"])
-        say(
-            f"{name} {state}: accuracy {100 * row['accuracy']:.1f} %, sensitivity at C={c}: "
-            + ", ".join(f"{k} {v:.3f}" for k, v in row["sensitivity"][c].items())
+        ctx.say(
+            f"{unit}: accuracy {100 * m['accuracy']:.1f} %, sensitivity at C={c}: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in m["sensitivity"][c].items())
         )
-    return run_.finish()
+        return records
+
+    def render(self, spec: dict, results: dict) -> str:
+        return render_table(spec, results["settings"], results)
+
+    def figures(self, spec: dict, results: dict, output: Path) -> None:
+        plot(results["settings"], results, output)
+
+
+RUNNER = DeformationRunner()

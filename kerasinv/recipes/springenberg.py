@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from kerasinv import models as model_registry
-from kerasinv import multi_worker
 from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.io import atomic_path
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import plots, preflight
 from kerasinv.recipes import records as rec
-from kerasinv.recipes.engine import RecipeRun, choose, preset_table, setting, train_config
+from kerasinv.recipes.engine import Runner, Unit, choose, preset_table, setting, train_config
 from kerasinv.recipes.options import option
-from kerasinv.recipes.outputs import log
 
 # TensorFlow only when a run starts: the CLI reads OPTIONS without it
 training = lazy_import("kerasinv.training")
@@ -274,138 +272,120 @@ def render_table(spec: dict, settings: dict, records: list[dict], paper_table: s
     return head + "\n" + rec.markdown_table(headers, rows) + "\n"
 
 
-def run(
-    spec: dict,
-    preset: str | None = None,
-    models: list[str] | None = None,
-    dataset: str = "cifar10",
-    data_dir=None,
-    download: bool = False,
-    epochs: int | None = None,
-    augment: bool = False,
-    output="runs/springenberg-allcnn",
-    seed: int = 0,
-    width: float | None = None,
-    learning_rate: float | None = None,
-    batch_size: int | None = None,
-    train_subset: int | None = None,
-    init: str | None = None,
-    bias_decay: bool | None = None,
-    grid: str | None = None,
-    reshuffle: bool | None = None,
-    strategy: str = "default",
-    overwrite: bool = False,
-    verbose: int = 2,
-    log: Callable[[str], None] = log,
-) -> list[dict]:
-    """Run the recipe; returns the records (also in ``output/results.json``)."""
-    settings = resolve_settings(
-        spec,
-        preset,
-        dataset,
-        epochs,
-        augment,
-        seed,
-        width,
-        learning_rate,
-        batch_size,
-        train_subset,
-        strategy,
-        init,
-        bias_decay,
-        grid,
-        reshuffle,
-    )
-    chosen = choose(models, spec["presets"][settings["preset"]], spec)
-    # the same checks as the CLI's
-    preflight(
-        spec, preset=preset, models=chosen, dataset=dataset, data_dir=data_dir, download=download
-    )
-    output = Path(output)
-    paper_table, paper = paper_reference(spec, settings["dataset"], settings["augment"])
+class Prepared(NamedTuple):
+    """What every network of a run shares: the splits, the fitted whitening layer, the training
+    configuration and the ``(train, test)`` datasets."""
 
-    def figures(results, folder):
-        if results["records"]:
-            plots.measured_vs_paper(
-                results["records"], folder / "errors.png",
-                f"{spec['recipe']} ({settings['preset']}, {settings['dataset']}): test error",
-                COLUMN,
-            )  # fmt: skip
+    splits: object
+    whitening: object
+    config: object
+    data: tuple
 
-    run_ = RecipeRun(
-        spec, settings, output, overwrite, GENERATED,
-        render=lambda results: render_table(spec, settings, results["records"], paper_table),
-        figures=figures, log=log,
-    )  # fmt: skip
-    previous, results = run_.previous, run_.results
-    done = {
-        r["model"]: r for r in previous.get("records", []) if (output / r["saved_model"]).is_dir()
-    }
-    results["records"] = list(done.values())  # a model counts as done once it is exported
 
-    log(f"[{spec['recipe']}] preset {settings['preset']}: loading {settings['dataset']} ...")
-    splits = load_data(settings, data_dir, download)
-    log(f"[{spec['recipe']}] data: {splits.source}")
-    prep = run_preprocessing(output, splits, bool(previous), log, spec["recipe"])
-    whitening = prep.layer()
-    config = train_config(settings, verbose, schedule_epochs=schedule_epochs(settings))
-    train_data, test_data = training.make_datasets(
-        splits.x_train, splits.y_train, splits.x_test, splits.y_test, whitening, config
-    )
-    results["data_source"] = splits.source
-    # in a multi-worker run the chief's files decide what is done
-    for name in run_.pending(chosen, lambda n: multi_worker.chief_value(n in done)):
-        log(f"[{spec['recipe']}] {name}: training {settings['epochs']} epoch(s) ...")
+class AllCNNRunner(Runner):
+    """Units: the chosen networks, each trained, measured on the test split and exported; a
+    network counts as done once its SavedModel is written."""
+
+    recipe_outputs = GENERATED
+
+    def settings(self, spec: dict, options) -> dict:
+        o = dict(options)
+        return resolve_settings(
+            spec, o.get("preset"), o.get("dataset", "cifar10"), o.get("epochs"),
+            bool(o.get("augment", False)), o.get("seed", 0), o.get("width"),
+            o.get("learning_rate"), o.get("batch_size"), o.get("train_subset"),
+            o.get("strategy", "default"), o.get("init"), o.get("bias_decay"), o.get("grid"),
+            o.get("reshuffle"),
+        )  # fmt: skip
+
+    def units(self, spec: dict, settings: dict, options) -> list[Unit]:
+        chosen = choose(options.get("models"), spec["presets"][settings["preset"]], spec)
+        preflight(  # the same checks as the CLI's
+            spec, preset=options.get("preset"), models=chosen, dataset=settings["dataset"],
+            data_dir=options.get("data_dir"), download=options.get("download", False),
+        )  # fmt: skip
+        return [Unit(name, name) for name in chosen]
+
+    def unit_key(self, record: dict) -> str:
+        return record["model"]
+
+    def is_done(self, output: Path, records: list[dict]) -> bool:
+        return any((output / r["saved_model"]).is_dir() for r in records)
+
+    def prepare(self, ctx) -> Prepared:
+        settings = ctx.settings
+        ctx.say(f"preset {settings['preset']}: loading {settings['dataset']} ...")
+        splits = load_data(
+            settings, ctx.options.get("data_dir"), ctx.options.get("download", False)
+        )
+        ctx.say(f"data: {splits.source}")
+        prep = run_preprocessing(
+            ctx.output, splits, bool(ctx.run.previous), ctx.run._log, ctx.spec["recipe"]
+        )
+        whitening = prep.layer()
+        config = train_config(settings, ctx.verbose, schedule_epochs=schedule_epochs(settings))
+        data = training.make_datasets(
+            splits.x_train, splits.y_train, splits.x_test, splits.y_test, whitening, config
+        )
+        ctx.results["data_source"] = splits.source
+        return Prepared(splits, whitening, config, data)
+
+    def measure(self, ctx, unit: Unit) -> list[dict]:
+        name, settings, output = unit.key, ctx.settings, ctx.output
+        splits, whitening, config, data = ctx.prepared
+        ctx.say(f"{name}: training {settings['epochs']} epoch(s) ...")
         t0 = time.perf_counter()
 
-        def build(name=name):
+        def build():
             return model_registry.get(
-                name,
-                classes=splits.num_classes,
-                width=settings["width"],
+                name, classes=splits.num_classes, width=settings["width"],
                 **model_options(settings),
-            )
+            )  # fmt: skip
 
         workdir = output / "work" / name
-        result = training.train(build, train_data, test_data, config, workdir)
+        result = training.train(build, *data, config, workdir)
         model = result.model
         model_file = output / "models" / f"{name}.keras"
         model_file.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(model_file, suffix=".keras") as tmp:
             model.save(tmp)
         saved = export.export_serving(
-            model, output / "saved_models", name, version=1, preprocessing=whitening, overwrite=True
-        )
+            model, output / "saved_models", name, version=1, preprocessing=whitening,
+            overwrite=True,
+        )  # fmt: skip
         shutil.rmtree(workdir, ignore_errors=True)
         measured = round(100.0 * result.test_error, 2)
+        paper_table, paper = paper_reference(ctx.spec, settings["dataset"], settings["augment"])
         ref = paper.get(name, {})
-        record = rec.record(
-            results,
-            table=paper_table,
-            row=name,
-            column=COLUMN,
-            measured=measured,
-            paper=ref.get("error"),
-            tolerance=settings["tolerance"],
-            dataset=settings["dataset"],
-            model=name,
-            wall_s=round(time.perf_counter() - t0, 1),
-            augment=settings["augment"],
+        record = ctx.record(
+            table=paper_table, row=name, column=COLUMN, measured=measured,
+            paper=ref.get("error"), tolerance=settings["tolerance"], dataset=settings["dataset"],
+            model=name, wall_s=round(time.perf_counter() - t0, 1), augment=settings["augment"],
             params=int(model.count_params()),
             params_width1=int(model_registry.get(name, classes=splits.num_classes).count_params()),
-            params_paper=ref.get("params"),
-            width=settings["width"],
-            epochs=settings["epochs"],
-            epochs_run=result.epochs_run,
-            resumed_from_epoch=result.resumed_from_epoch,
-            train_images=len(splits.x_train),
-            test_images=len(splits.x_test),
+            params_paper=ref.get("params"), width=settings["width"], epochs=settings["epochs"],
+            epochs_run=result.epochs_run, resumed_from_epoch=result.resumed_from_epoch,
+            train_images=len(splits.x_train), test_images=len(splits.x_test),
             final_train_loss=result.history.get("loss", [None])[-1],
             model_file=str(model_file.relative_to(output)),
             saved_model=str(saved.relative_to(output)),
-        )
-        results["records"] = [r for r in results["records"] if r["model"] != name] + [record]
-        results["records"].sort(key=lambda r: spec["models"].index(r["model"]))
-        run_.save()
-        log(f"[{spec['recipe']}] {name}: test error {measured:.2f} % in {record['wall_s']:.0f} s")
-    return run_.finish()
+        )  # fmt: skip
+        ctx.say(f"{name}: test error {measured:.2f} % in {record['wall_s']:.0f} s")
+        return [record]
+
+    def render(self, spec: dict, results: dict) -> str:
+        settings = results["settings"]
+        paper_table, _ = paper_reference(spec, settings["dataset"], settings["augment"])
+        return render_table(spec, settings, results["records"], paper_table)
+
+    def figures(self, spec: dict, results: dict, output: Path) -> None:
+        settings = results["settings"]
+        if results["records"]:
+            plots.measured_vs_paper(
+                results["records"], output / "errors.png",
+                f"{spec['recipe']} ({settings['preset']}, {settings['dataset']}): test error",
+                COLUMN,
+            )  # fmt: skip
+
+
+RUNNER = AllCNNRunner()

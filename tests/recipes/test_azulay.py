@@ -10,6 +10,7 @@ from kerasinv.errors import ConfigError, OutputError
 from kerasinv.recipes import load_spec, run_recipe
 from kerasinv.recipes.azulay import paper_values, render_table
 from kerasinv.recipes.subjects import parse_models, parse_weights
+from tests import golden
 from tests.conftest import PHOTOS, run_cli_here
 
 SHIPPED = "all-cnn-c-bn-w050"
@@ -184,3 +185,10 @@ def test_quick_without_cifar_falls_back_to_the_embedded_sample(tmp_path, isolate
     )
     (info,) = json.loads((tmp_path / "out" / "results.json").read_text())["subjects"].values()
     assert "CIFAR-10 not found" in info["data"] and info["images"] == 20
+
+
+def test_smoke_records_equal_the_golden_records(smoke_run):
+    """The pinned smoke numbers (tests/golden.py: equal on the machine that wrote them)."""
+    out, proc = smoke_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    golden.pin("azulay-onepixel", json.loads((out / "results.json").read_text())["records"], 0.05)

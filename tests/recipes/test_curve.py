@@ -16,6 +16,7 @@ from kerasinv.data.reference import caffe_all_cnn_c
 from kerasinv.recipes import load_spec
 from kerasinv.recipes.curve import resolve_settings
 from kerasinv.recipes.springenberg import resolve_settings as allcnn_settings
+from tests import golden
 from tests.conftest import CURVE_EPOCHS as EPOCHS
 from tests.conftest import curve_records as _records
 from tests.conftest import free_ports as _free_ports
@@ -297,3 +298,10 @@ def test_a_spec_can_keep_one_data_order_as_caffe_does():
     older = copy.deepcopy(spec)
     del older["training"]["reshuffle"]
     assert "reshuffle" not in protocol_settings(older, None, None, None, None, None, preset)
+
+
+def test_smoke_records_equal_the_golden_records(unbroken):
+    """The pinned smoke numbers (tests/golden.py: equal on the machine that wrote them)."""
+    out, proc = unbroken
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    golden.pin("springenberg-curve", json.loads((out / "results.json").read_text())["records"], 0.1)

@@ -54,7 +54,9 @@ def test_too_few_seeds_leave_the_claim_undecided_never_passed():
 
 
 def test_a_failure_decides_even_when_later_epochs_are_missing():
-    curves = {k: {e: v for e, v in c.items() if e <= 5} for k, c in _curves([0.1, 0.2, 0.3]).items()}
+    curves = {
+        k: {e: v for e, v in c.items() if e <= 5} for k, c in _curves([0.1, 0.2, 0.3]).items()
+    }
     v = verdict(bands(curves, REFERENCE.get, range(11)))
     assert v.band is False and v.met is False
 

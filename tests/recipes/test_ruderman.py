@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from tests import golden
 from tests.conftest import run_cli_here
 
 STATES = ["init", "trained", "random-labels"]
@@ -20,46 +21,61 @@ def smoke_run(tmp_path_factory):
     return out, proc
 
 
+def _units(results):
+    """``{(model, state): {column: measured}}`` from the records."""
+    units = {}
+    for r in results["records"]:
+        units.setdefault((r["model"], r["state"]), {})[r["column"]] = r["measured"]
+    return units
+
+
 def test_smoke_measures_every_network_state_strength_and_layer(smoke_run):
     out, proc = smoke_run
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
-    runs = results["runs"]
-    assert [(r["model"], r["state"]) for r in runs] == [
+    units = _units(results)
+    assert list(units) == [
         (m, s) for m in ("downsampling-blur", "downsampling-subsample") for s in STATES
     ]
-    for r in runs:
-        assert set(r["sensitivity"]) == {"1.0", "2.0"}
+    for columns in units.values():
         for c in ("1.0", "2.0"):
-            assert list(r["sensitivity"][c]) == LAYERS
-            assert all(0 <= v < 2 for v in r["sensitivity"][c].values())
-        assert set(r["smoothness"]) == {"conv1", "conv2", "conv3", "stage4"}
+            values = [columns[f"sensitivity {layer} C={c}"] for layer in LAYERS]
+            assert all(0 <= v < 2 for v in values)
+        smooth = {k.removeprefix("smoothness ") for k in columns if k.startswith("smoothness")}
+        assert smooth == {"conv1", "conv2", "conv3", "stage4"}
     # per network: 2 strengths x 5 layers of sensitivity, the accuracy, 4 convs' smoothness
     assert len(results["records"]) == 2 * 3 * (2 * 5 + 1 + 4)
+    assert set(results) >= {"recipe", "settings", "versions", "records", "data_source"}
     for figure in ("sensitivity_by_layer.png", "sensitivity_by_strength.png",
                    "smoothness_vs_sensitivity.png"):  # fmt: skip
         assert (out / figure).stat().st_size > 5000
     table = (out / "table.md").read_text()
     assert "| blur | random-labels |" in table
-    # the table is rendered from the records alone: the same text without the per-unit rows
+    # the table is rendered from the records alone
     from kerasinv.recipes.ruderman import render_table
     from kerasinv.recipes.specs import load_spec
 
-    no_runs = {k: v for k, v in results.items() if k != "runs"}
-    assert render_table(load_spec("ruderman-deformation"), results["settings"], no_runs) == table
+    assert render_table(load_spec("ruderman-deformation"), results["settings"], results) == table
 
 
 def test_sensitivity_behaves_as_expected_at_initialisation(smoke_run):
     """Stronger deformations move every layer more; a blur before subsampling makes the deep
     stages far less sensitive than plain subsampling (the same untrained filters otherwise)."""
     out, _ = smoke_run
-    runs = {
-        (r["model"], r["state"]): r for r in json.loads((out / "results.json").read_text())["runs"]
-    }
-    for r in runs.values():
-        if r["state"] == "init":
+    units = _units(json.loads((out / "results.json").read_text()))
+    for (_, state), columns in units.items():
+        if state == "init":
             for layer in LAYERS:
-                assert r["sensitivity"]["1.0"][layer] < r["sensitivity"]["2.0"][layer]
-    blur = runs[("downsampling-blur", "init")]["sensitivity"]["2.0"]
-    plain = runs[("downsampling-subsample", "init")]["sensitivity"]["2.0"]
-    assert blur["stage4"] < 0.5 * plain["stage4"]
+                assert columns[f"sensitivity {layer} C=1.0"] < columns[f"sensitivity {layer} C=2.0"]
+    blur = units[("downsampling-blur", "init")]["sensitivity stage4 C=2.0"]
+    plain = units[("downsampling-subsample", "init")]["sensitivity stage4 C=2.0"]
+    assert blur < 0.5 * plain
+
+
+def test_smoke_records_equal_the_golden_records(smoke_run):
+    """The pinned smoke numbers (tests/golden.py: equal on the machine that wrote them)."""
+    out, proc = smoke_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    golden.pin(
+        "ruderman-deformation", json.loads((out / "results.json").read_text())["records"], 0.1
+    )

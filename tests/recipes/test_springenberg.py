@@ -12,6 +12,7 @@ from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.recipes import load_spec
 from kerasinv.recipes.engine import train_config
 from kerasinv.recipes.springenberg import render_table, resolve_settings
+from tests import golden
 from tests.conftest import run_cli_here
 
 #: a pooling and an all-convolutional network (the twelve build and count their parameters in
@@ -192,3 +193,12 @@ def test_quick_is_the_opening_of_the_paper_run_for_the_four_c_networks():
         resolve_settings(
             spec, "quick", "cifar10", None, False, 0, None, None, None, None, "default"
         )
+
+
+def test_smoke_records_equal_the_golden_records(smoke_run):
+    """The pinned smoke numbers (tests/golden.py: equal on the machine that wrote them)."""
+    out, proc, _ = smoke_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    golden.pin(
+        "springenberg-allcnn", json.loads((out / "results.json").read_text())["records"], 10.0
+    )

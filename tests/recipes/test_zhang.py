@@ -6,6 +6,7 @@ import pytest
 
 from kerasinv.recipes import load_spec, run_recipe
 from kerasinv.recipes.zhang import parse_paper_label
+from tests import golden
 from tests.conftest import PHOTOS, run_cli_here
 
 
@@ -155,3 +156,10 @@ def test_figures_show_sampling_error_and_draw_no_empty_plot(smoke_run, tmp_path)
     no_sweep = [r for r in results["records"] if not r["column"].startswith("diagonal")]
     plot(results["settings"], {**results, "records": no_sweep}, tmp_path)
     assert (tmp_path / "by_filter.png").is_file() and not (tmp_path / "diagonal.png").exists()
+
+
+def test_smoke_records_equal_the_golden_records(smoke_run):
+    """The pinned smoke numbers (tests/golden.py: equal on the machine that wrote them)."""
+    out, proc = smoke_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    golden.pin("zhang-blurpool", json.loads((out / "results.json").read_text())["records"], 0.1)
