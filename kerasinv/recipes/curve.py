@@ -23,15 +23,14 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
-from kerasinv import multi_worker
 from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import plots, preflight
 from kerasinv.recipes import records as rec
-from kerasinv.recipes.engine import RecipeRun, choose, preset_table, setting, train_config
+from kerasinv.recipes.engine import Runner, Unit, choose, preset_table, setting, train_config
 from kerasinv.recipes.options import option
-from kerasinv.recipes.outputs import log
 from kerasinv.recipes.springenberg import model_options, protocol_settings
 
 training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
@@ -335,140 +334,130 @@ def plot_curve(results: dict, reference, path: Path) -> Path:
     return plots.save(fig, path, dpi=120)
 
 
-def run(
-    spec: dict,
-    preset: str | None = None,
-    models: list[str] | None = None,
-    data_dir=None,
-    download: bool = False,
-    epochs: int | None = None,
-    output="runs/springenberg-curve",
-    seed: int = 0,
-    width: float | None = None,
-    learning_rate: float | None = None,
-    batch_size: int | None = None,
-    init: str | None = None,
-    bias_decay: bool | None = None,
-    grid: str | None = None,
-    reshuffle: bool | None = None,
-    strategy: str = "default",
-    overwrite: bool = False,
-    verbose: int = 2,
-    log: Callable[[str], None] = log,
-) -> list[dict]:
-    """Run (or extend) the curve; returns the records (also in ``output/results.json``)."""
-    import keras
+class Prepared(NamedTuple):
+    """What the curve's epochs share."""
 
-    from kerasinv import models as model_registry
-    from kerasinv.data.reference import caffe_all_cnn_c
-    from kerasinv.recipes.springenberg import load_data, run_preprocessing
+    splits: object
+    config: object
+    train_data: object
+    test_data: object
+    probe_images: object
+    reference: object
 
-    settings = resolve_settings(
-        spec,
-        preset,
-        models,
-        seed,
-        width,
-        learning_rate,
-        batch_size,
-        init,
-        bias_decay,
-        grid,
-        strategy,
-        reshuffle,
-    )
-    p = spec["presets"][settings["preset"]]
-    epochs = int(epochs if epochs is not None else p.get("epochs", 15))
-    preflight(spec, preset=preset, models=models, data_dir=data_dir, download=download)
-    output = Path(output)
-    reference = caffe_all_cnn_c()
-    name = spec["recipe"]
 
-    def figures(results, folder):
+class CurveRunner(Runner):
+    """Units: the epochs 0 (the fresh network) to ``--epochs``; one training run emits a record
+    after each epoch. The checkpoint is kept, so a larger ``--epochs`` extends the curve."""
+
+    recipe_outputs = GENERATED
+    keep_work = True
+
+    def settings(self, spec: dict, options) -> dict:
+        o = dict(options)
+        settings = resolve_settings(
+            spec, o.get("preset"), o.get("models"), o.get("seed", 0), o.get("width"),
+            o.get("learning_rate"), o.get("batch_size"), o.get("init"), o.get("bias_decay"),
+            o.get("grid"), o.get("strategy", "default"), o.get("reshuffle"),
+        )  # fmt: skip
+        preflight(
+            spec, preset=o.get("preset"), models=o.get("models"), data_dir=o.get("data_dir"),
+            download=o.get("download", False),
+        )  # fmt: skip
+        return settings
+
+    def units(self, spec: dict, settings: dict, options) -> list[Unit]:
+        p = spec["presets"][settings["preset"]]
+        epochs = int(options["epochs"] if options.get("epochs") is not None else p["epochs"])
+        return [Unit(f"epoch {e}", e) for e in range(epochs + 1)]
+
+    def unit_key(self, record: dict) -> str:
+        return f"epoch {record['epoch']}"
+
+    def prepare(self, ctx) -> Prepared:
+        from kerasinv.data.reference import caffe_all_cnn_c
+        from kerasinv.recipes.springenberg import load_data, run_preprocessing
+
+        settings, options, results = ctx.settings, ctx.options, ctx.results
+        ctx.say(f"preset {settings['preset']}: loading CIFAR-10 ...")
+        splits = load_data(settings, options.get("data_dir"), options.get("download", False))
+        ctx.say(f"data: {splits.source}")
+        prep = run_preprocessing(
+            ctx.output, splits, bool(ctx.run.previous), ctx.run._log, ctx.spec["recipe"]
+        )
+        epochs = len(self.units(ctx.spec, settings, options)) - 1
+        config = train_config(
+            settings, ctx.verbose, epochs=epochs,
+            schedule_epochs=training.PAPER_EPOCHS,  # the first epochs of the paper's 350
+        )  # fmt: skip
+        train_data, test_data = training.make_datasets(
+            splits.x_train, splits.y_train, splits.x_test, splits.y_test, prep.layer(), config
+        )
+        reference = caffe_all_cnn_c()
+        results.update(
+            epochs=epochs, data_source=splits.source, reference=reference.source,
+            test_images=len(splits.x_test),
+        )  # fmt: skip
+        probe = test_data.unbatch().take(DEAD_PROBE_IMAGES).batch(DEAD_PROBE_IMAGES)
+        return Prepared(splits, config, train_data, test_data, next(iter(probe))[0], reference)
+
+    def measure_all(self, ctx, units: list[Unit], emit) -> None:
+        import keras
+
+        from kerasinv import models as model_registry
+
+        p, settings = ctx.prepared, ctx.settings
+        by_epoch = {u.value: u for u in units}
+        clock = {"t": time.perf_counter()}
+
+        def write_point(epoch: int, logs: dict, dead: int | None) -> None:
+            record = point_record(
+                ctx.results, epoch, logs, len(p.splits.x_train), p.reference,
+                time.perf_counter() - clock["t"], dead,
+            )  # fmt: skip
+            clock["t"] = time.perf_counter()
+            emit(by_epoch.get(epoch, Unit(f"epoch {epoch}", epoch)), [record])
+            self.figures(ctx.spec, ctx.results, ctx.output)  # a long curve can be watched
+            ref = "–" if record["paper"] is None else f"{record['paper']:.3f}"
+            ref_loss = record["reference_test_cross_entropy"]
+            ctx.say(
+                f"epoch {epoch}: test accuracy {record['measured']:.3f} (Caffe {ref}), "
+                f"test cross-entropy {record['test_cross_entropy']:.3f} "
+                f"(Caffe {'–' if ref_loss is None else f'{ref_loss:.3f}'}), dead class units {dead}"
+            )
+            warning = collapse_warning(dead, p.splits.num_classes)
+            if warning:
+                ctx.say(f"warning: {warning}")
+
+        class WritePoint(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                write_point(epoch + 1, logs, dead_class_units(self.model, p.probe_images))
+
+        def build():
+            return model_registry.get(
+                settings["model"], classes=p.splits.num_classes, width=settings["width"],
+                **model_options(settings),
+            )  # fmt: skip
+
+        if 0 in by_epoch:  # the network before any step (Caffe tests at iteration 0 too)
+            write_point(0, *initial_scores(build, p.config.seed, p.test_data, p.probe_images))
+        if any(e > 0 for e in by_epoch):
+            done = min(e for e in by_epoch if e > 0) - 1
+            ctx.say(
+                f"{settings['model']}: training to epoch {p.config.epochs} (resuming after {done}) ..."
+            )
+            training.train(
+                build, p.train_data, p.test_data, p.config, ctx.output / "work",
+                callbacks=[WritePoint()], evaluate_each_epoch=True, keep_checkpoint=True,
+            )  # fmt: skip
+
+    def render(self, spec: dict, results: dict) -> str:
+        return render_table(spec, results)
+
+    def figures(self, spec: dict, results: dict, output: Path) -> None:
         if results["records"]:
-            plot_curve(results, reference, folder / "curve.png")
+            from kerasinv.data.reference import caffe_all_cnn_c
 
-    run_ = RecipeRun(
-        spec, settings, output, overwrite, GENERATED,
-        render=lambda results: render_table(spec, results), figures=figures, log=log,
-    )  # fmt: skip
-    previous, results = run_.previous, run_.results
+            plot_curve(results, caffe_all_cnn_c(), output / "curve.png")
 
-    log(f"[{name}] preset {settings['preset']}: loading CIFAR-10 ...")
-    splits = load_data(settings, data_dir, download)
-    log(f"[{name}] data: {splits.source}")
-    prep = run_preprocessing(output, splits, bool(previous), log, name)
-    config = train_config(
-        settings, verbose, epochs=epochs,
-        schedule_epochs=training.PAPER_EPOCHS,  # the first epochs of the paper's 350
-    )  # fmt: skip
-    train_data, test_data = training.make_datasets(
-        splits.x_train, splits.y_train, splits.x_test, splits.y_test, prep.layer(), config
-    )
-    results["epochs"] = epochs
-    results["data_source"] = splits.source
-    results["reference"] = reference.source
-    results["test_images"] = len(splits.x_test)
-    results["records"] = [r for r in results["records"] if r["epoch"] <= epochs]
-    done = max((r["epoch"] for r in results["records"]), default=0)
-    if done >= epochs:
-        log(f"[{name}] {epochs} epoch(s) already measured in {output}")
-    clock = {"t": time.perf_counter()}
 
-    probe_images = test_data.unbatch().take(DEAD_PROBE_IMAGES).batch(DEAD_PROBE_IMAGES)
-    probe_images = next(iter(probe_images))[0]
-
-    class WritePoint(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            write_point(epoch, logs, dead_class_units(self.model, probe_images))
-
-    def write_point(epoch, logs, dead):
-        record = point_record(
-            results,
-            epoch + 1,
-            logs,
-            len(splits.x_train),
-            reference,
-            time.perf_counter() - clock["t"],
-            dead,
-        )
-        clock["t"] = time.perf_counter()
-        results["records"] = [r for r in results["records"] if r["epoch"] != epoch + 1] + [record]
-        results["records"].sort(key=lambda r: r["epoch"])
-        run_.save()
-        figures(results, output)
-        ref = "–" if record["paper"] is None else f"{record['paper']:.3f}"
-        ref_loss = record["reference_test_cross_entropy"]
-        log(
-            f"[{name}] epoch {epoch + 1}: test accuracy {record['measured']:.3f} (Caffe {ref}), "
-            f"test cross-entropy {record['test_cross_entropy']:.3f} "
-            f"(Caffe {'–' if ref_loss is None else f'{ref_loss:.3f}'}), dead class units {dead}"
-        )
-        warning = collapse_warning(dead, splits.num_classes)
-        if warning:
-            log(f"[{name}] warning: {warning}")
-
-    def build():
-        return model_registry.get(
-            settings["model"],
-            classes=splits.num_classes,
-            width=settings["width"],
-            **model_options(settings),
-        )
-
-    if not results["records"] and epochs > 0:  # a fresh run: measure the network before any step
-        write_point(-1, *initial_scores(build, config.seed, test_data, probe_images))
-
-    if multi_worker.chief_value(done < epochs):  # the chief's files decide
-        log(f"[{name}] {settings['model']}: training to epoch {epochs} (resuming after {done}) ...")
-        training.train(
-            build,
-            train_data,
-            test_data,
-            config,
-            output / "work",
-            callbacks=[WritePoint()],
-            evaluate_each_epoch=True,
-            keep_checkpoint=True,
-        )
-    return run_.finish(keep_work=True)  # the checkpoint lets --epochs extend the curve
+RUNNER = CurveRunner()

@@ -193,6 +193,8 @@ class RecipeRun:
         }
         for key, default in (keep or {}).items():
             self.results[key] = self.previous.get(key, default)
+        for key, value in self.previous.items():  # what a runner noted (data_source ...)
+            self.results.setdefault(key, value)
         self._render, self._figures = render, figures
         self._log = log or stderr_log
 
@@ -310,6 +312,13 @@ class Runner:
         """Measure one unit: its records (:meth:`Context.record`)."""
         raise NotImplementedError
 
+    def measure_all(self, ctx: Context, units: list[Unit], emit: Callable) -> None:
+        """Measure ``units`` in order, handing each one's records to ``emit(unit, records)`` as
+        soon as they exist (the engine saves them at once). The default measures one unit at a
+        time; a learning curve overrides it to train once and emit after every epoch."""
+        for unit in units:
+            emit(unit, self.measure(ctx, unit))
+
     def render(self, spec: dict, results: dict) -> str:
         """``table.md``, from ``results`` (its records) alone."""
         raise NotImplementedError
@@ -345,16 +354,15 @@ def execute(runner: Runner, spec: dict, output, options: Mapping, verbose: int =
         units,
         lambda u: multi_worker.chief_value(runner.is_done(run.output, by_unit.get(u.key, []))),
     )
+    def emit(unit: Unit, records: list[dict]) -> None:
+        by_unit[unit.key] = list(records)
+        ranked = sorted(by_unit, key=lambda k: order.get(k, len(order)))
+        run.results["records"] = [r for key in ranked for r in by_unit[key]]
+        run.save()
+
     if pending:
         ctx.prepared = runner.prepare(ctx)
-    for unit in pending:
-        by_unit[unit.key] = list(runner.measure(ctx, unit))
-        run.results["records"] = [
-            r
-            for key in sorted(by_unit, key=lambda k: order.get(k, len(order)))
-            for r in by_unit[key]
-        ]
-        run.save()
+        runner.measure_all(ctx, pending, emit)
     return run.finish(keep_work=runner.keep_work)
 
 
