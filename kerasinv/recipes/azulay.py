@@ -8,8 +8,8 @@ images, the others on the ``--images`` photos (resized to ``S · 256/224`` and c
 
 Output folder (written atomically, ``results.json`` after every subject so a long run resumes):
 
-- ``results.json``: settings, versions, one record per (subject, protocol, metric), subject details,
-  the subjects that could not be loaded and why;
+- ``results.json``: settings, versions, one record per (subject, protocol, metric) with the
+  subject's details, the subjects that could not be loaded and why;
 - ``table.md``: the JMLR Table 1 layout (rows: metric and protocol; columns: networks), the paper's
   values under ours;
 - ``p_top1_change.png``: P(top-1 change) per protocol and network, the paper's values as markers;
@@ -18,8 +18,6 @@ Output folder (written atomically, ``results.json`` after every subject so a lon
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +27,8 @@ from kerasinv.io import atomic_path
 from kerasinv.recipes import plots
 from kerasinv.recipes import records as rec
 from kerasinv.recipes import subjects as subj
-from kerasinv.recipes.engine import RecipeRun, preset_table
+from kerasinv.recipes.engine import Runner, Unit, preset_table
 from kerasinv.recipes.options import option
-from kerasinv.recipes.outputs import log
 
 GENERATED = ("table.md", "p_top1_change.png", "per_image")
 METRICS = {"p_top1_change": "P(top-1 change)", "mean_absolute_change": "MAC"}
@@ -258,136 +255,119 @@ def plot(spec: dict, settings: dict, results: dict, path: Path) -> Path:
     return path
 
 
-def run(
-    spec: dict,
-    preset: str | None = None,
-    images: str | None = None,
-    labels: str | None = None,
-    limit: int | None = None,
-    networks: list[str] | None = None,
-    weights: list[str] | None = None,
-    model: list[str] | None = None,
-    protocols: list[str] | None = None,
-    countermeasures: list[str] | None = None,
-    background: str | None = None,
-    preprocess: str = "auto",
-    cifar_images: int | None = None,
-    data_dir=None,
-    download: bool = False,
-    batch_size: int = 16,
-    output="runs/azulay-onepixel",
-    seed: int = 0,
-    overwrite: bool = False,
-    verbose: int = 2,
-    log: Callable[[str], None] = log,
-) -> list[dict]:
-    """Run the recipe; returns the records (also in ``output/results.json``)."""
-    from kerasinv.evaluation import evaluate
+class OnePixelRunner(Runner):
+    """Units: the planned subjects (paper networks, user models, the shipped CIFAR-10 model, and
+    each one's anti-aliased twins). A subject that cannot be loaded gives no records: it is noted
+    in ``results["unavailable"]`` and tried again by the next run."""
 
-    settings = resolve_settings(
-        spec, preset, images, limit, networks, protocols, countermeasures, background, seed,
-        cifar_images,
-    )  # fmt: skip
-    weight_sources = subj.parse_weights(weights)
-    model_paths = subj.parse_models(model)
-    settings["weights"] = {f"{k[0]}:{k[1]}": v for k, v in sorted(weight_sources.items())}
-    settings["models"] = {label: str(path) for label, path in model_paths}
-    if settings["networks"] and not images:
-        raise ConfigError(
-            f"the ImageNet networks ({', '.join(settings['networks'])}) need photos: pass --images "
-            "DIR (a folder or tar of ImageNet photos), or --networks none to skip them"
-        )
-    subj.check_user_models(model_paths, preprocess)
-    output = Path(output)
-    run_ = RecipeRun(
-        spec, settings, output, overwrite, GENERATED,
-        render=lambda results: render_table(spec, settings, results),
-        figures=lambda results, folder: plot(spec, settings, results, folder / "p_top1_change.png"),
-        keep={"subjects": {}}, log=log,
-    )  # fmt: skip
-    results, say = run_.results, run_.say
-    results["unavailable"] = {}  # why a subject could not be measured, this time
-    planned = subj.plan(
-        settings["networks"], weight_sources, model_paths, settings["countermeasures"], preprocess
-    )
-    if settings["cifar_model"]:
-        from kerasinv.models.shipped import SHIPPED_NAME, shipped_keras
+    recipe_outputs = GENERATED
 
-        planned += subj.plan(
-            [], {("*", subj.BASELINE): "imagenet"}, [(SHIPPED_NAME, shipped_keras())],
-            settings["countermeasures"], "none",
+    def settings(self, spec: dict, options) -> dict:
+        o = dict(options)
+        settings = resolve_settings(
+            spec, o.get("preset"), o.get("images"), o.get("limit"), o.get("networks"),
+            o.get("protocols"), o.get("countermeasures"), o.get("background"), o.get("seed", 0),
+            o.get("cifar_images"),
         )  # fmt: skip
-    photo_cache: dict[int, tuple] = {}
-    cifar = None
-    todo = run_.pending(planned, lambda item: item.label in results["subjects"], lambda i: i.label)
-    for item in todo:
-        s = item.load(say)
-        if isinstance(s, subj.Unavailable):
-            results["unavailable"][s.label] = s.reason
-            continue
-        size = s.model.input_size
-        if size <= CIFAR_MAX_SIZE:
-            if cifar is None:
-                cifar = _cifar_images(settings, data_dir, download)
-            x, y, data = cifar
-            skipped: list = []
-            labels_from = "file"  # CIFAR labels are the CIFAR model's own class indices
-            folder_classes: tuple[str, ...] = ()
-        else:
-            if not images:
-                results["unavailable"][s.label] = f"input {size}x{size}: needs --images"
-                continue
-            if size not in photo_cache:
-                from kerasinv.data.imagenet import load_photos
-                from kerasinv.models.architectures import photo_size
+        weight_sources = subj.parse_weights(o.get("weights"))
+        model_paths = subj.parse_models(o.get("model"))
+        settings["weights"] = {f"{k[0]}:{k[1]}": v for k, v in sorted(weight_sources.items())}
+        settings["models"] = {label: str(path) for label, path in model_paths}
+        if settings["networks"] and not o.get("images"):
+            raise ConfigError(
+                f"the ImageNet networks ({', '.join(settings['networks'])}) need photos: pass "
+                "--images DIR (a folder or tar of ImageNet photos), or --networks none to skip them"
+            )
+        subj.check_user_models(model_paths, o.get("preprocess", "auto"))
+        return settings
 
-                photo_cache[size] = load_photos(
-                    images,
-                    resize=photo_size(size),
-                    limit=settings["photos"],
-                    require_labels=False,
-                    label_file=labels,
-                    seed=settings["seed"],
+    def units(self, spec: dict, settings: dict, options) -> list[Unit]:
+        preprocess = options.get("preprocess", "auto")
+        weight_sources = subj.parse_weights(options.get("weights"))
+        model_paths = subj.parse_models(options.get("model"))
+        planned = subj.plan(
+            settings["networks"], weight_sources, model_paths, settings["countermeasures"],
+            preprocess,
+        )  # fmt: skip
+        if settings["cifar_model"]:
+            from kerasinv.models.shipped import SHIPPED_NAME, shipped_keras
+
+            planned += subj.plan(
+                [], {("*", subj.BASELINE): "imagenet"}, [(SHIPPED_NAME, shipped_keras())],
+                settings["countermeasures"], "none",
+            )  # fmt: skip
+        return [Unit(item.label, item) for item in planned]
+
+    def unit_key(self, record: dict) -> str:
+        return record["model"]
+
+    def prepare(self, ctx) -> dict:
+        ctx.results["unavailable"] = {}  # why a subject could not be measured, this time
+        return {}  # the images of each input size, loaded when first needed
+
+    def _images(self, ctx, size: int):
+        """``(x, y, skipped files, labels_from, folder classes, data description)`` for models of
+        input ``size``, or ``None`` (photos needed but not given)."""
+        settings, options, cache = ctx.settings, ctx.options, ctx.prepared
+        if size <= CIFAR_MAX_SIZE:
+            if "cifar" not in cache:
+                x, y, data = _cifar_images(
+                    settings, options.get("data_dir"), options.get("download", False)
                 )
-            photos = photo_cache[size]
-            x, y, skipped = photos.images, photos.labels, photos.skipped
-            labels_from = photos.labels_from or "imagenet"
-            folder_classes = photos.classes
+                # CIFAR labels are the CIFAR model's own class indices
+                cache["cifar"] = (x, y, [], "file", (), data)
+            return cache["cifar"]
+        images = options.get("images")
+        if not images:
+            return None
+        if size not in cache:
+            from kerasinv.data.imagenet import load_photos
+            from kerasinv.models.architectures import photo_size
+
+            photos = load_photos(
+                images, resize=photo_size(size), limit=settings["photos"], require_labels=False,
+                label_file=options.get("labels"), seed=settings["seed"],
+            )  # fmt: skip
+            skipped = photos.skipped
             data = f"ImageNet photos from {images}" + (
                 f" ({len(skipped)} unreadable skipped)" if skipped else ""
             )
-        say(f"{s.label}: {len(x)} images at {size}x{size} ...")
-        t0 = time.perf_counter()
+            cache[size] = (
+                photos.images, photos.labels, skipped, photos.labels_from or "imagenet",
+                photos.classes, data,
+            )  # fmt: skip
+        return cache[size]
+
+    def measure(self, ctx, unit: Unit) -> list[dict]:
+        from kerasinv.evaluation import evaluate
+
+        settings, spec = ctx.settings, ctx.spec
+        s = unit.value.load(ctx.say)
+        if isinstance(s, subj.Unavailable):
+            ctx.results["unavailable"][s.label] = s.reason
+            return []
+        size = s.model.input_size
+        found = self._images(ctx, size)
+        if found is None:
+            ctx.results["unavailable"][s.label] = f"input {size}x{size}: needs --images"
+            return []
+        x, y, skipped, labels_from, folder_classes, data = found
+        ctx.say(f"{s.label}: {len(x)} images at {size}x{size} ...")
         result = evaluate(
-            s.model,
-            x,
-            y,  # evaluate() reports accuracy only when the labels fit the model's classes
-            settings["protocols"],
-            batch_size=batch_size,
-            background=settings["background"],
-            seed=settings["seed"],
-            progress=lambda line, label=s.label: say(f"  {label} {line}"),
-            labels_from=labels_from,
-            folder_classes=folder_classes,
-        )
-        wall = round(time.perf_counter() - t0, 1)
-        with atomic_path(output / "per_image" / f"{s.label}.npz", suffix=".npz") as tmp:
+            s.model, x, y,  # evaluate() reports accuracy only when the labels fit the model's
+            settings["protocols"], batch_size=ctx.options.get("batch_size") or 16,
+            background=settings["background"], seed=settings["seed"],
+            progress=lambda line, label=s.label: ctx.say(f"  {label} {line}"),
+            labels_from=labels_from, folder_classes=folder_classes,
+        )  # fmt: skip
+        with atomic_path(ctx.output / "per_image" / f"{s.label}.npz", suffix=".npz") as tmp:
             np.savez_compressed(tmp, **result["per_image"])
-        results["subjects"][s.label] = {
-            "network": s.network,
-            "variant": s.variant,
-            "retrained": s.retrained,
-            "weights": s.weights,
-            "source": s.model.source,
-            "preprocess": s.model.preprocess,
-            "input_size": size,
-            "data": data,
-            "images": len(x),
-            "skipped_files": len(skipped),
-            "summary": result["summary"],
-            "notes": s.model.notes,
-            "wall_s": wall,
-        }
+        subject = {
+            "network": s.network, "variant": s.variant, "retrained": s.retrained,
+            "weights": s.weights, "source": s.model.source, "preprocess": s.model.preprocess,
+            "input_size": size, "skipped_files": len(skipped), "notes": s.model.notes,
+        }  # fmt: skip
+        records = []
         for protocol, row in result["summary"].items():
             for metric in (*METRICS, "consistency", "accuracy"):
                 if metric not in row:
@@ -397,27 +377,38 @@ def run(
                     if s.variant == subj.BASELINE
                     else {}
                 )
-                run_.record(
-                    table=spec.get("paper", {}).get("table") if ref else None,
-                    row=f"{metric}, {protocol}",
-                    column=s.label,
-                    measured=row[metric],
-                    paper=ref.get("keras"),
-                    paper_pytorch=ref.get("pytorch"),
-                    dataset=data,
-                    model=s.label,
-                    images=row["images"],
-                    wall_s=row["seconds"],
-                    protocol=protocol,
-                    metric=metric,
-                    network=s.network,
-                    variant=s.variant,
-                    retrained=s.retrained,
+                records.append(
+                    ctx.record(
+                        table=spec.get("paper", {}).get("table") if ref else None,
+                        row=f"{metric}, {protocol}",
+                        column=s.label,
+                        measured=row[metric],
+                        paper=ref.get("keras"),
+                        paper_pytorch=ref.get("pytorch"),
+                        dataset=data,
+                        model=s.label,
+                        images=row["images"],
+                        wall_s=row["seconds"],
+                        protocol=protocol,
+                        metric=metric,
+                        **subject,
+                    )
                 )
-        run_.save()
-    if not results["subjects"]:
-        raise DataNotFoundError(
-            "nothing could be measured:\n"
-            + "\n".join(f"  {k}: {v}" for k, v in results["unavailable"].items())
-        )
-    return run_.finish()
+        return records
+
+    def measure_all(self, ctx, units: list[Unit], emit) -> None:
+        super().measure_all(ctx, units, emit)
+        if not ctx.results["records"]:
+            raise DataNotFoundError(
+                "nothing could be measured:\n"
+                + "\n".join(f"  {k}: {v}" for k, v in ctx.results["unavailable"].items())
+            )
+
+    def render(self, spec: dict, results: dict) -> str:
+        return render_table(spec, results["settings"], results)
+
+    def figures(self, spec: dict, results: dict, output: Path) -> None:
+        plot(spec, results["settings"], results, output / "p_top1_change.png")
+
+
+RUNNER = OnePixelRunner()

@@ -354,6 +354,7 @@ def execute(runner: Runner, spec: dict, output, options: Mapping, verbose: int =
         units,
         lambda u: multi_worker.chief_value(runner.is_done(run.output, by_unit.get(u.key, []))),
     )
+
     def emit(unit: Unit, records: list[dict]) -> None:
         by_unit[unit.key] = list(records)
         ranked = sorted(by_unit, key=lambda k: order.get(k, len(order)))

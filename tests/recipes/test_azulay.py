@@ -16,6 +16,14 @@ from tests.conftest import PHOTOS, run_cli_here
 SHIPPED = "all-cnn-c-bn-w050"
 
 
+def _subjects(results):
+    """``{subject: its records}`` in the order measured."""
+    out = {}
+    for r in results["records"]:
+        out.setdefault(r["model"], []).append(r)
+    return out
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("azulay")
@@ -30,17 +38,18 @@ def test_smoke_preset_measures_the_shipped_model_and_its_twins(smoke_run):
     out, proc = smoke_run
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
-    assert list(results["subjects"]) == [SHIPPED, f"{SHIPPED} + blur-3", f"{SHIPPED} + aps"]
-    for label, info in results["subjects"].items():
-        assert info["images"] == 40 and info["input_size"] == 32
+    subjects = _subjects(results)
+    assert list(subjects) == [SHIPPED, f"{SHIPPED} + blur-3", f"{SHIPPED} + aps"]
+    for label, records in subjects.items():
         for protocol in ("crop", "black", "inpaint", "scale"):
-            row = info["summary"][protocol]
-            assert 0 <= row["p_top1_change"] <= 1 and 0 <= row["mean_absolute_change"] <= 1
+            for metric in ("p_top1_change", "mean_absolute_change"):
+                (r,) = [r for r in records if (r["protocol"], r["metric"]) == (protocol, metric)]
+                assert 0 <= r["measured"] <= 1 and r["images"] == 40 and r["input_size"] == 32
         per_image = np.load(out / "per_image" / f"{label}.npz")
         assert per_image["crop_top1"].shape == (40, 9)
-    shipped = results["subjects"][SHIPPED]["summary"]
-    assert shipped["crop"]["accuracy"] >= 0.6  # a genuinely trained network
-    assert not results["subjects"][f"{SHIPPED} + aps"]["retrained"]
+    shipped = {(r["protocol"], r["metric"]): r["measured"] for r in subjects[SHIPPED]}
+    assert shipped[("crop", "accuracy")] >= 0.6  # a genuinely trained network
+    assert not subjects[f"{SHIPPED} + aps"][0]["retrained"]
     # one record per (subject, protocol, metric): P, MAC and accuracy for 4 protocols
     assert len(results["records"]) == 3 * 4 * 3
     table = (out / "table.md").read_text()
@@ -52,8 +61,10 @@ def test_smoke_preset_measures_the_shipped_model_and_its_twins(smoke_run):
     from kerasinv.recipes.azulay import render_table
     from kerasinv.recipes.specs import load_spec
 
-    records_only = {k: v for k, v in results.items() if k != "subjects"}
-    assert render_table(load_spec("azulay-onepixel"), results["settings"], records_only) == table
+    assert set(results) == {
+        "recipe", "spec", "settings", "versions", "records", "unavailable", "wall_s"
+    }  # fmt: skip
+    assert render_table(load_spec("azulay-onepixel"), results["settings"], results) == table
 
 
 def test_rerun_resumes_and_other_settings_are_refused(smoke_run):
@@ -97,11 +108,13 @@ def test_pretrained_mobilenet_and_unavailable_networks(
         "vgg16" in results["unavailable"]
         and "vgg16_weights_tf_dim_ordering" in results["unavailable"]["vgg16"]
     )
-    mobilenet = results["subjects"]["mobilenet"]
-    assert mobilenet["preprocess"] == "tf" and mobilenet["images"] == 10
-    assert mobilenet["summary"]["crop"]["accuracy"] >= 0.6
-    aps = results["subjects"]["mobilenet + aps"]["summary"]
-    assert aps["crop"]["accuracy"] >= 0.5  # APS only picks a phase: no retraining needed
+    subjects = _subjects(results)
+    mobilenet = {(r["protocol"], r["metric"]): r for r in subjects["mobilenet"]}
+    assert mobilenet[("crop", "accuracy")]["preprocess"] == "tf"
+    assert mobilenet[("crop", "accuracy")]["images"] == 10
+    assert mobilenet[("crop", "accuracy")]["measured"] >= 0.6
+    aps = {(r["protocol"], r["metric"]): r["measured"] for r in subjects["mobilenet + aps"]}
+    assert aps[("crop", "accuracy")] >= 0.5  # APS only picks a phase: no retraining needed
     table = (tmp_path / "out" / "table.md").read_text()
     assert "Not measured" in table and "ImageNet photos from" in table
 
@@ -183,8 +196,8 @@ def test_quick_without_cifar_falls_back_to_the_embedded_sample(tmp_path, isolate
         cifar_images=20,
         log=lambda m: None,
     )
-    (info,) = json.loads((tmp_path / "out" / "results.json").read_text())["subjects"].values()
-    assert "CIFAR-10 not found" in info["data"] and info["images"] == 20
+    (records,) = _subjects(json.loads((tmp_path / "out" / "results.json").read_text())).values()
+    assert all("CIFAR-10 not found" in r["dataset"] and r["images"] == 20 for r in records)
 
 
 def test_smoke_records_equal_the_golden_records(smoke_run):
