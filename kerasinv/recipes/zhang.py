@@ -31,9 +31,8 @@ from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs, plots
 from kerasinv.recipes import records as rec
-from kerasinv.recipes.engine import RecipeRun, choose, preset_table, setting, train_config
+from kerasinv.recipes.engine import Runner, Unit, choose, preset_table, setting, train_config
 from kerasinv.recipes.options import option
-from kerasinv.recipes.outputs import log
 
 training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
 
@@ -197,43 +196,34 @@ def parse_paper_label(label: str, spec: dict) -> tuple[str, str] | None:
     return None
 
 
-def imagenet_part(spec, settings, model_paths, images, labels, limit, preprocess, log) -> dict:
-    """Accuracy and consistency of each user model on the photos (``{label: row}``)."""
+def imagenet_row(spec, settings, label: str, path, photos_of, preprocess, log) -> dict:
+    """Centre-crop accuracy and consistency (%) of one user model on the photos.
+
+    ``photos_of(size)`` returns the :class:`~kerasinv.data.imagenet.Photos` for an input size."""
     from kerasinv import measure, perturb
-    from kerasinv.data.imagenet import load_photos
-    from kerasinv.models.architectures import photo_size
     from kerasinv.recipes import subjects
 
-    out = {}
-    cache: dict[int, object] = {}  # input size -> Photos
-    for label, path in model_paths:
-        subject = subjects.user_model(path, label, preprocess or "auto")
-        size = subject.model.input_size
-        if size not in cache:
-            cache[size] = load_photos(
-                images, resize=photo_size(size), limit=limit, require_labels=True,
-                label_file=labels, seed=settings["seed"],
-            )  # fmt: skip
-        x, y, skipped = cache[size].images, cache[size].labels, cache[size].skipped
-        log(f"{label}: {len(x)} photos, {settings['trials']} random-shift passes ...")
-        t0 = time.perf_counter()
-        predict = subject.model.predict
-        pairs = measure.shift_pairs(predict, x, size, settings["trials"], settings["seed"], 16)
-        centre = measure.predict_batched(predict, perturb.centre_crop(x, size), 16)
-        ref = parse_paper_label(label, spec)
-        paper = spec["paper"][ref[0]][ref[1]] if ref else None
-        out[label] = {
-            "source": str(path),
-            "preprocess": subject.model.preprocess,
-            "photos": len(x),
-            "skipped_files": len(skipped),
-            "accuracy": 100 * float(np.mean(centre.argmax(-1) == y)),
-            "consistency": 100 * pairs.consistency,
-            "paper_row": ref,
-            "paper": paper,
-            "wall_s": round(time.perf_counter() - t0, 1),
-        }
-    return out
+    subject = subjects.user_model(path, label, preprocess or "auto")
+    size = subject.model.input_size
+    photos = photos_of(size)
+    x, y = photos.images, photos.labels
+    log(f"{label}: {len(x)} photos, {settings['trials']} random-shift passes ...")
+    t0 = time.perf_counter()
+    predict = subject.model.predict
+    pairs = measure.shift_pairs(predict, x, size, settings["trials"], settings["seed"], 16)
+    centre = measure.predict_batched(predict, perturb.centre_crop(x, size), 16)
+    ref = parse_paper_label(label, spec)
+    return {
+        "source": str(path),
+        "preprocess": subject.model.preprocess,
+        "photos": len(x),
+        "skipped_files": len(photos.skipped),
+        "accuracy": 100 * float(np.mean(centre.argmax(-1) == y)),
+        "consistency": 100 * pairs.consistency,
+        "paper_row": ref,
+        "paper": spec["paper"][ref[0]][ref[1]] if ref else None,
+        "wall_s": round(time.perf_counter() - t0, 1),
+    }
 
 
 #: the CIFAR table's measured columns: (record column, header, scale, format)
@@ -437,136 +427,163 @@ def _plot_by_filter(models, units, output: Path) -> None:
     plots.save(fig, output / "by_filter.png", dpi=110)
 
 
-def run(
-    spec: dict,
-    preset: str | None = None,
-    models: list[str] | None = None,
-    variants: list[str] | None = None,
-    epochs: int | None = None,
-    width: float | None = None,
-    learning_rate: float | None = None,
-    batch_size: int | None = None,
-    train_subset: int | None = None,
-    augment: bool = False,
-    images: str | None = None,
-    labels: str | None = None,
-    limit: int | None = None,
-    model: list[str] | None = None,
-    preprocess: str | None = None,
-    trials: int | None = None,
-    data_dir=None,
-    download: bool = False,
-    output="runs/zhang-blurpool",
-    seed: int = 0,
-    overwrite: bool = False,
-    verbose: int = 2,
-    log: Callable[[str], None] = log,
-) -> list[dict]:
-    """Run the recipe; returns the records (also in ``output/results.json``)."""
-    from kerasinv.recipes import subjects
+class BlurPoolRunner(Runner):
+    """Units: every CIFAR (model, variant), trained and measured; then every ``--model`` file,
+    measured on the photos (unit ``imagenet LABEL``)."""
 
-    settings = resolve_settings(
-        spec, preset, models, variants, epochs, width, learning_rate, batch_size, train_subset,
-        augment, seed, trials,
-    )  # fmt: skip
-    model_paths = subjects.parse_models(model)
-    if model_paths and not images:
-        raise ConfigError("--model needs --images DIR: the photos to measure consistency on")
-    settings["imagenet_models"] = {label: str(path) for label, path in model_paths}
-    settings["images"] = str(images) if images else None
-    settings["limit"] = limit
-    subjects.check_user_models(model_paths, preprocess or "auto")
-    output = Path(output)
-    run_ = RecipeRun(
-        spec, settings, output, overwrite, GENERATED,
-        render=lambda results: render_table(spec, settings, results),
-        figures=lambda results, folder: plot(settings, results, folder),
-        keep={"cifar": [], "imagenet": {}}, log=log,
-    )  # fmt: skip
-    results, say = run_.results, run_.say
-    done = {(r["model"], r["variant"]) for r in results["cifar"]}
-    units = [(m, v) for m in settings["models"] for v in settings["variants"]]
-    todo = run_.pending(units, lambda u: u in done, lambda u: " ".join(u))
-    if todo:
-        splits = cifar_runs.load_splits(
-            settings["data"], data_dir, download, settings["train_subset"],
-            settings["test_subset"], settings["seed"],
+    recipe_outputs = GENERATED
+
+    def settings(self, spec: dict, options) -> dict:
+        from kerasinv.recipes import subjects
+
+        o = dict(options)
+        settings = resolve_settings(
+            spec, o.get("preset"), o.get("models"), o.get("variants"), o.get("epochs"),
+            o.get("width"), o.get("learning_rate"), o.get("batch_size"), o.get("train_subset"),
+            bool(o.get("augment", False)), o.get("seed", 0), o.get("trials"),
         )  # fmt: skip
-        results["data_source"] = splits.source
-        say(f"data: {splits.source}")
-        stats = cifar_runs.channel_stats(splits.x_train)
-        # augment_shift: the training translations; max_shift is the measured shifts' range
-        config = train_config(settings, verbose, max_shift=settings["augment_shift"])
-    for name, variant in todo:
-        say(f"{name} {variant}: training {settings['epochs']} epoch(s) ...")
+        model_paths = subjects.parse_models(o.get("model"))
+        if model_paths and not o.get("images"):
+            raise ConfigError("--model needs --images DIR: the photos to measure consistency on")
+        settings["imagenet_models"] = {label: str(path) for label, path in model_paths}
+        settings["images"] = str(o["images"]) if o.get("images") else None
+        settings["limit"] = o.get("limit")
+        subjects.check_user_models(model_paths, o.get("preprocess") or "auto")
+        return settings
+
+    def units(self, spec: dict, settings: dict, options) -> list[Unit]:
+        cifar = [
+            Unit(f"{m} {v}", ("cifar", m, v))
+            for m in settings["models"]
+            for v in settings["variants"]
+        ]
+        photos = [
+            Unit(f"imagenet {label}", ("imagenet", label, path))
+            for label, path in settings["imagenet_models"].items()
+        ]
+        return cifar + photos
+
+    def unit_key(self, record: dict) -> str:
+        if record["table"] == "CIFAR-10":
+            return f"{record['model']} {record['variant']}"
+        return f"imagenet {record['model']}"
+
+    def prepare(self, ctx) -> dict:
+        return {}  # the CIFAR splits and the photos, loaded when a unit first needs them
+
+    def _cifar(self, ctx):
+        """``(splits, channel statistics, training configuration)``, loaded once."""
+        settings, options, cache = ctx.settings, ctx.options, ctx.prepared
+        if "cifar" not in cache:
+            splits = cifar_runs.load_splits(
+                settings["data"], options.get("data_dir"), options.get("download", False),
+                settings["train_subset"], settings["test_subset"], settings["seed"],
+            )  # fmt: skip
+            ctx.results["data_source"] = splits.source
+            ctx.say(f"data: {splits.source}")
+            # augment_shift: the training translations; max_shift is the measured shifts' range
+            config = train_config(settings, ctx.verbose, max_shift=settings["augment_shift"])
+            cache["cifar"] = (splits, cifar_runs.channel_stats(splits.x_train), config)
+        return cache["cifar"]
+
+    def measure(self, ctx, unit: Unit) -> list[dict]:
+        if unit.value[0] == "cifar":
+            return self._measure_cifar(ctx, *unit.value[1:])
+        return self._measure_photos(ctx, *unit.value[1:])
+
+    def _measure_cifar(self, ctx, name: str, variant: str) -> list[dict]:
+        settings = ctx.settings
+        splits, stats, config = self._cifar(ctx)
+        ctx.say(f"{name} {variant}: training {settings['epochs']} epoch(s) ...")
         t0 = time.perf_counter()
         net, history = cifar_runs.train_or_load(
             build(name, variant, settings["width"], settings["weight_decay"], stats),
-            output / "models" / f"{name}-{variant}.keras",
+            ctx.output / "models" / f"{name}-{variant}.keras",
             splits.x_train, splits.y_train, splits.x_test, splits.y_test, config,
-            output / "work" / f"{name}-{variant}",
+            ctx.output / "work" / f"{name}-{variant}",
         )  # fmt: skip
-        train_s = time.perf_counter() - t0
-        measured = shift_metrics(net, splits.x_test, splits.y_test, settings)
-        smooth = filter_smoothness(net)
+        train_s = round(time.perf_counter() - t0, 1)
         row = {
-            "model": name,
-            "variant": variant,
-            "params": int(net.count_params()),
-            **measured,
-            "total_variation": smooth["total_variation"],
-            "gaussian_smoothness": smooth["gaussian_smoothness"],
-            "layer_smoothness": smooth["layers"],
-            "final_train_loss": (history or {}).get("loss", [None])[-1],
-            "train_images": len(splits.x_train),
-            "test_images": len(splits.x_test),
-            "train_s": round(train_s, 1),
-            "wall_s": round(time.perf_counter() - t0, 1),
+            **shift_metrics(net, splits.x_test, splits.y_test, settings),
+            **filter_smoothness(net),
         }
-        results["cifar"].append(row)
-        results["cifar"].sort(
-            key=lambda r: (
-                settings["models"].index(r["model"]),
-                settings["variants"].index(r["variant"]),
-            )
-        )
-        common = dict(
-            table="CIFAR-10", row=f"{name} {variant}", dataset=results.get("data_source"),
-            model=name, variant=variant, params=row["params"], wall_s=row["wall_s"],
-            test_images=row["test_images"],
-        )  # fmt: skip
         row["mean_diagonal_accuracy"] = float(np.mean(row["diagonal_accuracy"]))
-        for metric, _, _, _ in CIFAR_COLUMNS:
-            run_.record(column=metric, measured=row[metric], **common)
+        wall_s = round(time.perf_counter() - t0, 1)
+        common = dict(
+            table="CIFAR-10", row=f"{name} {variant}", dataset=ctx.results.get("data_source"),
+            model=name, variant=variant, params=int(net.count_params()), wall_s=wall_s,
+            test_images=len(splits.x_test),
+        )  # fmt: skip
+        extras = {  # what the table does not show, kept with the network's records
+            "accuracy": {
+                "final_train_loss": (history or {}).get("loss", [None])[-1],
+                "train_images": len(splits.x_train),
+                "train_s": train_s,
+            },
+            "gaussian_smoothness": {"layer_smoothness": row["layers"]},
+        }
+        records = [
+            ctx.record(column=metric, measured=row[metric], **common, **extras.get(metric, {}))
+            for metric, _, _, _ in CIFAR_COLUMNS
+        ]
         for shift, acc, prob in zip(
             row["diagonal_shift"], row["diagonal_accuracy"], row["diagonal_true_probability"],
             strict=True,
         ):  # fmt: skip
-            run_.record(column="diagonal_accuracy", measured=acc, shift=shift, **common)
-            run_.record(column="diagonal_true_probability", measured=prob, shift=shift, **common)
-        run_.save()
-        say(
+            records.append(
+                ctx.record(column="diagonal_accuracy", measured=acc, shift=shift, **common)
+            )
+            records.append(
+                ctx.record(column="diagonal_true_probability", measured=prob, shift=shift, **common)
+            )
+        ctx.say(
             f"{name} {variant}: accuracy {100 * row['accuracy']:.1f} %, consistency "
-            f"{100 * row['consistency']:.1f} %, TV {row['total_variation']:.3f} ({row['wall_s']:.0f} s)"
+            f"{100 * row['consistency']:.1f} %, TV {row['total_variation']:.3f} ({wall_s:.0f} s)"
         )
-    if model_paths:
-        results["imagenet"] = imagenet_part(
-            spec, settings, model_paths, images, labels, limit, preprocess, say
+        return records
+
+    def _measure_photos(self, ctx, label: str, path: str) -> list[dict]:
+        from kerasinv.data.imagenet import load_photos
+        from kerasinv.models.architectures import photo_size
+
+        settings, options, cache = ctx.settings, ctx.options, ctx.prepared
+
+        def photos_of(size):
+            if size not in cache:
+                cache[size] = load_photos(
+                    settings["images"], resize=photo_size(size), limit=settings["limit"],
+                    require_labels=True, label_file=options.get("labels"), seed=settings["seed"],
+                )  # fmt: skip
+            return cache[size]
+
+        r = imagenet_row(
+            ctx.spec, settings, label, Path(path), photos_of, options.get("preprocess"), ctx.say
         )
-        results["records"] = [r for r in results["records"] if r["table"] == "CIFAR-10"]
-        for label, r in results["imagenet"].items():
-            for i, metric in enumerate(("accuracy", "consistency")):
-                run_.record(
-                    table=spec["paper"].get("table"),
-                    row="/".join(r["paper_row"]) if r["paper_row"] else label,
-                    column=metric,
-                    measured=r[metric],
-                    paper=r["paper"][i] if r["paper"] else None,
-                    dataset=f"ImageNet photos from {images}",
-                    model=label,
-                    wall_s=r["wall_s"],
-                    photos=r["photos"],
-                    network=r["paper_row"][0] if r["paper_row"] else None,
-                    filter=r["paper_row"][1] if r["paper_row"] else None,
-                )
-    return run_.finish()
+        return [
+            ctx.record(
+                table=ctx.spec["paper"].get("table"),
+                row="/".join(r["paper_row"]) if r["paper_row"] else label,
+                column=metric,
+                measured=r[metric],
+                paper=r["paper"][i] if r["paper"] else None,
+                dataset=f"ImageNet photos from {settings['images']}",
+                model=label,
+                wall_s=r["wall_s"],
+                photos=r["photos"],
+                network=r["paper_row"][0] if r["paper_row"] else None,
+                filter=r["paper_row"][1] if r["paper_row"] else None,
+                source=r["source"],
+                preprocess=r["preprocess"],
+                skipped_files=r["skipped_files"],
+            )
+            for i, metric in enumerate(("accuracy", "consistency"))
+        ]
+
+    def render(self, spec: dict, results: dict) -> str:
+        return render_table(spec, results["settings"], results)
+
+    def figures(self, spec: dict, results: dict, output: Path) -> None:
+        plot(results["settings"], results, output)
+
+
+RUNNER = BlurPoolRunner()

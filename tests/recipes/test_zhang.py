@@ -10,6 +10,16 @@ from tests import golden
 from tests.conftest import PHOTOS, run_cli_here
 
 
+def _networks(results):
+    """``{(model, variant): {column: record}}`` of the CIFAR networks, in the order measured."""
+    out = {}
+    for r in results["records"]:
+        if r["table"] == "CIFAR-10" and r["column"] not in ("diagonal_accuracy",
+                                                            "diagonal_true_probability"):  # fmt: skip
+            out.setdefault((r["model"], r["variant"]), {})[r["column"]] = r
+    return out
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("zhang")
@@ -24,22 +34,24 @@ def test_smoke_trains_variants_and_measures_shift_metrics(smoke_run):
     out, proc = smoke_run
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
-    rows = results["cifar"]
-    assert [(r["model"], r["variant"]) for r in rows] == [
-        ("all-cnn-c", "aps"),
-        ("all-cnn-c", "aps-circular"),
-    ]
-    for r in rows:
-        assert r["train_images"] == 2000 and r["test_images"] == 500
+    rows = _networks(results)
+    assert list(rows) == [("all-cnn-c", "aps"), ("all-cnn-c", "aps-circular")]
+    for (_, variant), r in rows.items():
+        assert r["accuracy"]["train_images"] == 2000 and r["accuracy"]["test_images"] == 500
         for key in ("accuracy", "consistency", "circular_consistency"):
-            assert 0 <= r[key] <= 1
-        assert r["diagonal_shift"] == list(range(-4, 5)) and len(r["diagonal_accuracy"]) == 9
-        assert r["total_variation"] > 0 and 0 < r["gaussian_smoothness"] <= 1
-        assert (out / "models" / f"all-cnn-c-{r['variant']}.keras").is_file()
-    assert rows[0]["params"] == rows[1]["params"]  # circular padding adds no weights
+            assert 0 <= r[key]["measured"] <= 1
+        shifts = [d["shift"] for d in results["records"]
+                  if d["column"] == "diagonal_accuracy" and d["variant"] == variant]  # fmt: skip
+        assert shifts == list(range(-4, 5))
+        assert r["total_variation"]["measured"] > 0
+        assert 0 < r["gaussian_smoothness"]["measured"] <= 1
+        assert r["gaussian_smoothness"]["layer_smoothness"]
+        assert (out / "models" / f"all-cnn-c-{variant}.keras").is_file()
+    aps, circular = rows.values()
+    assert aps["accuracy"]["params"] == circular["accuracy"]["params"]  # no weights added
     # the APS paper's defining claim: with circular padding everywhere, every circular shift of
     # the input gives the same class (exactly, trained or not)
-    assert rows[1]["circular_consistency"] == 1.0
+    assert circular["circular_consistency"]["measured"] == 1.0
     # per network: 6 table columns, accuracy and true-class probability at 9 diagonal shifts
     assert len(results["records"]) == 2 * (6 + 2 * 9)
     for figure in ("diagonal.png", "by_filter.png"):
@@ -50,8 +62,7 @@ def test_smoke_trains_variants_and_measures_shift_metrics(smoke_run):
     from kerasinv.recipes.specs import load_spec
     from kerasinv.recipes.zhang import render_table
 
-    records_only = {k: v for k, v in results.items() if k not in ("cifar", "imagenet")}
-    assert render_table(load_spec("zhang-blurpool"), results["settings"], records_only) == table
+    assert render_table(load_spec("zhang-blurpool"), results["settings"], results) == table
     assert not (out / "work").exists()
 
 
@@ -62,7 +73,7 @@ def test_rerun_skips_trained_variants(smoke_run):
     variants = ["aps", "aps-circular"]
     run_recipe(spec, output=out, preset="smoke", variants=variants, log=lines.append)
     assert not any("training" in line for line in lines)
-    assert len(json.loads((out / "results.json").read_text())["cifar"]) == 2
+    assert len(_networks(json.loads((out / "results.json").read_text()))) == 2
 
 
 def test_imagenet_consistency_of_a_users_model(tmp_path, mobilenet_keras):
@@ -79,10 +90,11 @@ def test_imagenet_consistency_of_a_users_model(tmp_path, mobilenet_keras):
         log=lambda m: None,
     )
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    row = results["imagenet"]["mobilenet/baseline"]
-    assert row["photos"] == 12 and row["preprocess"] == "tf"
-    assert row["accuracy"] >= 60 and 50 <= row["consistency"] <= 100
-    assert row["paper_row"] is None  # MobileNet v1 is not in the paper's table
+    accuracy, consistency = results["records"]
+    assert accuracy["model"] == "mobilenet/baseline" and accuracy["row"] == "mobilenet/baseline"
+    assert accuracy["photos"] == 12 and accuracy["preprocess"] == "tf"
+    assert accuracy["measured"] >= 60 and 50 <= consistency["measured"] <= 100
+    assert accuracy["network"] is None  # MobileNet v1 is not in the paper's table
     assert {r["column"] for r in records} == {"accuracy", "consistency"}
     assert "ImageNet" in (tmp_path / "out" / "table.md").read_text()
 
