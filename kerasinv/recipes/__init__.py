@@ -28,7 +28,8 @@ __all__ = [
 #: runner name -> its module. A runner module declares ``OPTIONS`` (its command-line options besides
 #: :data:`kerasinv.recipes.options.COMMON`), may declare ``precheck(spec, preset, options)`` (its
 #: checks before TensorFlow), ``CIFAR = False`` (it finds its own data) and ``MODELS_NONE = True``
-#: (``--models none`` is a valid run), and defines ``run``.
+#: (``--models none`` is a valid run), and defines ``RUNNER``, the
+#: :class:`~kerasinv.recipes.engine.Runner` that :func:`~kerasinv.recipes.engine.execute` drives.
 RUNNERS = {
     "springenberg": "kerasinv.recipes.springenberg",
     "curve": "kerasinv.recipes.curve",
@@ -75,21 +76,18 @@ def check_options(spec: dict, options: dict) -> None:
 def run_recipe(spec: dict, output, verbose: int = 2, log=None, **options):
     """Run ``spec`` with the runner it names; returns the run's records.
 
-    ``options`` are the runner's keyword arguments (see each runner's ``run``); unknown ones are
-    refused with the list of accepted ones. ``log`` receives progress lines (default: stderr).
+    ``options`` are the recipe's options (its ``OPTIONS`` and the common ones), handed to the
+    runner as one mapping; unknown ones are refused with the list of accepted ones. ``log``
+    receives progress lines (default: stderr).
     """
     check_options(spec, options)
-    module = runner_module(spec)
-    if hasattr(module, "RUNNER"):  # a runner the engine's loop drives
+    runner = runner_module(spec).RUNNER
 
-        def run(spec, output, verbose, log=None, **options):
-            from kerasinv.recipes.engine import execute
+    def run(spec, output, verbose, **options):
+        from kerasinv.recipes.engine import execute
 
-            return execute(module.RUNNER, spec, output, options, verbose, log)
-    else:
-        run = module.run
-    if log is not None:
-        options["log"] = log
+        return execute(runner, spec, output, options, verbose, log)
+
     if options.get("strategy") == "multi-worker":
         from kerasinv import multi_worker
 

@@ -150,8 +150,8 @@ class RecipeRun:
 
     Creating it claims ``output`` (:func:`kerasinv.recipes.outputs.prepare_output`: resume a run
     with equal settings, refuse one with different settings, ``overwrite`` starts afresh) and
-    builds the results: ``recipe``, ``spec``, ``settings``, ``versions``, ``records`` and the
-    runner's own ``keep`` keys, carried over from the previous run.
+    builds the results: ``recipe``, ``spec``, ``settings``, ``versions``, ``records`` and what
+    else the previous run noted (``data_source`` ...), carried over.
 
     Args:
         spec: the recipe spec.
@@ -161,7 +161,6 @@ class RecipeRun:
         generated: what the runner writes besides ``results.json`` (removed by ``overwrite``).
         render: ``results -> table.md`` text.
         figures: ``(results, output) -> None``, drawn at the end.
-        keep: ``{key: default}`` the runner keeps in the results across resumes.
         log: receives progress lines (default: stderr).
     """
 
@@ -174,7 +173,6 @@ class RecipeRun:
         generated: Sequence[str],
         render: Callable[[dict], str],
         figures: Callable[[dict, Path], None] | None = None,
-        keep: Mapping[str, object] | None = None,
         log: Callable[[str], None] | None = None,
     ):
         from kerasinv.recipes import records
@@ -191,8 +189,6 @@ class RecipeRun:
             "versions": records.versions(),
             "records": list(self.previous.get("records", [])),
         }
-        for key, default in (keep or {}).items():
-            self.results[key] = self.previous.get(key, default)
         for key, value in self.previous.items():  # what a runner noted (data_source ...)
             self.results.setdefault(key, value)
         self._render, self._figures = render, figures
@@ -202,13 +198,13 @@ class RecipeRun:
         """A progress line, prefixed with the recipe's name."""
         self._log(f"[{self.spec['recipe']}] {message}")
 
-    def pending(self, units, is_done: Callable[[object], bool], name: Callable = str) -> list:
+    def pending(self, units, is_done: Callable[[object], bool]) -> list:
         """The units still to measure, in order; each finished one is logged as skipped (a resumed
         run). ``is_done(unit)`` decides (in a multi-worker run, wrap it so the chief decides)."""
         todo = []
         for unit in units:
             if is_done(unit):
-                self.say(f"{name(unit)}: already measured in {self.output}, skipped")
+                self.say(f"{unit}: already measured in {self.output}, skipped")
             else:
                 todo.append(unit)
         return todo

@@ -16,18 +16,23 @@ from datetime import datetime, timezone
 
 
 def versions() -> dict[str, str]:
-    """Versions of the software that produced a number."""
-    import keras
-    import numpy
-    import tensorflow as tf
+    """Versions of the software that produced a number (read from the installed distributions:
+    nothing is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
 
     import kerasinv
 
     return {
         "kerasinv": kerasinv.__version__,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": numpy.__version__,
+        "tensorflow": installed("tensorflow") or installed("tensorflow-cpu"),
+        "keras": installed("keras"),
+        "numpy": installed("numpy"),
         "python": platform.python_version(),
         "platform": platform.platform(),
     }

@@ -1,23 +1,20 @@
-"""The recipe engine: every shipped spec names a runner whose options match its ``run`` signature."""
+"""The recipe engine: every shipped spec names a runner the engine drives."""
 
 import importlib
-import inspect
 
 import pytest
 
 from kerasinv.errors import ConfigError
 from kerasinv.recipes import RUNNERS, check_options, list_specs, load_spec
-
-ENGINE_ARGUMENTS = {"spec", "output", "verbose", "log"}
+from kerasinv.recipes.engine import Runner
 
 
 @pytest.mark.parametrize("runner", sorted(RUNNERS))
-def test_declared_options_are_the_runners_parameters(runner):
-    from kerasinv.recipes.options import common
-
+def test_every_runner_is_a_runner_the_engine_drives(runner):
     module = importlib.import_module(RUNNERS[runner])
-    declared = {o.name for o in (*common(), *module.OPTIONS)}
-    assert set(inspect.signature(module.run).parameters) - ENGINE_ARGUMENTS == declared
+    assert isinstance(module.RUNNER, Runner) and not hasattr(module, "run")
+    for method in ("settings", "units", "unit_key", "render"):  # what a runner must declare
+        assert getattr(type(module.RUNNER), method) is not getattr(Runner, method), method
 
 
 def test_every_shipped_spec_has_its_presets():
