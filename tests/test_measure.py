@@ -150,8 +150,9 @@ def test_evaluate_and_the_zhang_recipe_report_the_same_consistency(tmp_path):
         "--images", str(photos), "--seed", "3", "--trials", "5", "--output", str(tmp_path / "zhang"),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    (zhang,) = json.loads((tmp_path / "zhang" / "results.json").read_text())["imagenet"].values()
-    assert row["trials"] == 5 and row["images"] == zhang["photos"] == 16
+    records = json.loads((tmp_path / "zhang" / "results.json").read_text())["records"]
+    zhang = {r["column"]: r for r in records}
+    assert row["trials"] == 5 and row["images"] == zhang["accuracy"]["photos"] == 16
     assert 0.0 < row["consistency"] < 1.0  # the shifts matter to this model, not always
-    assert zhang["consistency"] == pytest.approx(100 * row["consistency"], abs=1e-9)
-    assert zhang["accuracy"] == pytest.approx(100 * row["accuracy"], abs=1e-9)
+    assert zhang["consistency"]["measured"] == pytest.approx(100 * row["consistency"], abs=1e-9)
+    assert zhang["accuracy"]["measured"] == pytest.approx(100 * row["accuracy"], abs=1e-9)
