@@ -32,8 +32,9 @@ import numpy as np
 
 from kerasinv.data.reference import caffe_all_cnn_c
 from kerasinv.io import write_text
-from kerasinv.recipes import fidelity, plots
-from kerasinv.recipes.records import markdown_table
+from kerasinv.recipes import fidelity
+from kerasinv.reporting import figures as plots
+from kerasinv.reporting.records import markdown_table
 
 
 def load(folder: str) -> tuple[int, dict[int, dict]]:

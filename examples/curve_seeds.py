@@ -24,8 +24,8 @@ import numpy as np
 
 from kerasinv.data.reference import caffe_all_cnn_c
 from kerasinv.io import write_text
-from kerasinv.recipes import plots
-from kerasinv.recipes.records import markdown_table
+from kerasinv.reporting import figures as plots
+from kerasinv.reporting.records import markdown_table
 
 
 def load(folder: str) -> dict[int, dict]:

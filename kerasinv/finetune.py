@@ -230,7 +230,7 @@ def _pixel_map(model, preprocess: str) -> Callable | None:
 
 def render_table(results: dict) -> str:
     """Markdown: one row per model, the three measures, and the change against the stock model."""
-    from kerasinv.recipes import records as rec
+    from kerasinv.reporting import records as rec
 
     c = results["config"]
     rows = []
@@ -284,8 +284,8 @@ def finetune(
     from kerasinv.export import export_serving
     from kerasinv.io import atomic_path
     from kerasinv.models import antialias
-    from kerasinv.recipes.outputs import log as default_log
-    from kerasinv.recipes.outputs import prepare_output
+    from kerasinv.progress import say as default_log
+    from kerasinv.reporting.folder import prepare_output
 
     say = log or default_log
     started = time.perf_counter()

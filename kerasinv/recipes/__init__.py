@@ -80,7 +80,7 @@ def run_recipe(spec: dict, output, verbose: int = 2, log=None, **options):
     runner as one mapping; unknown ones are refused with the list of accepted ones. ``log``
     receives progress lines (default: stderr).
     """
-    check_options(spec, options)
+    preflight(spec, **options)  # the CLI's checks, for callers from Python too
     runner = runner_module(spec).RUNNER
 
     def run(spec, output, verbose, **options):

@@ -24,11 +24,11 @@ import numpy as np
 
 from kerasinv.errors import ConfigError, DataNotFoundError, UnknownNameError
 from kerasinv.io import atomic_path
-from kerasinv.recipes import plots
-from kerasinv.recipes import records as rec
 from kerasinv.recipes import subjects as subj
 from kerasinv.recipes.engine import Runner, Unit, preset_table
 from kerasinv.recipes.options import option
+from kerasinv.reporting import figures as plots
+from kerasinv.reporting import records as rec
 
 GENERATED = ("table.md", "p_top1_change.png", "per_image")
 METRICS = {"p_top1_change": "P(top-1 change)", "mean_absolute_change": "MAC"}

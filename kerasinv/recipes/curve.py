@@ -27,11 +27,16 @@ from typing import NamedTuple
 
 from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
-from kerasinv.recipes import plots, preflight
-from kerasinv.recipes import records as rec
+from kerasinv.recipes.allcnn_protocol import (
+    load_data,
+    model_options,
+    protocol_settings,
+    run_preprocessing,
+)
 from kerasinv.recipes.engine import Runner, Unit, choose, preset_table, setting, train_config
 from kerasinv.recipes.options import option
-from kerasinv.recipes.springenberg import model_options, protocol_settings
+from kerasinv.reporting import figures as plots
+from kerasinv.reporting import records as rec
 
 training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
 
@@ -359,10 +364,6 @@ class CurveRunner(Runner):
             o.get("learning_rate"), o.get("batch_size"), o.get("init"), o.get("bias_decay"),
             o.get("grid"), o.get("strategy", "default"), o.get("reshuffle"),
         )  # fmt: skip
-        preflight(
-            spec, preset=o.get("preset"), models=o.get("models"), data_dir=o.get("data_dir"),
-            download=o.get("download", False),
-        )  # fmt: skip
         return settings
 
     def units(self, spec: dict, settings: dict, options) -> list[Unit]:
@@ -375,7 +376,6 @@ class CurveRunner(Runner):
 
     def prepare(self, ctx) -> Prepared:
         from kerasinv.data.reference import caffe_all_cnn_c
-        from kerasinv.recipes.springenberg import load_data, run_preprocessing
 
         settings, options, results = ctx.settings, ctx.options, ctx.results
         ctx.say(f"preset {settings['preset']}: loading CIFAR-10 ...")

@@ -148,7 +148,7 @@ def train_config(settings: dict, verbose: int, **overrides):
 class RecipeRun:
     """One run of a recipe into its output folder.
 
-    Creating it claims ``output`` (:func:`kerasinv.recipes.outputs.prepare_output`: resume a run
+    Creating it claims ``output`` (:func:`kerasinv.reporting.folder.prepare_output`: resume a run
     with equal settings, refuse one with different settings, ``overwrite`` starts afresh) and
     builds the results: ``recipe``, ``spec``, ``settings``, ``versions``, ``records`` and what
     else the previous run noted (``data_source`` ...), carried over.
@@ -175,9 +175,9 @@ class RecipeRun:
         figures: Callable[[dict, Path], None] | None = None,
         log: Callable[[str], None] | None = None,
     ):
-        from kerasinv.recipes import records
-        from kerasinv.recipes.outputs import log as stderr_log
-        from kerasinv.recipes.outputs import prepare_output
+        from kerasinv.progress import say as stderr_log
+        from kerasinv.reporting import records
+        from kerasinv.reporting.folder import prepare_output
 
         self.started = time.perf_counter()
         self.spec, self.settings, self.output = spec, settings, Path(output)
@@ -210,8 +210,8 @@ class RecipeRun:
         return todo
 
     def record(self, **fields) -> dict:
-        """Add one record (:func:`kerasinv.recipes.records.record`'s fields) and return it."""
-        from kerasinv.recipes.records import record
+        """Add one record (:func:`kerasinv.reporting.records.record`'s fields) and return it."""
+        from kerasinv.reporting.records import record
 
         entry = record(self.results, **fields)
         self.results["records"].append(entry)
@@ -267,9 +267,9 @@ class Context:
         self.prepared = None
 
     def record(self, **fields) -> dict:
-        """A record (:func:`kerasinv.recipes.records.record`'s fields) for :meth:`Runner.measure`
+        """A record (:func:`kerasinv.reporting.records.record`'s fields) for :meth:`Runner.measure`
         to return."""
-        from kerasinv.recipes.records import record
+        from kerasinv.reporting.records import record
 
         return record(self.results, **fields)
 

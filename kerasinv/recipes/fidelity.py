@@ -153,7 +153,7 @@ def verdict(
 def band_table(
     rows: Iterable[EpochBand], min_seeds: int = MIN_SEEDS
 ) -> tuple[list[str], list[list]]:
-    """``(headers, rows)`` for :func:`kerasinv.recipes.records.markdown_table`: per epoch the
+    """``(headers, rows)`` for :func:`kerasinv.reporting.records.markdown_table`: per epoch the
     reference, the number of seeds, min / median / max, the median's difference in points
     (``"+1.2"``) and whether the reference lies inside the range (judged only with ``min_seeds``
     seeds or more)."""

@@ -27,14 +27,19 @@ from kerasinv import models as model_registry
 from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.io import atomic_path
 from kerasinv.lazy import lazy_import
-from kerasinv.recipes import plots, preflight
-from kerasinv.recipes import records as rec
+from kerasinv.recipes.allcnn_protocol import (
+    load_data,
+    model_options,
+    protocol_settings,
+    run_preprocessing,
+)
 from kerasinv.recipes.engine import Runner, Unit, choose, preset_table, setting, train_config
 from kerasinv.recipes.options import option
+from kerasinv.reporting import figures as plots
+from kerasinv.reporting import records as rec
 
 # TensorFlow only when a run starts: the CLI reads OPTIONS without it
 training = lazy_import("kerasinv.training")
-preprocessing = lazy_import("kerasinv.data.preprocessing")
 export = lazy_import("kerasinv.export")
 
 DATASETS = ("cifar10", "cifar100")
@@ -65,72 +70,7 @@ OPTIONS = (
 GENERATED = ("table.md", "errors.png", "preprocessing.npz", "models", "saved_models", "work")
 
 
-#: Initialisers a user may pick with ``--init`` (Keras names).
-INITIALIZERS = ("lecun_uniform", "glorot_uniform", "he_uniform", "he_normal", "lecun_normal")
-GRIDS = ("even", "keras")
 SCHEDULES = ("scaled", "opening")  # preset key "schedule": see schedule_epochs()
-
-
-def protocol_settings(
-    spec: dict,
-    learning_rate: float | None,
-    batch_size: int | None,
-    init: str | None,
-    bias_decay: bool | None,
-    grid: str | None,
-    preset: dict | None = None,
-    reshuffle: bool | None = None,
-) -> dict:
-    """The training protocol: the spec's ``[training]`` table (or the ``preset`` table's values),
-    overridden by flags (:func:`kerasinv.recipes.engine.setting`'s rule).
-
-    Where the paper is silent the shipped spec follows the public Caffe reproduction (see its
-    comments): batch 256, Caffe's fan-in ``xavier`` (``lecun_uniform``), decay on biases too, the
-    even stride-2 grid, one data order for every epoch. ``reshuffle`` appears in the settings
-    only when false, so that runs made before it existed (which reshuffled) still resume with
-    ``--reshuffle``.
-    """
-    t, p = spec.get("training", {}), preset or {}
-
-    def drop(value):
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"{spec.get('_path', 'the spec')}: [training] drops must be epochs, got {value!r}"
-            ) from None
-
-    settings = {
-        "learning_rate": setting(spec, p, "learning_rate", learning_rate, 0.05),
-        "momentum": setting(spec, p, "momentum", None, 0.9),
-        "weight_decay": setting(spec, p, "weight_decay", None, 0.001),
-        "batch_size": setting(spec, p, "batch_size", batch_size, 128),
-        "drops": [drop(d) for d in t.get("drops", training.PAPER_DROPS)],
-        "drop_factor": setting(spec, p, "drop_factor", None, 0.1),
-        "max_shift": setting(spec, p, "max_shift", None, 5),
-        "class_relu": bool(t.get("class_relu", True)),
-        "init": str(init or t.get("init", "glorot_uniform")),
-        "bias_decay": bool(t.get("bias_decay", False) if bias_decay is None else bias_decay),
-        "grid": str(grid or t.get("grid", "keras")),
-    }
-    if not (t.get("reshuffle", True) if reshuffle is None else reshuffle):
-        settings["reshuffle"] = False  # Caffe's fixed data order (see the docstring)
-    if settings["init"] not in INITIALIZERS:
-        raise UnknownNameError("initialiser", settings["init"], INITIALIZERS)
-    if settings["grid"] not in GRIDS:
-        raise UnknownNameError("stride-2 grid", settings["grid"], GRIDS)
-    return settings
-
-
-def model_options(settings: dict) -> dict:
-    """Builder keyword arguments for the protocol in ``settings``."""
-    return {
-        "weight_decay": settings["weight_decay"],
-        "bias_decay": settings["bias_decay"],
-        "kernel_initializer": settings["init"],
-        "sampling_grid": settings["grid"],
-        "class_relu": settings["class_relu"],
-    }
 
 
 def resolve_settings(
@@ -194,34 +134,6 @@ def paper_reference(spec: dict, dataset: str, augment: bool) -> tuple[str | None
     section = dict(spec.get("paper", {}).get(key, {}))
     table = section.pop("table", None)
     return table, section
-
-
-def load_data(settings: dict, data_dir, download: bool):
-    """The run's splits: the embedded sample or CIFAR, subsampled as the preset says (an explicit
-    ``data_dir`` is honoured on every preset: :func:`~kerasinv.recipes.cifar_runs.load_splits`)."""
-    from kerasinv.recipes.cifar_runs import load_splits
-
-    return load_splits(
-        settings["data"],
-        data_dir,
-        download,
-        settings.get("train_subset"),
-        settings.get("test_subset"),
-        settings["seed"],
-        dataset=settings["dataset"],
-    )
-
-
-def run_preprocessing(output: Path, splits, resuming: bool, log, recipe: str):
-    """The run's GCN + ZCA: ``output/preprocessing.npz`` when resuming, else fitted on the training
-    split (cached on disk by :func:`~kerasinv.data.preprocessing.fit_gcn_zca`) and saved there."""
-    prep_file = output / "preprocessing.npz"
-    if prep_file.is_file() and resuming:
-        return preprocessing.GCNZCA.load(prep_file)
-    log(f"[{recipe}] fitting GCN + ZCA on {len(splits.x_train)} training images ...")
-    prep = preprocessing.fit_gcn_zca(splits.x_train)
-    prep.save(prep_file)
-    return prep
 
 
 def render_table(spec: dict, settings: dict, records: list[dict], paper_table: str | None) -> str:
@@ -300,10 +212,6 @@ class AllCNNRunner(Runner):
 
     def units(self, spec: dict, settings: dict, options) -> list[Unit]:
         chosen = choose(options.get("models"), spec["presets"][settings["preset"]], spec)
-        preflight(  # the same checks as the CLI's
-            spec, preset=options.get("preset"), models=chosen, dataset=settings["dataset"],
-            data_dir=options.get("data_dir"), download=options.get("download", False),
-        )  # fmt: skip
         return [Unit(name, name) for name in chosen]
 
     def unit_key(self, record: dict) -> str:

@@ -29,10 +29,11 @@ import numpy as np
 from kerasinv import models as registry
 from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
-from kerasinv.recipes import cifar_runs, plots
-from kerasinv.recipes import records as rec
+from kerasinv.recipes import cifar_runs
 from kerasinv.recipes.engine import Runner, Unit, choose, preset_table, setting, train_config
 from kerasinv.recipes.options import option
+from kerasinv.reporting import figures as plots
+from kerasinv.reporting import records as rec
 
 training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
 

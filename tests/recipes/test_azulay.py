@@ -126,7 +126,7 @@ def test_table_1_layout_puts_the_papers_values_under_ours():
         "pytorch": 0.2,
     }
     assert paper_values(spec, "resnet50", "inpaint", "p_top1_change") == {}
-    from kerasinv.recipes.records import record
+    from kerasinv.reporting.records import record
 
     settings = {"preset": "paper", "background": "mean", "seed": 0, "protocols": ["crop", "black"]}
     results = {"recipe": "azulay-onepixel", "settings": settings, "versions": {}, "records": []}

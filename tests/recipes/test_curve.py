@@ -286,8 +286,8 @@ def test_a_spec_can_keep_one_data_order_as_caffe_does():
     import copy
 
     from kerasinv.recipes import load_spec
+    from kerasinv.recipes.allcnn_protocol import protocol_settings
     from kerasinv.recipes.engine import train_config
-    from kerasinv.recipes.springenberg import protocol_settings
 
     spec = load_spec("springenberg-curve")
     preset = spec["presets"]["paper"]

@@ -115,8 +115,8 @@ def test_model_without_images_is_refused(tmp_path):
 
 
 def test_imagenet_table_has_the_papers_shape():
-    from kerasinv.recipes.records import Records, record
     from kerasinv.recipes.zhang import imagenet_table
+    from kerasinv.reporting.records import Records, record
 
     spec = load_spec("zhang-blurpool")
     results = {
@@ -157,8 +157,8 @@ def test_imagenet_table_has_the_papers_shape():
 def test_figures_show_sampling_error_and_draw_no_empty_plot(smoke_run, tmp_path):
     import numpy as np
 
-    from kerasinv.recipes import plots
     from kerasinv.recipes.zhang import plot
+    from kerasinv.reporting import figures as plots
 
     out, _ = smoke_run
     results = json.loads((out / "results.json").read_text())

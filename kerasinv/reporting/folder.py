@@ -1,4 +1,5 @@
-"""A recipe's output folder: resume a run with the same settings, refuse one with different settings."""
+"""A command's output folder (a recipe run, a fine-tuning, an evaluation report): resume a run
+with the same settings, refuse one with different settings."""
 
 from __future__ import annotations
 
@@ -7,13 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kerasinv.errors import OutputError
-
-
-def log(message: str) -> None:
-    """Progress lines go to stderr (stdout carries the table); ``--quiet`` silences them."""
-    from kerasinv import progress
-
-    progress.say(message)
 
 
 def prepare_output(
@@ -71,4 +65,4 @@ def prepare_output(
     return previous
 
 
-__all__ = ["log", "prepare_output"]
+__all__ = ["prepare_output"]
