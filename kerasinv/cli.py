@@ -345,9 +345,10 @@ def export(ctx, model_file, destination, version, preprocessing, overwrite):
 @click.option(
     "--background",
     type=click.Choice(["black", "mean"]),
-    default="black",
+    default="mean",
     show_default=True,
-    help="Canvas of the black/inpaint/scale protocols: pixel 0, or the ImageNet mean colour (the authors' code).",
+    help="Canvas of the black/inpaint/scale protocols: the ImageNet mean colour (the authors' "
+    "code, and azulay-onepixel's default), or pixel 0.",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option(
@@ -402,7 +403,7 @@ def evaluate(
             limit=limit, background=background, batch_size=batch_size, shift_trials=shift_trials,
             seed=seed, overwrite=overwrite, log=progress.say,
         )  # fmt: skip
-    click.echo(render_table(result, f"Invariance of {meta['model']}"))
+    click.echo(render_table(result, f"Invariance of {meta['model']}", meta))
     for note in meta["notes"]:
         click.echo(f"note: {note}", err=True)
     click.echo(f"Report in {output}/", err=True)

@@ -6,7 +6,8 @@ frames are made and classified by :mod:`kerasinv.measure`:
 - ``crop``: the photo at ``S + 10`` pixels (234 for 224: Azulay & Weiss), ``S`` windows at 9
   consecutive diagonal offsets around the centre;
 - ``black``: the photo resized to ``round(S / 1.3)`` (172 for 224: their s = 1.3), pasted on an ``S``
-  canvas at 9 consecutive diagonal offsets (``--background``: black pixels by default);
+  canvas at 9 consecutive diagonal offsets (``--background``: the ImageNet mean colour by default,
+  as the authors' code and the azulay-onepixel recipe; ``black`` is pixel 0);
 - ``inpaint``: as ``black``, then the canvas filled by their iterative normalised convolution;
 - ``scale``: the embedded photo at 9 consecutive sizes, centred;
 - ``shift``: Zhang's consistency of two random ``S`` crops of the photo at ``round(S * 256 / 224)``,
@@ -88,7 +89,7 @@ def evaluate(
     labels: np.ndarray | None = None,
     protocols: Sequence[str] = PROTOCOLS,
     batch_size: int = 16,
-    background="black",
+    background="mean",
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     labels_from: str = "imagenet",
@@ -174,29 +175,67 @@ def _measure_protocol(model, images, protocol, per_image, batch_size, background
     return row, result.top1[:, 0]
 
 
-def render_table(result: dict, title: str) -> str:
-    """A Markdown table of the summary."""
-    lines = [
-        f"# {title}",
-        "",
-        "| protocol | images | P(top-1 change) | MAC | consistency | accuracy |",
-        "|---|---|---|---|---|---|",
+def render_table(result: dict, title: str, meta: dict | None = None) -> str:
+    """A Markdown table of the summary, under a line saying what was measured (``meta``: the
+    report's photos, their count, labels, seed, background and preprocessing)."""
+    from kerasinv.reporting.records import markdown_table
+
+    lines = [f"# {title}", ""]
+    if meta:
+        lines += [
+            f"{meta['photos']:,} photos from {meta['images']} "
+            f"({'labels from ' + meta['labels_from'] if meta.get('labels_from') else 'no labels'}), "
+            f"seed {meta['seed']}, one-pixel canvas `{meta['background']}`, preprocessing "
+            f"`{meta['preprocess']}`, {meta['shift_trials']} shift pass(es).",
+            "",
+        ]
+    rows = [
+        [
+            protocol,
+            row["images"],
+            *(None if _missing(row.get(k)) else row[k] for k in _COLUMNS),
+        ]
+        for protocol, row in result["summary"].items()
     ]
-    for protocol, row in result["summary"].items():
-
-        def fmt(key, row=row):
-            value = row.get(key)
-            return (
-                "—"
-                if value is None or (isinstance(value, float) and math.isnan(value))
-                else f"{value:.3f}"
-            )
-
-        lines.append(
-            f"| {protocol} | {row['images']} | {fmt('p_top1_change')} | {fmt('mean_absolute_change')} "
-            f"| {fmt('consistency')} | {fmt('accuracy')} |"
-        )
+    headers = ["protocol", "images", "P(top-1 change)", "MAC", "consistency", "accuracy"]
+    lines.append(markdown_table(headers, rows, digits=3))
+    lines += [
+        "",
+        "accuracy: top-1 accuracy on the protocol's first frame (for `crop`, the first of the 9 "
+        "windows; for `black`/`inpaint`, the shrunken photo on its canvas; for `shift`, the centre "
+        "crop), not the model's accuracy on the plain photos.",
+    ]
     return "\n".join(lines) + "\n"
+
+
+_COLUMNS = ("p_top1_change", "mean_absolute_change", "consistency", "accuracy")
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def report_records(result: dict, meta: dict) -> list[dict]:
+    """One record per measured number (protocol x metric), in the shape every command writes:
+    ``metric``, ``protocol``, ``model``, ``dataset``, ``measured`` (a fraction), ``images``."""
+    from kerasinv.reporting.records import now
+
+    return [
+        {
+            "metric": metric,
+            "protocol": protocol,
+            "model": meta["model"],
+            "dataset": meta["images"],
+            "measured": row[metric],
+            "images": row["images"],
+            "seed": meta["seed"],
+            "background": meta["background"],
+            "finished_at": now(),
+        }
+        for protocol, row in result["summary"].items()
+        for metric in _COLUMNS
+        if not _missing(row.get(metric))
+    ]
 
 
 #: What ``evaluate`` writes into its output folder.
@@ -275,7 +314,7 @@ def check_request(model_path, images, label_file, protocols, output, overwrite: 
 
 def run_report(
     model_path, images, protocols, output, preprocess: str = "auto", label_file=None,
-    limit: int | None = None, background="black", batch_size: int = 16, shift_trials: int = 5,
+    limit: int | None = None, background="mean", batch_size: int = 16, shift_trials: int = 5,
     seed: int = 0, overwrite: bool = False, log: Callable[[str], None] = print,
 ) -> tuple[dict, dict]:  # fmt: skip
     """``kerasinv evaluate``: load the model and the photos (resized to the model's
@@ -337,8 +376,20 @@ def write_report(result: dict, output: str | Path, meta: dict, overwrite: bool =
 
     output = Path(output)
     claim_output(output, "evaluate", overwrite, REPORT_ENTRIES)
-    write_json(output / "results.json", {**meta, **{"summary": result["summary"]}})
-    write_text(output / "table.md", render_table(result, f"Invariance of {meta['model']}"))
+    from kerasinv.reporting.records import now, versions
+
+    write_json(
+        output / "results.json",
+        {
+            "command": "evaluate",
+            **meta,
+            "versions": versions(),
+            "finished_at": now(),
+            "records": report_records(result, meta),
+            "summary": result["summary"],
+        },
+    )
+    write_text(output / "table.md", render_table(result, f"Invariance of {meta['model']}", meta))
     with atomic_path(output / "per_image.npz", suffix=".npz") as tmp:
         np.savez_compressed(tmp, **result["per_image"])
     summary = result["summary"]
@@ -382,6 +433,7 @@ __all__ = [
     "evaluate",
     "render_table",
     "report_name",
+    "report_records",
     "resolve_names",
     "run_report",
     "write_report",

@@ -57,14 +57,15 @@ def _predict_frames(predict: Callable, frames) -> np.ndarray:
 # ----------------------------------------------------------------------------- one-pixel sequences
 
 
-def onepixel_frames(images, protocol: str, size: int, background="black"):
+def onepixel_frames(images, protocol: str, size: int, background="mean"):
     """The nine frames of a one-pixel protocol for square photos ``[B, P, P, 3]`` (any P):
     ``[B, 9, size, size, 3]``.
 
     - ``crop``: the photo at ``size + 10`` (234 for 224), ``size`` windows at 9 consecutive diagonal
       offsets around the centre;
     - ``black`` / ``inpaint``: the photo at ``round(size / 1.3)`` pasted on a ``size`` canvas at 9
-      diagonal offsets (``background`` canvas; ``inpaint`` then fills it);
+      diagonal offsets (``background`` canvas, by default the ImageNet mean colour as in the
+      authors' code; ``inpaint`` then fills it);
     - ``scale``: the embedded photo at 9 consecutive sizes, centred.
     """
     import tensorflow as tf
@@ -87,7 +88,7 @@ def onepixel_frames(images, protocol: str, size: int, background="black"):
 
 
 @functools.lru_cache(maxsize=32)
-def compiled_onepixel_frames(protocol: str, size: int, background="black"):
+def compiled_onepixel_frames(protocol: str, size: int, background="mean"):
     """:func:`onepixel_frames` compiled by XLA (the perturbations are gathers, which XLA fuses:
     several times faster than a plain graph on CPU); ``fn(images)``."""
     import tensorflow as tf
@@ -117,7 +118,7 @@ class OnePixel:
 
 
 def onepixel(
-    predict: Callable, images, protocol: str, size: int, background="black", batch_size: int = 16
+    predict: Callable, images, protocol: str, size: int, background="mean", batch_size: int = 16
 ) -> OnePixel:
     """Run a one-pixel protocol (:func:`onepixel_frames`) over square photos ``[N, P, P, 3]``."""
     from kerasinv import metrics, progress
