@@ -131,7 +131,8 @@ def main(out: str, specs: list[str]) -> None:
             sys.exit(f"{item!r}: expected GROUP=RUN_FOLDER[,RUN_FOLDER...]")
         groups[name] = dict(load(f) for f in folders.split(","))
     first = next(iter(next(iter(groups.values())).values()))
-    images = next(iter(first.values()))["train_images"]
+    first_record = next(iter(first.values()))
+    images = first_record.get("images_per_epoch") or first_record["train_images"]
     epochs = sorted({e for g in groups.values() for c in g.values() for e in c})
 
     def reference_at(e):

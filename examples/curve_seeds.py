@@ -60,7 +60,8 @@ def main(out: str, runs: list[str]) -> None:
         label, _, folder = item.partition("=")
         curves[label] = load(folder)
     epochs = sorted({e for c in curves.values() for e in c})
-    images = next(iter(next(iter(curves.values())).values()))["train_images"]
+    first = next(iter(next(iter(curves.values())).values()))
+    images = first.get("images_per_epoch") or first["train_images"]
 
     def accuracy(r):  # its difference from the reference value the run recorded beside it
         return f"{r['measured']:.3f} ({100 * (r['measured'] - r['paper']):+.1f})"

@@ -57,6 +57,11 @@ class TrainConfig:
         reshuffle: a new permutation of the training images every epoch (``True``), or one seeded
             permutation visited in the same order every epoch (``False``: what Caffe's LMDB data
             layer does, which never reshuffles).
+        stream: with ``reshuffle`` off, read that one permutation as an endless stream, as
+            Caffe's ``Data`` layer reads its LMDB: every batch is full and batches run across the
+            end of the data, so the batches differ from epoch to epoch (their boundaries move by
+            ``N mod batch_size`` images) and an epoch is ``round(N / batch_size)`` steps. Off,
+            every epoch starts the permutation afresh and ends with a smaller batch.
         seed: seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``).
         schedule_epochs: the run length the ``drops`` are scaled to; ``None`` = ``epochs`` (a short
             run keeps the schedule's shape). A learning curve of the first epochs of the paper's
@@ -75,6 +80,7 @@ class TrainConfig:
     augment: bool = False
     max_shift: int = 5
     reshuffle: bool = True
+    stream: bool = False
     seed: int = 0
     schedule_epochs: int | None = None
     strategy: str = "default"
@@ -88,6 +94,10 @@ class TrainConfig:
             raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
         if not self.learning_rate > 0:
             raise ConfigError(f"learning rate must be positive, got {self.learning_rate}")
+        if self.stream and self.reshuffle:
+            raise ConfigError(
+                "stream reads one fixed data order as Caffe does: it needs reshuffle off"
+            )
         if self.strategy not in STRATEGIES:
             raise ConfigError(
                 f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
@@ -272,8 +282,11 @@ class TrainData:
     Attributes:
         images: ``float32 [N, H, W, C]`` preprocessed training images (a tensor).
         labels: ``int32 [N]``.
-        batch_size, seed, augment, max_shift, reshuffle: from the :class:`TrainConfig`.
-        steps_per_epoch: ``ceil(N / batch_size)`` (the last batch of an epoch may be smaller).
+        batch_size, seed, augment, max_shift, reshuffle, stream: from the :class:`TrainConfig`.
+        steps_per_epoch: ``ceil(N / batch_size)`` (the last batch of an epoch may be smaller);
+            with ``stream``, ``round(N / batch_size)`` full batches.
+        images_per_epoch: the training images one epoch feeds (``N``; with ``stream``,
+            ``steps_per_epoch · batch_size``).
     """
 
     def __init__(self, images, labels, config: TrainConfig):
@@ -284,7 +297,14 @@ class TrainData:
         self.augment = config.augment
         self.max_shift = config.max_shift
         self.reshuffle = config.reshuffle
-        self.steps_per_epoch = -(-len(labels) // config.batch_size)
+        self.stream = config.stream
+        n = len(labels)
+        if self.stream:
+            self.steps_per_epoch = max(1, round(n / config.batch_size))
+            self.images_per_epoch = self.steps_per_epoch * config.batch_size
+        else:
+            self.steps_per_epoch = -(-n // config.batch_size)
+            self.images_per_epoch = n
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -314,6 +334,25 @@ class TrainData:
                 .batch(self.batch_size)
             )
 
+        if self.stream:  # Caffe's Data layer: one order, read on across the end of the data
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(n, dtype=tf.int64), seed=tf.stack([seed, tf.constant(0, tf.int64)])
+            )
+            per_epoch = self.images_per_epoch
+
+            def at(position):
+                index = tf.gather(order, position % n)
+                image = tf.gather(images, index)
+                if augment:
+                    image = _augment(image, tf.stack([seed, position]), max_shift)
+                return image, tf.gather(labels, index)
+
+            positions = tf.data.Dataset.range(first_epoch * per_epoch, epochs * per_epoch)
+            return (
+                positions.map(at, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                .batch(self.batch_size)
+                .prefetch(tf.data.AUTOTUNE)
+            )
         epochs_ds = tf.data.Dataset.range(first_epoch, epochs)
         return epochs_ds.flat_map(one_epoch).prefetch(tf.data.AUTOTUNE)
 

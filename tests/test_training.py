@@ -200,3 +200,44 @@ def test_without_reshuffle_every_epoch_visits_the_images_in_one_order():
     assert orders[False][0] != list(range(12))  # still a permutation, not the file order
     assert orders[True][0] != orders[True][1]
     assert orders[True][0] == orders[False][0]  # epoch 0 is the same either way
+
+
+def test_caffe_stream_reads_one_order_in_full_batches_across_the_end_of_the_data():
+    """``stream``: Caffe's Data layer reads its LMDB on across the end, so every batch is full and
+    the batches differ from epoch to epoch; an epoch is round(N / batch) steps, resumable."""
+    x, y = _data(n=10)
+    y = np.arange(10)  # labels name the images
+    fixed = training.TrainConfig(epochs=3, batch_size=4, seed=5, reshuffle=False)
+    order = [
+        label
+        for _, labels in training.TrainData(x.astype("float32"), y, fixed).dataset(0, 1)
+        for label in labels.numpy().tolist()
+    ]  # the one permutation (batches of 4, 4, 2)
+    cfg = training.TrainConfig(epochs=3, batch_size=4, seed=5, reshuffle=False, stream=True)
+    data = training.TrainData(x.astype("float32"), y, cfg)
+    assert data.steps_per_epoch == 2 and data.images_per_epoch == 8  # round(10 / 4) full batches
+    batches = [labels.numpy().tolist() for _, labels in data.dataset(0, 3)]
+    assert [len(b) for b in batches] == [4] * 6
+    stream = [label for b in batches for label in b]
+    assert stream == (order * 3)[:24]  # the same order, read on across its end
+    assert batches[2] != batches[0]  # epoch 1's first batch starts 8 images on
+    resumed = [labels.numpy().tolist() for _, labels in data.dataset(1, 3)]
+    assert resumed == batches[2:]  # an interrupted run resumes on the same stream
+    with pytest.raises(ConfigError, match="reshuffle"):
+        training.TrainConfig(stream=True, reshuffle=True)
+
+
+def test_a_spec_asks_for_caffes_stream_and_records_say_how_many_images_an_epoch_is():
+    from kerasinv.errors import ConfigError as Refused
+    from kerasinv.recipes import load_spec
+    from kerasinv.recipes.allcnn_protocol import protocol_settings
+    from kerasinv.recipes.engine import train_config
+
+    spec = load_spec("springenberg-curve")
+    preset = spec["presets"]["paper"]
+    assert "stream" not in protocol_settings(spec, None, None, None, None, None, preset)
+    spec["training"]["stream"] = True
+    settings = protocol_settings(spec, None, None, None, None, None, preset)
+    assert settings["stream"] is True and train_config(settings, 0).stream
+    with pytest.raises(Refused, match="reshuffle"):
+        protocol_settings(spec, None, None, None, None, None, preset, reshuffle=True)

@@ -40,7 +40,8 @@ def protocol_settings(
     comments): batch 256, Caffe's fan-in ``xavier`` (``lecun_uniform``), decay on biases too, the
     even stride-2 grid, one data order for every epoch. ``reshuffle`` appears in the settings
     only when false, so that runs made before it existed (which reshuffled) still resume with
-    ``--reshuffle``.
+    ``--reshuffle``; ``stream`` (``[training] stream = true``: Caffe's batches, which run across
+    the end of the data) only when true.
     """
     t, p = spec.get("training", {}), preset or {}
 
@@ -67,6 +68,13 @@ def protocol_settings(
     }
     if not (t.get("reshuffle", True) if reshuffle is None else reshuffle):
         settings["reshuffle"] = False  # Caffe's fixed data order (see the docstring)
+    if t.get("stream", False):  # Caffe's batches across the end of the data (TrainConfig.stream)
+        if settings.get("reshuffle", True):
+            raise ConfigError(
+                f"{spec.get('_path', 'the spec')}: [training] stream = true reads one fixed data "
+                "order; it needs reshuffle = false (and no --reshuffle)"
+            )
+        settings["stream"] = True
     if settings["init"] not in INITIALIZERS:
         raise UnknownNameError("initialiser", settings["init"], INITIALIZERS)
     if settings["grid"] not in GRIDS:

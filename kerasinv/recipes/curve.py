@@ -155,15 +155,19 @@ def point_record(
     reference,
     wall_s: float,
     dead: int | None = None,
+    per_epoch: int | None = None,
 ):
-    """The record of the test accuracy after ``epoch`` epochs; epoch 0 is the fresh network
-    before any step (Caffe tests at iteration 0 too), whose training fields are ``None``."""
+    """The record of the test accuracy after ``epoch`` epochs of ``per_epoch`` images (default:
+    the ``images`` of the training split; fewer or more with Caffe's stream of full batches);
+    epoch 0 is the fresh network before any step (Caffe tests at iteration 0 too), whose
+    training fields are ``None``."""
     settings = results["settings"]
 
     def train_log(key):
         return None if key not in logs else round(float(logs[key]), 4)
 
-    seen = epoch * images
+    per_epoch = per_epoch or images
+    seen = epoch * per_epoch
     ref = reference.accuracy_at(seen)
     ref_loss = reference.loss_at(seen)
     measured = round(float(logs["val_accuracy"]), 4)
@@ -193,6 +197,7 @@ def point_record(
         learning_rate=float(logs.get("learning_rate", settings["learning_rate"])),
         width=settings["width"],
         train_images=images,
+        images_per_epoch=per_epoch,
     )
 
 
@@ -200,11 +205,16 @@ def render_table(spec: dict, results: dict) -> str:
     """Markdown, rendered from the records only."""
     settings, records = results["settings"], results["records"]
     images = records[0]["train_images"] if records else 0
-    order = (
-        "a new data order each epoch"
-        if settings.get("reshuffle", True)
-        else "one data order every epoch (as Caffe reads its LMDB)"
-    )
+    if settings.get("stream"):
+        per_epoch = records[0].get("images_per_epoch", images)
+        order = (
+            "one data order read as a stream of full batches across the end of the data, as "
+            f"Caffe's Data layer reads its LMDB (an epoch: {per_epoch:,} images)"
+        )
+    elif settings.get("reshuffle", True):
+        order = "a new data order each epoch"
+    else:
+        order = "one data order every epoch (as Caffe reads its LMDB)"
     head = (
         f"## {spec.get('title', spec['recipe'])}\n\n"
         f"{settings['model']}, width {settings['width']:g}, {images:,} training images, test "
@@ -268,6 +278,8 @@ def _run_label(settings: dict) -> str:
         notes.append("no class ReLU")
     if settings.get("reshuffle", True):  # a departure from Caffe's one data order since 0.2
         notes.append("data reshuffled each epoch")
+    if settings.get("stream"):
+        notes.append("Caffe's batch stream")
     return f"kerasinv {settings['model']} ({', '.join(notes)})"
 
 
@@ -280,7 +292,7 @@ def plot_curve(results: dict, reference, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     records = results["records"]
-    images = records[0]["train_images"]
+    images = records[0].get("images_per_epoch") or records[0]["train_images"]
     last = max(r["epoch"] for r in records)
     ref_epochs = reference.images_seen() / images
     keep = ref_epochs <= max(last * 1.25, last + 2)
@@ -412,7 +424,7 @@ class CurveRunner(Runner):
         def write_point(epoch: int, logs: dict, dead: int | None) -> None:
             record = point_record(
                 ctx.results, epoch, logs, len(p.splits.x_train), p.reference,
-                time.perf_counter() - clock["t"], dead,
+                time.perf_counter() - clock["t"], dead, p.train_data.images_per_epoch,
             )  # fmt: skip
             clock["t"] = time.perf_counter()
             emit(by_epoch.get(epoch, Unit(f"epoch {epoch}", epoch)), [record])

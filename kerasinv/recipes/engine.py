@@ -131,7 +131,7 @@ def setting(
 
 #: settings keys that are :class:`kerasinv.training.TrainConfig` fields of the same name
 _TRAIN_KEYS = ("epochs", "batch_size", "learning_rate", "momentum", "drop_factor", "augment",
-               "max_shift", "reshuffle", "seed", "strategy")  # fmt: skip
+               "max_shift", "reshuffle", "stream", "seed", "strategy")  # fmt: skip
 
 
 def train_config(settings: dict, verbose: int, **overrides):

@@ -305,3 +305,26 @@ def test_smoke_records_equal_the_golden_records(unbroken):
     out, proc = unbroken
     assert proc.returncode == 0, proc.stderr[-3000:]
     golden.pin("springenberg-curve", json.loads((out / "results.json").read_text())["records"], 0.1)
+
+
+def test_a_curve_on_caffes_batch_stream_counts_the_images_it_fed(tmp_path):
+    """``[training] stream = true``: every batch full, an epoch round(N / batch) steps; the
+    records' images seen (and so Caffe's point beside them) count what was fed."""
+    from kerasinv.recipes import find_spec, run_recipe
+
+    text = find_spec("springenberg-curve").read_text()
+    text = text.replace("reshuffle = false", "reshuffle = false\nstream = true", 1)
+    path = tmp_path / "stream.toml"
+    path.write_text(text)
+    spec = load_spec(str(path))
+    records = run_recipe(
+        spec, output=tmp_path / "out", preset="smoke", epochs=1, verbose=0, log=lambda m: None
+    )
+    batch = json.loads((tmp_path / "out" / "results.json").read_text())["settings"]["batch_size"]
+    per_epoch = round(2000 / batch) * batch
+    assert [r["epoch"] for r in records] == [0, 1]
+    assert records[1]["images_per_epoch"] == per_epoch and records[1]["train_images"] == 2000
+    assert records[1]["images_seen"] == per_epoch
+    ref = caffe_all_cnn_c()
+    assert records[1]["paper"] == pytest.approx(round(ref.accuracy_at(per_epoch), 4))
+    assert "Caffe's Data layer" in (tmp_path / "out" / "table.md").read_text()
