@@ -56,7 +56,7 @@ _SUBMODULES = (
 )  # fmt: skip
 #: functions at the top level: name -> (module, attribute)
 _FUNCTIONS = {
-    "antialias": ("kerasinv.models.antialias", "antialias"),
+    "antialias": ("kerasinv.models.twins", "antialias"),
     "evaluate": ("kerasinv.evaluation", "evaluate"),
 }
 

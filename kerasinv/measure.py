@@ -25,7 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 #: The evaluate protocols: four one-pixel sequences (Azulay & Weiss) and Zhang's shift pairs.
+#: :data:`kerasinv.perturb.ONEPIXEL_PROTOCOLS`, spelled out so that this module (and the CLI's
+#: checks through it) stays free of TensorFlow; tests/test_measure.py checks they are equal
 ONEPIXEL_PROTOCOLS = ("crop", "black", "inpaint", "scale")
+#: every protocol of ``kerasinv evaluate``: the one-pixel ones and Zhang's shift consistency
 PROTOCOLS = (*ONEPIXEL_PROTOCOLS, "shift")
 #: One-pixel steps per sequence (nine frames, eight consecutive pairs).
 STEPS = 8

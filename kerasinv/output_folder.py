@@ -49,21 +49,6 @@ def read_marker(folder: Path) -> dict | None:
     return marker if isinstance(marker, dict) and marker.get("tool") == "kerasinv" else None
 
 
-def _legacy_marker(folder: Path, command: str, present: set, entries: Iterable[str]) -> dict | None:
-    """A recipe folder written by kerasinv 0.1 (no marker): its ``results.json`` names the recipe."""
-    try:
-        results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(results, dict) or f"recipe {results.get('recipe')}" != command:
-        return None
-    return {
-        "tool": "kerasinv",
-        "command": command,
-        "entries": sorted(present & {"results.json", *entries}),
-    }
-
-
 def check_output(
     folder: str | Path,
     command: str,
@@ -106,8 +91,6 @@ def check_output(
         return None
     marker = read_marker(folder)
     present = {p.name for p in folder.iterdir()} - _HIDDEN
-    if marker is None:
-        marker = _legacy_marker(folder, command, present, entries)
     if marker is None:
         if present and not overwrite:
             raise OutputError(

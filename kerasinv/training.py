@@ -156,7 +156,7 @@ class StopOnDivergence(keras.callbacks.Callback):
     "Explodes": the running loss exceeds ``factor`` times the first loss of the run (and at least
     ``floor``). Cross-entropy itself is bounded (Keras clips probabilities at 1e-7, so at most
     about 16 per image); a loss far above that comes from weights growing without bound under the
-    weight-decay term (``--lr 10`` gave a finite 4.5e23 that used to be recorded as a result).
+    weight-decay term (``--lr 10`` gives a finite loss of 4.5e23, which is no result).
     """
 
     def __init__(self, learning_rate: float, factor: float = 50.0, floor: float = 100.0):

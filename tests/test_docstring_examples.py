@@ -5,14 +5,13 @@ import importlib
 
 import pytest
 
-# by name: ``kerasinv.models.antialias`` the attribute is the function, not the module
 MODULES = [
     importlib.import_module(name)
     for name in (
         "kerasinv.layers.antialias",
         "kerasinv.layers.aps",
         "kerasinv.layers.blurpool",
-        "kerasinv.models.antialias",
+        "kerasinv.models.twins",
     )
 ]
 

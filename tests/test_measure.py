@@ -156,3 +156,10 @@ def test_evaluate_and_the_zhang_recipe_report_the_same_consistency(tmp_path):
     assert 0.0 < row["consistency"] < 1.0  # the shifts matter to this model, not always
     assert zhang["consistency"]["measured"] == pytest.approx(100 * row["consistency"], abs=1e-9)
     assert zhang["accuracy"]["measured"] == pytest.approx(100 * row["accuracy"], abs=1e-9)
+
+
+def test_the_measuring_path_knows_the_perturbations_one_pixel_protocols():
+    from kerasinv import measure, perturb
+
+    assert measure.ONEPIXEL_PROTOCOLS == perturb.ONEPIXEL_PROTOCOLS
+    assert measure.PROTOCOLS == (*perturb.ONEPIXEL_PROTOCOLS, "shift")

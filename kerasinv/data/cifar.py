@@ -78,9 +78,6 @@ OFFICIAL_MD5 = {
 }
 
 
-_OFFICIAL_MD5 = OFFICIAL_MD5  # kept for tests that swap the table
-
-
 class _BatchUnpickler(pickle.Unpickler):
     """Admits only what CIFAR batches hold: dicts, lists, bytes, numbers and NumPy arrays/scalars.
 

@@ -131,7 +131,7 @@ class AvgBlurPool2D(MaxBlurPool2D):
 class _Blurred:
     """Mixin: the layer's own computation, with anti-aliased stride-2 subsampling before or after.
 
-    :func:`kerasinv.models.antialias` swaps a layer for ``Blurred<Layer>`` (a subclass: the same
+    :func:`kerasinv.models.antialias` (:mod:`kerasinv.models.twins`) swaps a layer for ``Blurred<Layer>`` (a subclass: the same
     variables, names and weight order, so stock weights load positionally and by name) instead of
     adding a layer, which would reorder a functional model's weights.
     """

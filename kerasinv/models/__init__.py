@@ -7,24 +7,22 @@ pay for Keras and TensorFlow.
 - :mod:`~kerasinv.models.registry`: ``get(name, ...)`` / ``names()`` over every builder;
 - :mod:`~kerasinv.models.allcnn`, :mod:`~kerasinv.models.vgg_cifar`,
   :mod:`~kerasinv.models.downsampling_cnn`, :mod:`~kerasinv.models.imagenet`: the builders;
-- :mod:`~kerasinv.models.antialias`: ``antialias(model)`` for any Keras CNN;
+- :mod:`~kerasinv.models.twins`: ``antialias(model)``, the anti-aliased twin of any Keras CNN;
 - :mod:`~kerasinv.models.architectures`: input size, preprocessing and crop ratio per architecture;
 - :mod:`~kerasinv.models.loading`: any ``.keras`` file, SavedModel or ``keras.Model`` as a predictor.
 """
 
 import importlib
-import sys
-import types
 
 #: public name -> the submodule that defines it
 _EXPORTS = {
     "ALLCNN_NAMES": "allcnn",
     "build_allcnn": "allcnn",
-    "AntialiasError": "antialias",
-    "Change": "antialias",
-    "antialias": "antialias",
-    "format_report": "antialias",
-    "plan_antialias": "antialias",
+    "AntialiasError": "twins",
+    "Change": "twins",
+    "antialias": "twins",
+    "format_report": "twins",
+    "plan_antialias": "twins",
     "ARCHITECTURES": "architectures",
     "architecture": "architectures",
     "photo_size": "architectures",
@@ -47,10 +45,9 @@ _EXPORTS = {
 }
 
 
-#: submodules reachable as attributes (``kerasinv.models.architectures``); ``antialias`` is the
-#: function, its module is ``kerasinv.models.antialias`` for imports
+#: submodules reachable as attributes (``kerasinv.models.architectures``)
 _SUBMODULES = ("allcnn", "architectures", "downsampling_cnn", "imagenet", "loading", "pretrained",
-               "preprocessing", "registry", "shipped", "vgg_cifar")  # fmt: skip
+               "preprocessing", "registry", "shipped", "twins", "vgg_cifar")  # fmt: skip
 
 
 def __getattr__(name):
@@ -62,19 +59,6 @@ def __getattr__(name):
     value = getattr(importlib.import_module(f"kerasinv.models.{module}"), name)
     globals()[name] = value
     return value
-
-
-class _Package(types.ModuleType):
-    """Keeps ``kerasinv.models.antialias`` the function: importing the submodule of the same name
-    would otherwise rebind the package attribute to the module."""
-
-    def __setattr__(self, name, value):
-        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def __dir__():

@@ -2,7 +2,7 @@
 
 Each builder builds the stock ``keras.applications`` network (so with ``antialias=None`` it *is*
 keras.applications: same layer names, weights and outputs), loads the requested weights into it, and,
-with ``antialias``, returns its anti-aliased twin made by :func:`kerasinv.models.antialias.antialias`,
+with ``antialias``, returns its anti-aliased twin made by :func:`kerasinv.models.twins.antialias`,
 which keeps every weight and name. Placement (Zhang 2019, docs/papers.md §3.2, mapped onto the Keras
 graphs):
 
@@ -25,9 +25,9 @@ import keras
 
 from kerasinv.layers.antialias import parse_antialias
 from kerasinv.layers.blurpool import PADDINGS
-from kerasinv.models.antialias import antialias as make_twin
 from kerasinv.models.pretrained import check_weights_argument, ensure_imagenet_weights
 from kerasinv.models.registry import register
+from kerasinv.models.twins import antialias as make_twin
 
 _STOCK = {
     "vgg16": ("VGG16", True),  # (keras.applications name, leave the stem conv alone)

@@ -16,7 +16,7 @@ from kerasinv.models.architectures import ARCHITECTURES, architecture
 
 #: keras.applications preprocessing modes
 MODES = ("caffe", "tf", "torch", "none")
-_IMAGENET_MEAN_RGB = np.array([123.68, 116.779, 103.939], np.float32)  # "caffe" (pixels)
+_CAFFE_MEAN_RGB = np.array([123.68, 116.779, 103.939], np.float32)  # "caffe" (pixels)
 _TORCH_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 _TORCH_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
@@ -48,7 +48,7 @@ def preprocess_input(images, name: str) -> np.ndarray:
         raise ConfigError(f"preprocess_input needs RGB images [..., 3], got shape {x.shape}")
     mode = preprocessing_mode(name)
     if mode == "caffe":
-        return (x - _IMAGENET_MEAN_RGB)[..., ::-1]
+        return (x - _CAFFE_MEAN_RGB)[..., ::-1]
     if mode == "tf":
         return x / 127.5 - 1.0
     if mode == "torch":

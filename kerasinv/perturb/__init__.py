@@ -8,11 +8,11 @@ so the same seed gives the same perturbation everywhere.
 
 from kerasinv.perturb.inpaint import binomial_taps, inpaint
 from kerasinv.perturb.pipeline import perturbation_dataset
-from kerasinv.perturb.protocols import PROTOCOLS, onepixel_sequence
+from kerasinv.perturb.protocols import ONEPIXEL_PROTOCOLS, onepixel_sequence
 from kerasinv.perturb.resize import resize, resize_matrix
 from kerasinv.perturb.sampling import BORDERS, bilinear_sample
 from kerasinv.perturb.shifts import (
-    IMAGENET_MEAN_RGB,
+    TORCHVISION_MEAN_RGB,
     background_value,
     centre_crop,
     centred_offsets,
@@ -40,8 +40,8 @@ from kerasinv.perturb.tps import (
 
 __all__ = [
     "BORDERS",
-    "IMAGENET_MEAN_RGB",
-    "PROTOCOLS",
+    "ONEPIXEL_PROTOCOLS",
+    "TORCHVISION_MEAN_RGB",
     "background_value",
     "bilinear_sample",
     "binomial_taps",

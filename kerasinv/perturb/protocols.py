@@ -17,7 +17,7 @@ import tensorflow as tf
 from kerasinv.perturb.inpaint import inpaint
 from kerasinv.perturb.resize import resize
 from kerasinv.perturb.shifts import (
-    IMAGENET_MEAN_RGB,
+    TORCHVISION_MEAN_RGB,
     centred_offsets,
     crop,
     diagonal_offsets,
@@ -25,7 +25,7 @@ from kerasinv.perturb.shifts import (
     rescale,
 )
 
-PROTOCOLS = ("crop", "black", "inpaint", "scale")
+ONEPIXEL_PROTOCOLS = ("crop", "black", "inpaint", "scale")
 
 
 def onepixel_sequence(
@@ -36,7 +36,7 @@ def onepixel_sequence(
     size: int | None = None,
     steps: int = 8,
     background="black",
-    mean=IMAGENET_MEAN_RGB,
+    mean=TORCHVISION_MEAN_RGB,
     max_passes: int = 80,
     stop_below: int = 0,
 ):
@@ -51,8 +51,8 @@ def onepixel_sequence(
         background, mean: canvas colour (``"black"``, ``"mean"`` or a value).
         max_passes, stop_below: inpainting options.
     """
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    if protocol not in ONEPIXEL_PROTOCOLS:
+        raise ValueError(f"protocol must be one of {ONEPIXEL_PROTOCOLS}, got {protocol!r}")
     batch = tf.shape(images)[0]
     if protocol == "crop":
         offsets = diagonal_offsets(images.shape[1], canvas, steps)
@@ -79,4 +79,4 @@ def onepixel_sequence(
     return tf.stack(frames, axis=1)
 
 
-__all__ = ["PROTOCOLS", "onepixel_sequence"]
+__all__ = ["ONEPIXEL_PROTOCOLS", "onepixel_sequence"]

@@ -15,7 +15,7 @@ from kerasinv.perturb.resize import resize
 
 #: ImageNet mean colour in 0..255 pixels (the torchvision normalisation mean x 255): what Azulay &
 #: Weiss's zero canvas is in pixel space, since their code pastes after normalising.
-IMAGENET_MEAN_RGB = (123.675, 116.28, 103.53)
+TORCHVISION_MEAN_RGB = (123.675, 116.28, 103.53)
 
 
 def _pair(size) -> tuple[int, int]:
@@ -57,7 +57,7 @@ def crop(images, offsets, size):
     return out
 
 
-def background_value(background, channels: int, mean=IMAGENET_MEAN_RGB):
+def background_value(background, channels: int, mean=TORCHVISION_MEAN_RGB):
     """The canvas colour: ``"black"`` (pixel 0), ``"mean"`` (``mean``, ImageNet's in 0..255 by
     default: the authors' zero-after-normalisation canvas), or a number / one number per channel."""
     if isinstance(background, str):
@@ -75,7 +75,7 @@ def embed(
     canvas,
     size=None,
     background="black",
-    mean=IMAGENET_MEAN_RGB,
+    mean=TORCHVISION_MEAN_RGB,
     return_mask: bool = False,
 ):
     """Paste each image (resized to ``size`` first, if given) onto a canvas at ``offsets``.
@@ -127,7 +127,7 @@ def diagonal_offsets(canvas, size, steps: int = 8):
     return [centre + k - steps // 2 for k in range(steps + 1)]
 
 
-def rescale(images, size, canvas, background="black", mean=IMAGENET_MEAN_RGB):
+def rescale(images, size, canvas, background="black", mean=TORCHVISION_MEAN_RGB):
     """The image resized to ``size`` and centred on the canvas: the "scale" protocol compares
     ``size`` with ``size + 1``."""
     batch = tf.shape(images)[0]
@@ -217,7 +217,7 @@ def random_circular_shift(images, seed, max_shift=None):
 
 
 __all__ = [
-    "IMAGENET_MEAN_RGB",
+    "TORCHVISION_MEAN_RGB",
     "background_value",
     "centre_crop",
     "centred_offsets",

@@ -39,8 +39,7 @@ def protocol_settings(
     Where the paper is silent the shipped spec follows the public Caffe reproduction (see its
     comments): batch 256, Caffe's fan-in ``xavier`` (``lecun_uniform``), decay on biases too, the
     even stride-2 grid, one data order for every epoch. ``reshuffle`` appears in the settings
-    only when false, so that runs made before it existed (which reshuffled) still resume with
-    ``--reshuffle``; ``stream`` (``[training] stream = true``: Caffe's batches, which run across
+    only when false (absent means a new order every epoch, ``--reshuffle``); ``stream`` (``[training] stream = true``: Caffe's batches, which run across
     the end of the data) only when true.
     """
     t, p = spec.get("training", {}), preset or {}

@@ -270,13 +270,13 @@ def render_table(spec: dict, results: dict) -> str:
 
 def _run_label(settings: dict) -> str:
     """``kerasinv all-cnn-c (paper, seed 1, no class ReLU)``: the preset and what is not default
-    (runs made before ``reshuffle`` existed reshuffled, and say so)."""
+    (settings without ``reshuffle`` reshuffled, and say so)."""
     notes = [settings["preset"]]
     if settings.get("seed", 0) != 0:
         notes.append(f"seed {settings['seed']}")
     if not settings.get("class_relu", True):
         notes.append("no class ReLU")
-    if settings.get("reshuffle", True):  # a departure from Caffe's one data order since 0.2
+    if settings.get("reshuffle", True):  # a departure from Caffe's one data order
         notes.append("data reshuffled each epoch")
     if settings.get("stream"):
         notes.append("Caffe's batch stream")

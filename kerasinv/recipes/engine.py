@@ -75,7 +75,7 @@ def preset_table(spec: dict, preset: str | None) -> tuple[str, dict]:
 
 
 #: how each common setting is read (``None`` stays ``None``: e.g. no training subset)
-KINDS = {
+SETTING_TYPES = {
     "width": float,
     "epochs": int,
     "train_subset": int,
@@ -96,7 +96,7 @@ def setting(
 ):
     """The value of a common setting: ``given`` (the command line's, unless ``None``), else the
     preset's ``key``, else the spec's ``[section]`` ``key``, else ``default``; read as
-    :data:`KINDS` says.
+    :data:`SETTING_TYPES` says.
 
     Raises:
         ConfigError: a value that is not a number of the right kind, or not positive where it must be.
@@ -113,7 +113,7 @@ def setting(
         value, source = default, key
     if value is None:
         return None
-    kind = KINDS.get(key)
+    kind = SETTING_TYPES.get(key)
     if kind is not None:
         try:
             converted = kind(value)
@@ -364,7 +364,7 @@ def execute(runner: Runner, spec: dict, output, options: Mapping, verbose: int =
 
 
 __all__ = [
-    "KINDS",
+    "SETTING_TYPES",
     "Context",
     "RecipeRun",
     "Runner",

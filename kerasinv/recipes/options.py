@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 #: Option kinds: how the command line parses the value.
-KINDS = ("str", "int", "float", "path", "flag", "switch", "csv", "csv_or_none", "floats", "choice",
+OPTION_KINDS = ("str", "int", "float", "path", "flag", "switch", "csv", "csv_or_none", "floats", "choice",
          "multiple")  # fmt: skip
 
 
@@ -21,7 +21,7 @@ class Option:
     Attributes:
         name: the runner's keyword argument (``learning_rate``).
         help: one line for ``--help``.
-        kind: one of :data:`KINDS` (``csv_or_none``: comma-separated, ``none`` = empty list;
+        kind: one of :data:`OPTION_KINDS` (``csv_or_none``: comma-separated, ``none`` = empty list;
             ``switch``: ``--x/--no-x``; ``multiple``: repeatable).
         flag: the command-line flag (default ``--`` + the name with hyphens).
         choices: the allowed values of a ``choice``.
@@ -38,7 +38,7 @@ class Option:
     metavar: str | None = None
 
     def __post_init__(self):
-        if self.kind not in KINDS:
+        if self.kind not in OPTION_KINDS:
             raise ValueError(f"option {self.name}: unknown kind {self.kind!r}")
 
     @property
@@ -178,4 +178,4 @@ def common() -> tuple[Option, ...]:
     return tuple(CATALOG[name] for name in COMMON)
 
 
-__all__ = ["CATALOG", "COMMON", "KINDS", "Option", "common", "flag_of", "option"]
+__all__ = ["CATALOG", "COMMON", "OPTION_KINDS", "Option", "common", "flag_of", "option"]

@@ -12,6 +12,8 @@ from kerasinv.data import cifar
 from kerasinv.data.cifar import load_cifar, locate_cifar
 from kerasinv.errors import DataFormatError, DataNotFoundError
 
+OFFICIAL = dict(cifar.OFFICIAL_MD5)  # the real table, before a test swaps it
+
 #: md5s of the synthetic batches the tests write (the official table is swapped for it).
 FAKE_MD5: dict[str, dict[str, str]] = {"cifar10": {}, "cifar100": {}}
 
@@ -245,7 +247,7 @@ def test_a_crafted_batch_cannot_run_code(tmp_path, isolated_home):
 
 
 def test_batches_are_checked_against_the_official_checksums(tmp_path, isolated_home, monkeypatch):
-    monkeypatch.setattr(cifar, "OFFICIAL_MD5", cifar.__dict__["_OFFICIAL_MD5"])
+    monkeypatch.setattr(cifar, "OFFICIAL_MD5", OFFICIAL)
     files, _, _ = _batches()
     _write_tar(
         tmp_path / "cifar-10-python.tar.gz",

@@ -26,7 +26,7 @@ def test_embed_pastes_at_offsets_on_an_explicit_background(background):
     x = _images(h=5, w=4)
     offsets = np.array([[0, 0], [3, 2], [-2, 7]])  # the last one is cut off at two edges
     got, mask = perturb.embed(x, offsets, canvas=(9, 9), background=background, return_mask=True)
-    fill = {"black": [0, 0, 0], "mean": perturb.IMAGENET_MEAN_RGB, 17.0: [17.0] * 3}[background]
+    fill = {"black": [0, 0, 0], "mean": perturb.TORCHVISION_MEAN_RGB, 17.0: [17.0] * 3}[background]
     for b, (r, c) in enumerate(offsets):
         expected = np.tile(np.asarray(fill, np.float32), (9, 9, 1))
         expected_mask = np.zeros((9, 9, 1), np.float32)
@@ -106,7 +106,7 @@ def test_onepixel_sequences_step_one_pixel_diagonally():
     assert np.all(inpainted > 0)
     scaled = perturb.onepixel_sequence(x, "scale", canvas=32, size=20, background="mean").numpy()
     assert scaled.shape == (2, 9, 32, 32, 3)
-    np.testing.assert_allclose(scaled[0, 0, 0, 0], perturb.IMAGENET_MEAN_RGB, rtol=1e-6)
+    np.testing.assert_allclose(scaled[0, 0, 0, 0], perturb.TORCHVISION_MEAN_RGB, rtol=1e-6)
     with pytest.raises(ValueError, match="needs size"):
         perturb.onepixel_sequence(x, "black")
     with pytest.raises(ValueError, match="at least 44x44"):
