@@ -346,7 +346,7 @@ IN_A_REAL_PROCESS = [
 
 @pytest.mark.parametrize("case", IN_A_REAL_PROCESS)
 def test_in_a_real_process_the_error_is_the_only_line(case, files, tmp_path, monkeypatch):
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     argv, message = next(c[1:] for c in CASES if c[0] == case)
     thesis = _thesis(tmp_path / "thesis")

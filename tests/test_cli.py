@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.conftest import run_cli, run_cli_here
+from tests.helpers import run_cli, run_cli_here
 
 
 def test_help_and_list():

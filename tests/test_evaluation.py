@@ -13,7 +13,7 @@ from kerasinv import evaluation, measure, models
 from kerasinv.export import export_serving
 from kerasinv.models.architectures import preprocessing_for
 from kerasinv.models.loading import from_keras, load_model
-from tests.conftest import SHARED_DATA, run_cli_here
+from tests.helpers import SHARED_DATA, run_cli_here
 
 MOBILENET = SHARED_DATA / "mobilenet_0.75_224_imagenet.weights.h5"
 PHOTOS = SHARED_DATA / "imagenet-samples-100.tar"

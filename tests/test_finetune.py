@@ -8,7 +8,7 @@ import pytest
 
 from kerasinv.errors import ConfigError, DataFormatError
 from kerasinv.finetune import FinetuneConfig, finetune, load_pretrained
-from tests.conftest import run_cli_here
+from tests.helpers import run_cli_here
 
 SAMPLE = "kerasinv/data/samples/cifar10-sample.tar.gz"
 

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from kerasinv import measure, metrics, perturb
-from tests.conftest import run_cli_here
+from tests.helpers import run_cli_here
 
 
 def _images(n=12, size=40):

@@ -13,8 +13,8 @@ import pytest
 
 from kerasinv.errors import ConfigError
 from kerasinv.multi_worker import cluster
-from tests.conftest import free_ports as _free_ports
-from tests.conftest import tf_config as _tf_config
+from tests.helpers import free_ports as _free_ports
+from tests.helpers import tf_config as _tf_config
 
 
 def test_cluster_is_read_from_tf_config_with_clear_errors():

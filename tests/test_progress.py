@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from kerasinv import progress
-from tests.conftest import run_cli_here
+from tests.helpers import run_cli_here
 
 
 def test_a_long_step_in_a_log_writes_lines_to_stderr_only(monkeypatch, capsys):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli_here
+from tests.helpers import run_cli_here
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -11,7 +11,7 @@ import numpy as np
 
 import kerasinv
 from kerasinv import models
-from tests.conftest import run_cli_here
+from tests.helpers import run_cli_here
 
 SAMPLE = "kerasinv/data/samples/cifar10-sample.tar.gz"
 

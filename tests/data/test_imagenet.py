@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from kerasinv.data.imagenet import class_index, load_photos, wnid_to_label
 from kerasinv.errors import DataNotFoundError
-from tests.conftest import SHARED_DATA
+from tests.helpers import SHARED_DATA
 
 
 def _jpeg(h, w, seed):

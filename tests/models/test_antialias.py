@@ -7,7 +7,7 @@ import pytest
 import kerasinv
 from kerasinv import models
 from kerasinv.layers.antialias import BlurredConv2D, BlurredReLU
-from tests.conftest import SHARED_DATA
+from tests.helpers import SHARED_DATA
 
 MOBILENET_WEIGHTS = SHARED_DATA / "mobilenet_0.75_224_imagenet.weights.h5"
 PHOTOS = SHARED_DATA / "imagenet-samples-100.tar"

@@ -11,7 +11,7 @@ from kerasinv.recipes import load_spec, run_recipe
 from kerasinv.recipes.azulay import paper_values, render_table
 from kerasinv.recipes.subjects import parse_models, parse_weights
 from tests import golden
-from tests.conftest import PHOTOS, run_cli_here
+from tests.helpers import PHOTOS, run_cli_here
 
 SHIPPED = "all-cnn-c-bn-w050"
 

@@ -17,11 +17,11 @@ from kerasinv.recipes import load_spec
 from kerasinv.recipes.curve import resolve_settings
 from kerasinv.recipes.springenberg import resolve_settings as allcnn_settings
 from tests import golden
-from tests.conftest import CURVE_EPOCHS as EPOCHS
-from tests.conftest import curve_records as _records
-from tests.conftest import free_ports as _free_ports
-from tests.conftest import run_cli_here
-from tests.conftest import tf_config as _tf_config
+from tests.helpers import CURVE_EPOCHS as EPOCHS
+from tests.helpers import curve_records as _records
+from tests.helpers import free_ports as _free_ports
+from tests.helpers import run_cli_here
+from tests.helpers import tf_config as _tf_config
 
 
 def _trained(records, key):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests import golden
-from tests.conftest import run_cli_here
+from tests.helpers import run_cli_here
 
 STATES = ["init", "trained", "random-labels"]
 LAYERS = ["stage1", "stage2", "stage3", "stage4", "logits"]

@@ -13,7 +13,7 @@ from kerasinv.recipes import load_spec
 from kerasinv.recipes.engine import train_config
 from kerasinv.recipes.springenberg import render_table, resolve_settings
 from tests import golden
-from tests.conftest import run_cli_here
+from tests.helpers import run_cli_here
 
 #: a pooling and an all-convolutional network (the twelve build and count their parameters in
 #: tests/models/test_allcnn.py; the curve recipe's tests train All-CNN-C for several epochs)

@@ -7,7 +7,7 @@ import pytest
 from kerasinv.recipes import load_spec, run_recipe
 from kerasinv.recipes.zhang import parse_paper_label
 from tests import golden
-from tests.conftest import PHOTOS, run_cli_here
+from tests.helpers import PHOTOS, run_cli_here
 
 
 def _networks(results):
