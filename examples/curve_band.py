@@ -49,8 +49,11 @@ def group_section(name: str, runs: dict[int, dict], reference_at, epochs) -> tup
     rows = fidelity.bands(curves, reference_at, epochs)
     headers, cells = fidelity.band_table(rows)
     reached = ", ".join(f"seed {s} to epoch {max(c)}" for s, c in sorted(runs.items()))
+    coverage = fidelity.band_coverage(len(runs))
     text = (
         f"### {name}: {len(runs)} seeds ({reached})\n\n"
+        f"Were Caffe's run one more draw of this protocol, it would lie inside the range of "
+        f"{len(runs)} seeds at any one epoch with probability {coverage:.2f}.\n\n"
         + markdown_table(headers, cells, digits=3)
         + f"\n\n{fidelity.verdict(rows).sentence()}\n"
     )

@@ -11,6 +11,13 @@ or the seed. The claim is made about the spread of our seeds instead:
 Accuracies are fractions; ``tolerance`` 0.05 is 5 points. An epoch that too few seeds reached is
 "not reached", and a criterion with any such epoch is not met yet (``None``), never passed.
 Pure Python and NumPy: the records are read, nothing is trained.
+
+How strict the band is depends on the number of seeds: if the reference run were one more draw
+from the same distribution as our seeds, it would fall inside the range of ``n`` seeds with
+probability ``(n − 1) / (n + 1)`` at any one epoch (:func:`band_coverage`: one half for three
+seeds, 0.82 for ten), and at every one of ten correlated epochs less often still. A failed band
+with few seeds is therefore weak evidence against a protocol; the median criterion and the
+seed-by-seed comparisons carry more of the weight.
 """
 
 from __future__ import annotations
@@ -150,6 +157,12 @@ def verdict(
     return Verdict(band=band, median=median, reasons=tuple(dict.fromkeys(reasons)))
 
 
+def band_coverage(seeds: int) -> float:
+    """The chance that one more draw from the distribution of ``seeds`` exchangeable runs lies
+    inside their range (``(n − 1) / (n + 1)``; 0 for fewer than two)."""
+    return 0.0 if seeds < 2 else (seeds - 1) / (seeds + 1)
+
+
 def band_table(
     rows: Iterable[EpochBand], min_seeds: int = MIN_SEEDS
 ) -> tuple[list[str], list[list]]:
@@ -187,6 +200,7 @@ __all__ = [
     "TOLERANCE",
     "EpochBand",
     "Verdict",
+    "band_coverage",
     "band_table",
     "bands",
     "verdict",

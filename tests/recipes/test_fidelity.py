@@ -2,7 +2,7 @@
 
 import pytest
 
-from kerasinv.recipes.fidelity import band_table, bands, verdict
+from kerasinv.recipes.fidelity import band_coverage, band_table, bands, verdict
 
 REFERENCE = {e: 0.1 + 0.05 * e for e in range(0, 11)}  # 0.1 at epoch 0 .. 0.6 at epoch 10
 
@@ -68,3 +68,14 @@ def test_band_table_rows():
     assert rows[1][-2:] == ["+0.0", "yes"]
     _, rows = band_table(bands({"a": {5: 0.1}}, REFERENCE.get, [5]))
     assert rows[0][-1] == "– (fewer than 3 seeds)"  # one seed is no range
+
+
+def test_band_coverage_is_the_chance_one_more_draw_falls_inside_the_range():
+    assert band_coverage(3) == 0.5 and band_coverage(1) == 0.0
+    assert band_coverage(10) == pytest.approx(9 / 11)
+    # simulated: the reference and three seeds from one distribution
+    import numpy as np
+
+    draws = np.random.default_rng(0).normal(size=(20000, 4))
+    inside = (draws[:, 0] >= draws[:, 1:].min(1)) & (draws[:, 0] <= draws[:, 1:].max(1))
+    assert inside.mean() == pytest.approx(band_coverage(3), abs=0.01)
