@@ -12,8 +12,8 @@ Each RUN_FOLDER is a ``kerasinv recipe springenberg-curve`` output folder (or a 
   (:mod:`kerasinv.recipes.fidelity`); then, for seeds run in several groups, their accuracy,
   test cross-entropy and dead class units side by side (the same initialisation and data order:
   a paired comparison of the groups);
-- ``OUT_PREFIX.png``: the Caffe curve, each group's band (min to max of its seeds), its median and
-  its seeds as thin lines;
+- ``OUT_PREFIX.png``: the Caffe curve, each group's band (min to max of its seeds) and median
+  where at least three seeds reached the epoch, and its seeds as thin lines;
 
 and prints the Markdown.
 """
@@ -103,12 +103,13 @@ def figure(groups, bands_of, reference, images, path: Path) -> None:
     ax.plot(seen[keep], reference.accuracy[keep], color="0.15", lw=2.2, label="Caffe reference")
     for i, (name, runs) in enumerate(groups.items()):
         colour = f"C{i}"
-        rows = [r for r in bands_of[name] if r.values]
+        # a range or a median of one or two seeds is no band: drawn where enough seeds reached
+        rows = [r for r in bands_of[name] if r.seeds >= fidelity.MIN_SEEDS]
         xs = [r.epoch for r in rows]
         ax.fill_between(xs, [r.low for r in rows], [r.high for r in rows], color=colour,
-                        alpha=0.18, lw=0, label=f"{name}: range of {len(runs)} seeds")  # fmt: skip
+                        alpha=0.18, lw=0, label=f"{name}: range of its seeds")  # fmt: skip
         ax.plot(xs, [r.median for r in rows], "o-", color=colour, lw=2, ms=4,
-                label=f"{name}: median seed")  # fmt: skip
+                label=f"{name}: median seed (≥ {fidelity.MIN_SEEDS} seeds)")  # fmt: skip
         for c in runs.values():
             es = sorted(c)
             ax.plot(es, [c[e]["measured"] for e in es], color=colour, lw=0.7, alpha=0.5)
