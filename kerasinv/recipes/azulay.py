@@ -391,6 +391,7 @@ class OnePixelRunner(Runner):
                         wall_s=row["seconds"],
                         protocol=protocol,
                         metric=metric,
+                        unit="fraction",
                         **subject,
                     )
                 )

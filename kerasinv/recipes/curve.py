@@ -177,6 +177,8 @@ def point_record(
         row=f"epoch {epoch}",
         column=COLUMN,
         measured=measured,
+        metric="test_accuracy",
+        unit="fraction",
         paper=None if ref is None else round(ref, 4),
         dataset=settings["dataset"],
         model=settings["model"],

@@ -368,6 +368,8 @@ class DeformationRunner(Runner):
                 **common,
                 column=f"sensitivity {layer} C={c}",
                 measured=value,
+                metric="sensitivity",
+                unit="ratio",
                 layer=layer,
                 strength=float(c),
                 standard_error=m["sensitivity_standard_error"][c][layer],
@@ -380,6 +382,8 @@ class DeformationRunner(Runner):
                 **common,
                 column="accuracy",
                 measured=m["accuracy"],
+                metric="accuracy",
+                unit="fraction",
                 final_train_loss=(history or {}).get("loss", [None])[-1],
                 final_train_accuracy=(history or {}).get("accuracy", [None])[-1],
                 params=int(net.count_params()),
@@ -392,6 +396,7 @@ class DeformationRunner(Runner):
                 measured=values["gaussian_smoothness"],
                 layer=conv,
                 metric="gaussian_smoothness",
+                unit="ratio",
             )
             for conv, values in m["smoothness"].items()
         ]

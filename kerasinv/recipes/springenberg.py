@@ -266,7 +266,8 @@ class AllCNNRunner(Runner):
         paper_table, paper = paper_reference(ctx.spec, settings["dataset"], settings["augment"])
         ref = paper.get(name, {})
         record = ctx.record(
-            table=paper_table, row=name, column=COLUMN, measured=measured,
+            table=paper_table, row=name, column=COLUMN, measured=measured, metric="test_error",
+            unit="percent",
             paper=ref.get("error"), tolerance=settings["tolerance"], dataset=settings["dataset"],
             model=name, wall_s=round(time.perf_counter() - t0, 1), augment=settings["augment"],
             params=int(model.count_params()),

@@ -238,6 +238,14 @@ CIFAR_COLUMNS = (
 )
 
 
+#: the unit of each CIFAR column's records (``kerasinv.reporting.records.UNITS``)
+UNIT_OF = {
+    "accuracy": "fraction", "consistency": "fraction", "circular_consistency": "fraction",
+    "mean_diagonal_accuracy": "fraction", "total_variation": "ratio",
+    "gaussian_smoothness": "ratio",
+}  # fmt: skip
+
+
 def _cifar_units(settings: dict, records) -> list[tuple[str, str, object]]:
     """``(model, variant, its records)`` of every measured CIFAR network, in the settings' order."""
     cifar = records.where(table="CIFAR-10")
@@ -524,7 +532,14 @@ class BlurPoolRunner(Runner):
             "gaussian_smoothness": {"layer_smoothness": row["layers"]},
         }
         records = [
-            ctx.record(column=metric, measured=row[metric], **common, **extras.get(metric, {}))
+            ctx.record(
+                column=metric,
+                measured=row[metric],
+                metric=metric,
+                unit=UNIT_OF[metric],
+                **common,
+                **extras.get(metric, {}),
+            )
             for metric, _, _, _ in CIFAR_COLUMNS
         ]
         for shift, acc, prob in zip(
@@ -532,10 +547,24 @@ class BlurPoolRunner(Runner):
             strict=True,
         ):  # fmt: skip
             records.append(
-                ctx.record(column="diagonal_accuracy", measured=acc, shift=shift, **common)
+                ctx.record(
+                    column="diagonal_accuracy",
+                    measured=acc,
+                    metric="diagonal_accuracy",
+                    unit="fraction",
+                    shift=shift,
+                    **common,
+                )
             )
             records.append(
-                ctx.record(column="diagonal_true_probability", measured=prob, shift=shift, **common)
+                ctx.record(
+                    column="diagonal_true_probability",
+                    measured=prob,
+                    metric="diagonal_true_probability",
+                    unit="fraction",
+                    shift=shift,
+                    **common,
+                )
             )
         ctx.say(
             f"{name} {variant}: accuracy {100 * row['accuracy']:.1f} %, consistency "
@@ -565,6 +594,8 @@ class BlurPoolRunner(Runner):
                 table=ctx.spec["paper"].get("table"),
                 row="/".join(r["paper_row"]) if r["paper_row"] else label,
                 column=metric,
+                metric=metric,
+                unit="percent",
                 measured=r[metric],
                 paper=r["paper"][i] if r["paper"] else None,
                 dataset=f"ImageNet photos from {settings['images']}",

@@ -42,6 +42,11 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+#: how a record's ``measured`` reads: a fraction (0.93), a percentage (93.0), a dimensionless
+#: ratio of two norms (sensitivity, smoothness), or a count
+UNITS = ("fraction", "percent", "ratio", "count")
+
+
 def within(measured: float, paper: float | None, tolerance: float | None) -> bool | None:
     """Whether ``measured`` is within ``tolerance`` of ``paper`` (None when not applicable)."""
     if paper is None or tolerance is None:
@@ -59,12 +64,21 @@ def record(
     dataset,
     model: str,
     wall_s,
+    metric: str,
+    unit: str,
     paper=None,
     tolerance=None,
     **extra,
 ) -> dict:
     """One record with the fields every recipe writes; ``recipe``, ``preset``, ``seed`` and
-    ``versions`` come from the run's ``results`` (``results["settings"]``), ``extra`` is appended."""
+    ``versions`` come from the run's ``results`` (``results["settings"]``), ``extra`` is appended.
+
+    ``metric`` names what was measured (``test_error``, ``p_top1_change`` ...) apart from where it
+    sits in a table (``row``, ``column``), and ``unit`` says how ``measured`` and ``paper`` read:
+    one of :data:`UNITS`.
+    """
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
     settings = results["settings"]
     return {
         "recipe": results["recipe"],
@@ -72,6 +86,8 @@ def record(
         "row": row,
         "column": column,
         "measured": measured,
+        "metric": metric,
+        "unit": unit,
         "paper": paper,
         "tolerance": tolerance,
         "within_tolerance": within(measured, paper, tolerance),
@@ -195,4 +211,4 @@ def markdown_table(headers: list[str], rows: list[list], digits: int = 2) -> str
     return "\n".join(lines)
 
 
-__all__ = ["Record", "Records", "markdown_table", "now", "record", "versions", "within"]
+__all__ = ["UNITS", "Record", "Records", "markdown_table", "now", "record", "versions", "within"]

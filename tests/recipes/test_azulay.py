@@ -150,6 +150,7 @@ def test_table_1_layout_puts_the_papers_values_under_ours():
                         wall_s=1.0,
                         protocol=protocol,
                         metric=metric,
+                        unit="fraction",
                         network="vgg16",
                         variant=variant,
                         retrained=variant == "baseline",

@@ -38,7 +38,7 @@ class Toy(Runner):
             raise KeyboardInterrupt  # a kill in the middle of the run
         self.measured.append(unit.key)
         value = ctx.prepared["offset"] + unit.value
-        return [ctx.record(table="t", row=unit.key, column="v", measured=value, dataset="d",
+        return [ctx.record(table="t", row=unit.key, column="v", measured=value, dataset="d", metric="v", unit="count",
                            model=unit.key, wall_s=0.0)]  # fmt: skip
 
     def render(self, spec, results):
@@ -103,9 +103,21 @@ def test_measure_all_may_emit_units_as_one_long_computation_goes(tmp_path):
         def measure_all(self, ctx, units, emit):
             for unit in units:  # e.g. one training run, a record after every epoch
                 self.measured.append(unit.key)
-                emit(unit, [ctx.record(table="t", row=unit.key, column="v", measured=unit.value,
+                emit(unit, [ctx.record(table="t", row=unit.key, column="v", measured=unit.value, metric="v", unit="count",
                                        dataset="d", model=unit.key, wall_s=0.0)])  # fmt: skip
                 assert _results(tmp_path / "out")["records"][-1]["model"] == unit.key  # saved
 
     records = execute(Curve(), SPEC, tmp_path / "out", {}, log=lambda m: None)
     assert [r["measured"] for r in records] == [0, 1, 2]
+
+
+def test_every_record_names_its_metric_and_unit(tmp_path):
+    from kerasinv.reporting.records import UNITS, record
+
+    results = {"recipe": "toy", "settings": {"preset": "smoke", "seed": 0}, "versions": {}}
+    r = record(results, table=None, row="r", column="c", measured=0.5, dataset="d", model="m",
+               wall_s=0.0, metric="accuracy", unit="fraction")  # fmt: skip
+    assert (r["metric"], r["unit"]) == ("accuracy", "fraction") and "percent" in UNITS
+    with pytest.raises(ValueError, match="unit must be one of"):
+        record(results, table=None, row="r", column="c", measured=50, dataset="d", model="m",
+               wall_s=0.0, metric="accuracy", unit="%")  # fmt: skip

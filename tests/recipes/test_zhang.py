@@ -133,6 +133,8 @@ def test_imagenet_table_has_the_papers_shape():
                 row=label,
                 column=metric,
                 measured=value,
+                metric=metric,
+                unit="percent",
                 dataset="photos",
                 model=label,
                 wall_s=1.0,
