@@ -47,6 +47,20 @@ def load_splits(
     return splits
 
 
+def run_splits(ctx):
+    """:func:`load_splits` for a recipe run (:class:`kerasinv.recipes.engine.Context`): its
+    settings' data, subsets and seed, its ``--data-dir`` / ``--download``; the source is noted in
+    the results and said."""
+    settings, options = ctx.settings, ctx.options
+    splits = load_splits(
+        settings["data"], options.get("data_dir"), options.get("download", False),
+        settings["train_subset"], settings["test_subset"], settings["seed"],
+    )  # fmt: skip
+    ctx.results["data_source"] = splits.source
+    ctx.say(f"data: {splits.source}")
+    return splits
+
+
 def channel_stats(x: np.ndarray) -> tuple[list[float], list[float]]:
     """Per-channel mean and standard deviation of ``uint8 [N, H, W, C]`` training images, the
     ``input_normalization`` the builders put in the graph."""

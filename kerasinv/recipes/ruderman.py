@@ -319,13 +319,8 @@ class DeformationRunner(Runner):
         return f"{record['model']} {record['state']}"
 
     def prepare(self, ctx) -> Prepared:
-        settings, options = ctx.settings, ctx.options
-        splits = cifar_runs.load_splits(
-            settings["data"], options.get("data_dir"), options.get("download", False),
-            settings["train_subset"], settings["test_subset"], settings["seed"],
-        )  # fmt: skip
-        ctx.results["data_source"] = splits.source
-        ctx.say(f"data: {splits.source}")
+        settings = ctx.settings
+        splits = cifar_runs.run_splits(ctx)
         rng = np.random.default_rng(settings["seed"])
         count = min(settings["probe_images"], len(splits.x_test))
         probes = splits.x_test[np.sort(rng.choice(len(splits.x_test), count, replace=False))]

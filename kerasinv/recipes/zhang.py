@@ -482,14 +482,9 @@ class BlurPoolRunner(Runner):
 
     def _cifar(self, ctx):
         """``(splits, channel statistics, training configuration)``, loaded once."""
-        settings, options, cache = ctx.settings, ctx.options, ctx.prepared
+        settings, cache = ctx.settings, ctx.prepared
         if "cifar" not in cache:
-            splits = cifar_runs.load_splits(
-                settings["data"], options.get("data_dir"), options.get("download", False),
-                settings["train_subset"], settings["test_subset"], settings["seed"],
-            )  # fmt: skip
-            ctx.results["data_source"] = splits.source
-            ctx.say(f"data: {splits.source}")
+            splits = cifar_runs.run_splits(ctx)
             # augment_shift: the training translations; max_shift is the measured shifts' range
             config = train_config(settings, ctx.verbose, max_shift=settings["augment_shift"])
             cache["cifar"] = (splits, cifar_runs.channel_stats(splits.x_train), config)
@@ -542,30 +537,18 @@ class BlurPoolRunner(Runner):
             )
             for metric, _, _, _ in CIFAR_COLUMNS
         ]
-        for shift, acc, prob in zip(
-            row["diagonal_shift"], row["diagonal_accuracy"], row["diagonal_true_probability"],
-            strict=True,
-        ):  # fmt: skip
-            records.append(
+        for metric in ("diagonal_accuracy", "diagonal_true_probability"):
+            records += [
                 ctx.record(
-                    column="diagonal_accuracy",
-                    measured=acc,
-                    metric="diagonal_accuracy",
+                    column=metric,
+                    measured=value,
+                    metric=metric,
                     unit="fraction",
                     shift=shift,
                     **common,
                 )
-            )
-            records.append(
-                ctx.record(
-                    column="diagonal_true_probability",
-                    measured=prob,
-                    metric="diagonal_true_probability",
-                    unit="fraction",
-                    shift=shift,
-                    **common,
-                )
-            )
+                for shift, value in zip(row["diagonal_shift"], row[metric], strict=True)
+            ]
         ctx.say(
             f"{name} {variant}: accuracy {100 * row['accuracy']:.1f} %, consistency "
             f"{100 * row['consistency']:.1f} %, TV {row['total_variation']:.3f} ({wall_s:.0f} s)"
