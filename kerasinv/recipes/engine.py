@@ -13,8 +13,9 @@ records, table and figures.
   ``width``, ``train_subset``, ``learning_rate``, ``batch_size``, ``momentum``, ``weight_decay``
   ...): the command line's value, else the preset's, else the spec's ``[training]`` table's, else
   the runner's default.
-- :class:`RecipeRun`: the output folder (claimed, resumed or refused), the results and their
-  records, saved atomically after every unit, and the finish (table, figures, timing).
+- :class:`RecipeRun`: what :func:`execute` holds of one run: the output folder (claimed, resumed
+  or refused), the results and their records, saved atomically after every unit, and the finish
+  (table, figures, timing).
 """
 
 from __future__ import annotations
@@ -208,14 +209,6 @@ class RecipeRun:
             else:
                 todo.append(unit)
         return todo
-
-    def record(self, **fields) -> dict:
-        """Add one record (:func:`kerasinv.reporting.records.record`'s fields) and return it."""
-        from kerasinv.reporting.records import record
-
-        entry = record(self.results, **fields)
-        self.results["records"].append(entry)
-        return entry
 
     def save(self) -> None:
         """Write ``results.json`` and ``table.md`` (atomically): after every unit, so a long run can
