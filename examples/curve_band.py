@@ -11,7 +11,8 @@ Each RUN_FOLDER is a ``kerasinv recipe springenberg-curve`` output folder (or a 
   seeds, whether Caffe lies in their range, and the verdict of the fidelity claim
   (:mod:`kerasinv.recipes.fidelity`); then, for seeds run in several groups, their accuracy,
   test cross-entropy and dead class units side by side (the same initialisation and data order:
-  a paired comparison of the groups);
+  a paired comparison of the groups); then each run's escape from the plateau and its accuracy
+  after it, beside Caffe's as long after its own escape;
 - ``OUT_PREFIX.png``: the Caffe curve, each group's band (min to max of its seeds) and median
   where at least three seeds reached the epoch, and its seeds as thin lines;
 
@@ -95,6 +96,41 @@ def paired_section(groups: dict[str, dict[int, dict]], reference_at, epochs) -> 
     )
 
 
+def escape_section(groups: dict[str, dict[int, dict]], reference, images: int) -> str:
+    """Each run's escape from the plateau (its first crossing of the escape level) and its
+    accuracy 1, 2, 3 and 5 epochs later beside Caffe's as long after Caffe's own crossing."""
+    ref_epochs = list(reference.images_seen() / images)
+    ref_values = list(reference.accuracy)
+    theirs = fidelity.crossing(ref_epochs, ref_values)
+    after = (1, 2, 3, 5)
+    rows = []
+    for name, runs in groups.items():
+        for seed, c in sorted(runs.items()):
+            epochs = sorted(c)
+            values = [c[e]["measured"] for e in epochs]
+            if epochs[0] != 0:  # runs recorded before epoch 0 was: the fresh network is chance
+                epochs, values = [0, *epochs], [0.1, *values]
+            ours, later = fidelity.aligned(epochs, values, ref_epochs, ref_values, after)
+            cells = [
+                f"{later[d][0]:.3f} ({100 * (later[d][0] - later[d][1]):+.1f})"
+                if d in later
+                else "–"
+                for d in after
+            ]
+            escape = f"{ours:.1f}" if ours is not None else f"not by {epochs[-1]}"
+            rows.append([f"seed {seed}, {name}", escape, *cells])
+    headers = ["Run", "Escape epoch", *(f"+{d} epochs" for d in after)]
+    return (
+        f"### After the escape (first crossing of {fidelity.ESCAPE_LEVEL:.2f}; Caffe's: epoch "
+        f"{theirs:.1f})\n\n"
+        "When a run leaves the dead-class-unit plateau depends on its seed; how fast it learns "
+        "afterwards is the protocol's. Each cell: our accuracy that many epochs after our "
+        "escape (its difference from Caffe's as long after Caffe's own escape, in points).\n\n"
+        + markdown_table(headers, rows)
+        + "\n"
+    )
+
+
 def figure(groups, bands_of, reference, images, path: Path) -> None:
     last = max(e for g in groups.values() for c in g.values() for e in c)
     seen = reference.images_seen() / images
@@ -147,6 +183,7 @@ def main(out: str, specs: list[str]) -> None:
         text, bands_of[name] = group_section(name, runs, reference_at, epochs)
         sections.append(text)
     sections.append(paired_section(groups, reference_at, epochs))
+    sections.append(escape_section(groups, reference, images))
     claim = (
         "The claim judged: Caffe's test accuracy lies inside the range of our seeds at every epoch "
         f"1–10, and the median seed is within {100 * fidelity.TOLERANCE:g} points of it at epochs "

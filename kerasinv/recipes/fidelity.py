@@ -157,6 +157,43 @@ def verdict(
     return Verdict(band=band, median=median, reasons=tuple(dict.fromkeys(reasons)))
 
 
+#: the accuracy that marks leaving the dead-class-unit plateau (Caffe's run crosses it at epoch 5.6)
+ESCAPE_LEVEL = 0.30
+
+
+def crossing(epochs, values, level: float = ESCAPE_LEVEL) -> float | None:
+    """The first epoch at which a curve rises through ``level`` (linear between its points;
+    ``None`` if it never does). ``epochs`` ascending, ``values`` the accuracies there."""
+    for i in range(1, len(epochs)):
+        if values[i - 1] < level <= values[i]:
+            step = (level - values[i - 1]) / (values[i] - values[i - 1])
+            return float(epochs[i - 1] + step * (epochs[i] - epochs[i - 1]))
+    return None
+
+
+def aligned(
+    epochs, values, reference_epochs, reference_values, after=(1, 2, 3, 5),
+    level: float = ESCAPE_LEVEL,
+) -> tuple[float | None, dict[int, tuple[float, float]]]:  # fmt: skip
+    """When a run leaves the plateau is seed-dependent; how fast it learns afterwards is the
+    protocol's. ``(the run's crossing epoch, {d: (ours, reference)})``: both curves' accuracy
+    ``d`` epochs after each one's own crossing of ``level``, for every ``d`` the run reached."""
+    ours, theirs = (
+        crossing(epochs, values, level),
+        crossing(reference_epochs, reference_values, level),
+    )
+    if ours is None or theirs is None:
+        return ours, {}
+    return ours, {
+        d: (
+            float(np.interp(ours + d, epochs, values)),
+            float(np.interp(theirs + d, reference_epochs, reference_values)),
+        )
+        for d in after
+        if ours + d <= epochs[-1]
+    }
+
+
 def band_coverage(seeds: int) -> float:
     """The chance that one more draw from the distribution of ``seeds`` exchangeable runs lies
     inside their range (``(n − 1) / (n + 1)``; 0 for fewer than two)."""
@@ -195,13 +232,16 @@ def band_table(
 
 __all__ = [
     "BAND_EPOCHS",
+    "ESCAPE_LEVEL",
     "MEDIAN_EPOCHS",
     "MIN_SEEDS",
     "TOLERANCE",
     "EpochBand",
     "Verdict",
+    "aligned",
     "band_coverage",
     "band_table",
     "bands",
+    "crossing",
     "verdict",
 ]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kerasinv.recipes.fidelity import band_coverage, band_table, bands, verdict
+from kerasinv.recipes.fidelity import aligned, band_coverage, band_table, bands, crossing, verdict
 
 REFERENCE = {e: 0.1 + 0.05 * e for e in range(0, 11)}  # 0.1 at epoch 0 .. 0.6 at epoch 10
 
@@ -79,3 +79,18 @@ def test_band_coverage_is_the_chance_one_more_draw_falls_inside_the_range():
     draws = np.random.default_rng(0).normal(size=(20000, 4))
     inside = (draws[:, 0] >= draws[:, 1:].min(1)) & (draws[:, 0] <= draws[:, 1:].max(1))
     assert inside.mean() == pytest.approx(band_coverage(3), abs=0.01)
+
+
+def test_crossing_is_the_first_rise_through_the_level():
+    assert crossing([0, 1, 2, 3], [0.1, 0.2, 0.4, 0.5], 0.3) == pytest.approx(1.5)
+    assert crossing([0, 1, 2], [0.1, 0.35, 0.2], 0.3) == pytest.approx(0.8)  # the first one
+    assert crossing([0, 1, 2], [0.1, 0.2, 0.25], 0.3) is None
+
+
+def test_aligned_compares_the_curves_after_each_ones_own_escape():
+    ref_epochs, ref_values = [0, 4, 5, 6, 7], [0.1, 0.2, 0.3, 0.4, 0.5]  # crosses 0.3 at epoch 5
+    ours, after = aligned([0, 1, 2, 3], [0.1, 0.3, 0.35, 0.5], ref_epochs, ref_values, (1, 2, 3))
+    assert ours == pytest.approx(1.0)
+    assert after == {1: (pytest.approx(0.35), pytest.approx(0.4)),
+                     2: (pytest.approx(0.5), pytest.approx(0.5))}  # fmt: skip
+    assert aligned([0, 1], [0.1, 0.2], ref_epochs, ref_values) == (None, {})
