@@ -217,12 +217,15 @@ def _missing(value) -> bool:
 
 def report_records(result: dict, meta: dict) -> list[dict]:
     """One record per measured number (protocol x metric), in the shape every command writes:
-    ``metric``, ``protocol``, ``model``, ``dataset``, ``measured`` (a fraction), ``images``."""
+    ``metric``, ``unit`` (every one a fraction), ``protocol``, ``model``, ``dataset``,
+    ``measured``, ``images``."""
     from kerasinv.reporting.records import now
 
+    finished = now()
     return [
         {
             "metric": metric,
+            "unit": "fraction",
             "protocol": protocol,
             "model": meta["model"],
             "dataset": meta["images"],
@@ -230,7 +233,7 @@ def report_records(result: dict, meta: dict) -> list[dict]:
             "images": row["images"],
             "seed": meta["seed"],
             "background": meta["background"],
-            "finished_at": now(),
+            "finished_at": finished,
         }
         for protocol, row in result["summary"].items()
         for metric in _COLUMNS

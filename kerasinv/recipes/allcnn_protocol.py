@@ -8,8 +8,6 @@ comments and docs/recipes/springenberg-curve.md).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes.engine import setting
@@ -92,29 +90,28 @@ def model_options(settings: dict) -> dict:
     }
 
 
-def load_data(settings: dict, data_dir, download: bool):
-    """The run's splits: the embedded sample or CIFAR, subsampled as the preset says (an explicit
-    ``data_dir`` is honoured on every preset: :func:`~kerasinv.recipes.cifar_runs.load_splits`)."""
+def whitened_data(ctx) -> tuple:
+    """``(splits, whitening layer)`` of a run (:class:`~kerasinv.recipes.engine.Context`): the
+    embedded sample or CIFAR, subsampled as the preset says (an explicit ``--data-dir`` is honoured
+    on every preset: :func:`~kerasinv.recipes.cifar_runs.load_splits`), and its GCN + ZCA:
+    ``preprocessing.npz`` of the output folder when resuming, else fitted on the training split
+    (cached on disk by :func:`~kerasinv.data.preprocessing.fit_gcn_zca`) and saved there. The data's
+    source is noted in the run's results."""
     from kerasinv.recipes.cifar_runs import load_splits
 
-    return load_splits(
-        settings["data"],
-        data_dir,
-        download,
-        settings.get("train_subset"),
-        settings.get("test_subset"),
-        settings["seed"],
+    settings, options = ctx.settings, ctx.options
+    ctx.say(f"preset {settings['preset']}: loading {settings['dataset']} ...")
+    splits = load_splits(
+        settings["data"], options.get("data_dir"), options.get("download", False),
+        settings.get("train_subset"), settings.get("test_subset"), settings["seed"],
         dataset=settings["dataset"],
-    )
-
-
-def run_preprocessing(output: Path, splits, resuming: bool, log, recipe: str):
-    """The run's GCN + ZCA: ``output/preprocessing.npz`` when resuming, else fitted on the training
-    split (cached on disk by :func:`~kerasinv.data.preprocessing.fit_gcn_zca`) and saved there."""
-    prep_file = output / "preprocessing.npz"
-    if prep_file.is_file() and resuming:
-        return preprocessing.GCNZCA.load(prep_file)
-    log(f"[{recipe}] fitting GCN + ZCA on {len(splits.x_train)} training images ...")
+    )  # fmt: skip
+    ctx.results["data_source"] = splits.source
+    ctx.say(f"data: {splits.source}")
+    prep_file = ctx.output / "preprocessing.npz"
+    if prep_file.is_file() and ctx.resuming:
+        return splits, preprocessing.GCNZCA.load(prep_file).layer()
+    ctx.say(f"fitting GCN + ZCA on {len(splits.x_train)} training images ...")
     prep = preprocessing.fit_gcn_zca(splits.x_train)
     prep.save(prep_file)
-    return prep
+    return splits, prep.layer()

@@ -28,10 +28,9 @@ from typing import NamedTuple
 from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes.allcnn_protocol import (
-    load_data,
     model_options,
     protocol_settings,
-    run_preprocessing,
+    whitened_data,
 )
 from kerasinv.recipes.engine import Runner, Unit, choose, preset_table, setting, train_config
 from kerasinv.recipes.options import option
@@ -353,6 +352,12 @@ def plot_curve(results: dict, reference, path: Path) -> Path:
     return plots.save(fig, path, dpi=120)
 
 
+def curve_epochs(spec: dict, settings: dict, options) -> int:
+    """The curve's length: ``--epochs``, else the preset's (it may grow on resume)."""
+    given = options.get("epochs")
+    return int(given if given is not None else spec["presets"][settings["preset"]]["epochs"])
+
+
 class Prepared(NamedTuple):
     """What the curve's epochs share."""
 
@@ -373,17 +378,14 @@ class CurveRunner(Runner):
 
     def settings(self, spec: dict, options) -> dict:
         o = dict(options)
-        settings = resolve_settings(
+        return resolve_settings(
             spec, o.get("preset"), o.get("models"), o.get("seed", 0), o.get("width"),
             o.get("learning_rate"), o.get("batch_size"), o.get("init"), o.get("bias_decay"),
             o.get("grid"), o.get("strategy", "default"), o.get("reshuffle"),
         )  # fmt: skip
-        return settings
 
     def units(self, spec: dict, settings: dict, options) -> list[Unit]:
-        p = spec["presets"][settings["preset"]]
-        epochs = int(options["epochs"] if options.get("epochs") is not None else p["epochs"])
-        return [Unit(f"epoch {e}", e) for e in range(epochs + 1)]
+        return [Unit(f"epoch {e}", e) for e in range(curve_epochs(spec, settings, options) + 1)]
 
     def unit_key(self, record: dict) -> str:
         return f"epoch {record['epoch']}"
@@ -391,26 +393,20 @@ class CurveRunner(Runner):
     def prepare(self, ctx) -> Prepared:
         from kerasinv.data.reference import caffe_all_cnn_c
 
-        settings, options, results = ctx.settings, ctx.options, ctx.results
-        ctx.say(f"preset {settings['preset']}: loading CIFAR-10 ...")
-        splits = load_data(settings, options.get("data_dir"), options.get("download", False))
-        ctx.say(f"data: {splits.source}")
-        prep = run_preprocessing(
-            ctx.output, splits, bool(ctx.run.previous), ctx.run._log, ctx.spec["recipe"]
-        )
-        epochs = len(self.units(ctx.spec, settings, options)) - 1
+        settings = ctx.settings
+        splits, whitening = whitened_data(ctx)
+        epochs = curve_epochs(ctx.spec, settings, ctx.options)
         config = train_config(
             settings, ctx.verbose, epochs=epochs,
             schedule_epochs=training.PAPER_EPOCHS,  # the first epochs of the paper's 350
         )  # fmt: skip
         train_data, test_data = training.make_datasets(
-            splits.x_train, splits.y_train, splits.x_test, splits.y_test, prep.layer(), config
+            splits.x_train, splits.y_train, splits.x_test, splits.y_test, whitening, config
         )
         reference = caffe_all_cnn_c()
-        results.update(
-            epochs=epochs, data_source=splits.source, reference=reference.source,
-            test_images=len(splits.x_test),
-        )  # fmt: skip
+        ctx.results.update(
+            epochs=epochs, reference=reference.source, test_images=len(splits.x_test)
+        )
         probe = test_data.unbatch().take(DEAD_PROBE_IMAGES).batch(DEAD_PROBE_IMAGES)
         return Prepared(splits, config, train_data, test_data, next(iter(probe))[0], reference)
 

@@ -249,14 +249,16 @@ class Unit:
 class Context:
     """What a runner's methods see of a run: ``spec``, ``settings``, ``options`` (the command's
     mapping), ``output``, ``results`` (the run's ``results.json``, for the runner's own top-level
-    keys such as ``data_source``), ``verbose``, ``say`` (a progress line), ``prepared`` (what
-    :meth:`Runner.prepare` returned) and :meth:`record`."""
+    keys such as ``data_source``), ``verbose``, ``say`` (a progress line), ``resuming`` (the
+    folder holds an earlier run's results), ``prepared`` (what :meth:`Runner.prepare` returned)
+    and :meth:`record`."""
 
     def __init__(self, run: RecipeRun, options: Mapping, verbose: int):
         self.run, self.spec, self.settings = run, run.spec, run.settings
         self.options, self.output, self.results = options, run.output, run.results
         self.verbose = verbose
         self.say = run.say
+        self.resuming = bool(run.previous)  # an earlier run's results are in the folder
         self.prepared = None
 
     def record(self, **fields) -> dict:

@@ -28,10 +28,9 @@ from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.io import atomic_path
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes.allcnn_protocol import (
-    load_data,
     model_options,
     protocol_settings,
-    run_preprocessing,
+    whitened_data,
 )
 from kerasinv.recipes.engine import Runner, Unit, choose, preset_table, setting, train_config
 from kerasinv.recipes.options import option
@@ -222,20 +221,11 @@ class AllCNNRunner(Runner):
 
     def prepare(self, ctx) -> Prepared:
         settings = ctx.settings
-        ctx.say(f"preset {settings['preset']}: loading {settings['dataset']} ...")
-        splits = load_data(
-            settings, ctx.options.get("data_dir"), ctx.options.get("download", False)
-        )
-        ctx.say(f"data: {splits.source}")
-        prep = run_preprocessing(
-            ctx.output, splits, bool(ctx.run.previous), ctx.run._log, ctx.spec["recipe"]
-        )
-        whitening = prep.layer()
+        splits, whitening = whitened_data(ctx)
         config = train_config(settings, ctx.verbose, schedule_epochs=schedule_epochs(settings))
         data = training.make_datasets(
             splits.x_train, splits.y_train, splits.x_test, splits.y_test, whitening, config
         )
-        ctx.results["data_source"] = splits.source
         return Prepared(splits, whitening, config, data)
 
     def measure(self, ctx, unit: Unit) -> list[dict]:

@@ -1,7 +1,7 @@
 """Results as records: one JSON record per measured number, the paper's value beside it.
 
-Record fields: ``recipe, table, row, column, measured, paper, tolerance, within_tolerance, preset,
-dataset, model, seed, versions, wall_s, finished_at`` plus recipe-specific extras (``params``,
+Record fields: ``recipe, table, row, column, measured, metric, unit, paper, tolerance,
+within_tolerance, preset, dataset, model, seed, versions, wall_s, finished_at`` plus recipe-specific extras (``params``,
 ``epochs``, ``layer`` ...). In ``results.json`` a record is a flat JSON object; in Python it is a
 :class:`Record`, and :class:`Records` selects among them. Tables and figures are rendered from
 records only, never recomputed.
