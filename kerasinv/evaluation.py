@@ -219,22 +219,20 @@ def report_records(result: dict, meta: dict) -> list[dict]:
     """One record per measured number (protocol x metric), in the shape every command writes:
     ``metric``, ``unit`` (every one a fraction), ``protocol``, ``model``, ``dataset``,
     ``measured``, ``images``."""
-    from kerasinv.reporting.records import now
+    from kerasinv.reporting.records import measurement
 
-    finished = now()
     return [
-        {
-            "metric": metric,
-            "unit": "fraction",
-            "protocol": protocol,
-            "model": meta["model"],
-            "dataset": meta["images"],
-            "measured": row[metric],
-            "images": row["images"],
-            "seed": meta["seed"],
-            "background": meta["background"],
-            "finished_at": finished,
-        }
+        measurement(
+            metric=metric,
+            unit="fraction",
+            protocol=protocol,
+            model=meta["model"],
+            dataset=meta["images"],
+            measured=row[metric],
+            images=row["images"],
+            seed=meta["seed"],
+            background=meta["background"],
+        )
         for protocol, row in result["summary"].items()
         for metric in _COLUMNS
         if not _missing(row.get(metric))

@@ -228,24 +228,55 @@ def _pixel_map(model, preprocess: str) -> Callable | None:
     return prepare
 
 
+#: the models a run measures, in the order of the table: its records' ``stage``
+STAGES = ("stock", "twin", "finetuned")
+#: the protocol each measure is taken under (its records' ``protocol``)
+PROTOCOL_OF = {"accuracy": "unperturbed", "consistency": "shift", "p_top1_change": "crop"}
+
+
+def stage_records(stage: str, model_name: str, measured: dict, dataset: str, seed: int) -> list:
+    """The records of one measured model (:func:`measure`'s dict): one per measure, each a
+    fraction, with the stage (``stock``, ``twin``, ``finetuned``) it belongs to."""
+    from kerasinv.reporting.records import measurement
+
+    return [
+        measurement(
+            metric=metric,
+            unit="fraction",
+            protocol=PROTOCOL_OF[metric],
+            model=model_name,
+            dataset=dataset,
+            measured=measured[metric],
+            stage=stage,
+            images=measured["images"],
+            seed=seed,
+        )
+        for metric in MEASURES
+    ]
+
+
 def render_table(results: dict) -> str:
-    """Markdown: one row per model, the three measures, and the change against the stock model."""
+    """Markdown from the records alone: one row per model, the three measures, and the change
+    against the stock model."""
     from kerasinv.reporting import records as rec
 
-    c = results["config"]
+    c = results["settings"]
+    value = {(r["stage"], r["metric"]): r["measured"] for r in results["records"]}
     rows = []
-    stock = results["measures"]["stock"]
-    for key, label in (
-        ("stock", "stock"),
-        ("twin", f"drop-in {c['antialias']} twin"),
-        ("finetuned", f"fine-tuned {c['antialias']} twin"),
-    ):
-        m = results["measures"].get(key)
-        if m is None:
+    labels = ("stock", f"drop-in {c['antialias']} twin", f"fine-tuned {c['antialias']} twin")
+    for stage, label in zip(STAGES, labels, strict=True):
+        if (stage, "accuracy") not in value:
             continue
-        acc = 100 * m["accuracy"]
-        delta = 100 * (m["accuracy"] - stock["accuracy"])
-        rows.append([label, acc, delta, 100 * m["consistency"], 100 * m["p_top1_change"]])
+        acc = value[stage, "accuracy"]
+        rows.append(
+            [
+                label,
+                100 * acc,
+                100 * (acc - value["stock", "accuracy"]),
+                100 * value[stage, "consistency"],
+                100 * value[stage, "p_top1_change"],
+            ]
+        )
     head = (
         f"## Fine-tuning the anti-aliased twin of {results['model']}\n\n"
         f"{c['epochs']} epoch(s) on {results['train_images']:,} {results['data']} training images "
@@ -273,7 +304,8 @@ def finetune(
 ) -> dict:
     """Anti-alias ``source``, fine-tune the twin on ``data``, and report before and after.
 
-    Writes ``output/``: ``results.json`` (settings and the three models' measures), ``table.md``,
+    Writes ``output/``: ``results.json`` (settings, versions, timestamps and one record per model
+    and measure, as every command writes them), ``table.md`` (rendered from the records),
     ``twin.keras`` (the fine-tuned twin) and ``saved_models/<name>/1/`` (TF Serving layout). A run
     interrupted during training resumes from its last epoch when started again the same way.
 
@@ -286,6 +318,7 @@ def finetune(
     from kerasinv.models import antialias
     from kerasinv.progress import say as default_log
     from kerasinv.reporting.folder import prepare_output
+    from kerasinv.reporting.records import now, versions
 
     say = log or default_log
     started = time.perf_counter()
@@ -295,7 +328,8 @@ def finetune(
         json.dumps({"source": source, "data": data, "weights": weights, **asdict(config)})
     )
     previous = prepare_output(output, settings, overwrite, GENERATED, command="finetune")
-    if "finetuned" in previous.get("measures", {}) and (output / "twin.keras").is_file():
+    done = {r.get("stage") for r in previous.get("records", [])}
+    if "finetuned" in done and (output / "twin.keras").is_file():
         say(f"[finetune] already done in {output}")
         write_text(output / "table.md", render_table(previous))
         return previous
@@ -311,24 +345,31 @@ def finetune(
             "a model trained on the same classes"
         )
     results = {
+        "command": "finetune",
         "model": stock.name,
         "source": source,
         "data": splits.name,
         "data_source": splits.source,
-        "config": asdict(config),
+        "settings": settings,
+        "versions": versions(),
         "train_images": len(splits.x_train),
         "test_images": len(splits.x_test),
-        "measures": dict(previous.get("measures", {})),
+        "records": [r for r in previous.get("records", []) if r.get("stage") in STAGES],
     }
-    measures = results["measures"]
+    names = {
+        "stock": stock.name,
+        "twin": f"{stock.name}_{config.antialias}",
+        "finetuned": f"{stock.name}_{config.antialias} fine-tuned",
+    }
 
-    def record(key, model):
-        if key not in measures:
-            say(f"[finetune] measuring the {key} model on {len(splits.x_test)} test images ...")
-            measures[key] = measure(
-                model, splits.x_test, splits.y_test, config.preprocess, config.seed
+    def record(stage, model):
+        if not any(r["stage"] == stage for r in results["records"]):
+            say(f"[finetune] measuring the {stage} model on {len(splits.x_test)} test images ...")
+            measured = measure(model, splits.x_test, splits.y_test, config.preprocess, config.seed)
+            results["records"] += stage_records(
+                stage, names[stage], measured, splits.name, config.seed
             )
-            write_json(output / "results.json", {**results, "settings": settings})
+            write_json(output / "results.json", {**results, "finished_at": now()})
 
     record("stock", stock)
     record("twin", antialias(stock, config.antialias, skip=config.skip))
@@ -360,7 +401,7 @@ def finetune(
         output / "work",
     )
     model = trained.model
-    measures.pop("finetuned", None)
+    results["records"] = [r for r in results["records"] if r["stage"] != "finetuned"]
     record("finetuned", model)
     with atomic_path(output / "twin.keras", suffix=".keras") as tmp:
         model.save(tmp)
@@ -370,7 +411,8 @@ def finetune(
         (output / "work").rmdir()  # the checkpoint is removed after a finished run
     results["history"] = trained.history
     results["wall_s"] = round(time.perf_counter() - started, 1)
-    write_json(output / "results.json", {**results, "settings": settings})
+    results["finished_at"] = now()
+    write_json(output / "results.json", results)
     write_text(output / "table.md", render_table(results))
     say(f"[finetune] wrote {output}/ in {results['wall_s']:.0f} s")
     return results

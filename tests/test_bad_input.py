@@ -188,7 +188,7 @@ CASES = [
     (
         "recipe/negative-lr",
         ["recipe", "springenberg-curve", "--lr", "-1", "--output", "{tmp}/out"],
-        "the learning rate must be positive",
+        "--lr must be positive",
     ),
     (
         "recipe/azulay-bad-model",

@@ -27,12 +27,21 @@ def test_report_compares_stock_drop_in_and_fine_tuned_twins(run):
     out, proc = run
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
-    assert set(results["measures"]) == {"stock", "twin", "finetuned"}
-    for m in results["measures"].values():
-        assert m["images"] == 60
-        for key in ("accuracy", "consistency", "p_top1_change"):
-            assert 0.0 <= m[key] <= 1.0
-    assert results["measures"]["stock"]["accuracy"] > 0.6  # the shipped model is trained
+    assert results["command"] == "finetune" and results["versions"]["kerasinv"]
+    assert results["finished_at"] and results["settings"]["antialias"] == "blur-3"
+    records = results["records"]
+    assert [(r["stage"], r["metric"]) for r in records] == [
+        (stage, metric)
+        for stage in ("stock", "twin", "finetuned")
+        for metric in ("accuracy", "consistency", "p_top1_change")
+    ]
+    protocols = {r["metric"]: r["protocol"] for r in records}
+    assert protocols == {"accuracy": "unperturbed", "consistency": "shift", "p_top1_change": "crop"}
+    for r in records:
+        assert r["images"] == 60 and r["unit"] == "fraction" and 0.0 <= r["measured"] <= 1.0
+        assert r["dataset"] and r["finished_at"] and r["seed"] == 0
+    stock = next(r for r in records if (r["stage"], r["metric"]) == ("stock", "accuracy"))
+    assert stock["measured"] > 0.6  # the shipped model is trained
     assert results["train_images"] == 200 and len(results["history"]["loss"]) == 1
     table = (out / "table.md").read_text()
     assert table in proc.stdout and "fine-tuned blur-3 twin" in table
@@ -60,7 +69,7 @@ def test_a_finished_run_is_not_repeated_and_other_settings_are_refused(run):
     lines = []
     config = FinetuneConfig("blur-3", epochs=1, train_subset=200, test_subset=60)
     again = finetune("shipped", SAMPLE, out, config, verbose=0, log=lines.append)
-    assert again["measures"] == json.loads((out / "results.json").read_text())["measures"]
+    assert again["records"] == json.loads((out / "results.json").read_text())["records"]
     assert lines == [f"[finetune] already done in {out}"]  # nothing measured or trained again
     other = run_cli_here(
         "finetune", "shipped", "--data", SAMPLE, "--epochs", "2", "--train-subset", "200",

@@ -229,15 +229,13 @@ def test_caffe_stream_reads_one_order_in_full_batches_across_the_end_of_the_data
 
 def test_a_spec_asks_for_caffes_stream_and_records_say_how_many_images_an_epoch_is():
     from kerasinv.errors import ConfigError as Refused
-    from kerasinv.recipes import load_spec
-    from kerasinv.recipes.allcnn_protocol import protocol_settings
-    from kerasinv.recipes.engine import train_config
+    from kerasinv.recipes import curve, load_spec
+    from kerasinv.recipes.engine import settings_of, train_config
 
     spec = load_spec("springenberg-curve")
-    preset = spec["presets"]["paper"]
-    assert "stream" not in protocol_settings(spec, None, None, None, None, None, preset)
+    assert "stream" not in settings_of(curve.RUNNER, spec, {"preset": "paper"})
     spec["training"]["stream"] = True
-    settings = protocol_settings(spec, None, None, None, None, None, preset)
+    settings = settings_of(curve.RUNNER, spec, {"preset": "paper"})
     assert settings["stream"] is True and train_config(settings, 0).stream
     with pytest.raises(Refused, match="reshuffle"):
-        protocol_settings(spec, None, None, None, None, None, preset, reshuffle=True)
+        settings_of(curve.RUNNER, spec, {"preset": "paper", "reshuffle": True})

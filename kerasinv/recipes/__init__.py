@@ -7,10 +7,9 @@ path/to/spec.toml`` runs a user's own. A spec names its ``runner``: the module t
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
-from kerasinv.recipes.specs import find_spec, list_specs, load_spec
+from kerasinv.recipes.specs import RUNNERS, find_spec, list_specs, load_spec, runner_module
 
 __all__ = [
     "RUNNERS",
@@ -24,32 +23,6 @@ __all__ = [
     "run_recipe",
     "runner_module",
 ]
-
-#: runner name -> its module. A runner module declares ``OPTIONS`` (its command-line options besides
-#: :data:`kerasinv.recipes.options.COMMON`), may declare ``precheck(spec, preset, options)`` (its
-#: checks before TensorFlow), ``CIFAR = False`` (it finds its own data) and ``MODELS_NONE = True``
-#: (``--models none`` is a valid run), and defines ``RUNNER``, the
-#: :class:`~kerasinv.recipes.engine.Runner` that :func:`~kerasinv.recipes.engine.execute` drives.
-RUNNERS = {
-    "springenberg": "kerasinv.recipes.springenberg",
-    "curve": "kerasinv.recipes.curve",
-    "azulay": "kerasinv.recipes.azulay",
-    "zhang": "kerasinv.recipes.zhang",
-    "ruderman": "kerasinv.recipes.ruderman",
-}
-
-
-def runner_module(spec: dict):
-    """The module of the runner ``spec`` names (imported without TensorFlow)."""
-    from kerasinv.errors import ConfigError
-
-    runner = spec.get("runner")
-    if runner not in RUNNERS:
-        raise ConfigError(
-            f"recipe {spec.get('recipe', '?')!r} names runner {runner!r}; known runners: "
-            f"{', '.join(RUNNERS)}"
-        )
-    return importlib.import_module(RUNNERS[runner])
 
 
 def recipe_options(spec: dict) -> tuple:
@@ -113,7 +86,7 @@ def check_request(spec: dict, output, options: dict) -> tuple[str, int | None]:
     for key in ("weights", "model"):
         if key in options:
             options[key] = list(options[key])
-    from kerasinv.recipes.engine import preset_table
+    from kerasinv.recipes.settings import preset_table
 
     preflight(spec, **options)
     preset, _ = preset_table(spec, options.get("preset"))
@@ -133,9 +106,11 @@ def check_request(spec: dict, output, options: dict) -> tuple[str, int | None]:
 
 def preflight(spec: dict, **options) -> None:
     """Check names, paths and that the data can be found, without importing TensorFlow (< 1 s):
-    the checks common to every recipe, then the runner's own ``precheck``."""
+    the options, every setting (:func:`kerasinv.recipes.settings.resolve`), then the runner's own
+    ``precheck``."""
     from kerasinv.data.cifar import locate_cifar
-    from kerasinv.errors import DataNotFoundError, UnknownNameError
+    from kerasinv.errors import DataNotFoundError
+    from kerasinv.recipes.settings import preset_table, resolve
 
     check_options(spec, options)
     module = runner_module(spec)
@@ -143,22 +118,14 @@ def preflight(spec: dict, **options) -> None:
         from kerasinv.multi_worker import cluster
 
         cluster()  # TF_CONFIG must describe the cluster
-    from kerasinv.recipes.engine import choose, preset_table
-
-    _, p = preset_table(spec, options.get("preset"))
-    if any(o.name == "models" for o in module.OPTIONS):
-        choose(p.get("models"), {}, spec)  # the preset's own names must be known
-        choose(options.get("models"), p, spec, allow_none=getattr(module, "MODELS_NONE", False))
-    for name in options.get("networks") or []:
-        if name not in spec["models"]:
-            raise UnknownNameError("network", name, spec["models"])
+    settings = resolve(module.RUNNER.SETTINGS, spec, options)
     for key in ("images", "labels"):
         if options.get(key) and not Path(options[key]).exists():
             raise DataNotFoundError(f"--{key} {options[key]}: no such file or folder")
     if hasattr(module, "precheck"):
-        module.precheck(spec, p, options)
+        module.precheck(spec, preset_table(spec, options.get("preset"))[1], options)
     if getattr(module, "CIFAR", True) and (
-        p.get("data", "cifar") != "embedded" or options.get("data_dir") is not None
+        settings.get("data") != "embedded" or options.get("data_dir") is not None
     ):
-        dataset = options.get("dataset", "cifar10")
+        dataset = settings.get("dataset", "cifar10")  # the one data set of the other recipes
         locate_cifar(dataset, options.get("data_dir"), options.get("download", False))

@@ -8,9 +8,17 @@ comments and docs/recipes/springenberg-curve.md).
 
 from __future__ import annotations
 
-from kerasinv.errors import ConfigError, UnknownNameError
+from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
-from kerasinv.recipes.engine import setting
+from kerasinv.recipes.settings import (
+    BATCH_SIZE,
+    DROP_FACTOR,
+    DROPS,
+    LEARNING_RATE,
+    MOMENTUM,
+    WEIGHT_DECAY,
+    Setting,
+)
 
 # TensorFlow only when a run starts
 training = lazy_import("kerasinv.training")
@@ -21,62 +29,48 @@ INITIALIZERS = ("lecun_uniform", "glorot_uniform", "he_uniform", "he_normal", "l
 GRIDS = ("even", "keras")
 
 
-def protocol_settings(
-    spec: dict,
-    learning_rate: float | None,
-    batch_size: int | None,
-    init: str | None,
-    bias_decay: bool | None,
-    grid: str | None,
-    preset: dict | None = None,
-    reshuffle: bool | None = None,
-) -> dict:
-    """The training protocol: the spec's ``[training]`` table (or the ``preset`` table's values),
-    overridden by flags (:func:`kerasinv.recipes.engine.setting`'s rule).
+#: The protocol's settings, read from the spec's ``[training]`` table (a preset may override
+#: them; flags override the ones that have one). Where the paper is silent the shipped specs
+#: follow the public Caffe reproduction (see their comments): batch 256, Caffe's fan-in
+#: ``xavier`` (``lecun_uniform``), decay on biases too, the even stride-2 grid, one data order for
+#: every epoch.
+PROTOCOL = (
+    LEARNING_RATE,
+    MOMENTUM,
+    WEIGHT_DECAY,
+    BATCH_SIZE,
+    DROPS,
+    DROP_FACTOR,
+    Setting("max_shift", "int", minimum=0),
+    Setting("class_relu", "bool"),
+    Setting("init", "str", choices=INITIALIZERS, noun="initialiser"),
+    Setting("bias_decay", "bool"),
+    Setting("grid", "str", choices=GRIDS, noun="stride-2 grid"),
+    Setting("reshuffle", "bool"),
+    Setting("stream", "bool"),
+)
 
-    Where the paper is silent the shipped spec follows the public Caffe reproduction (see its
-    comments): batch 256, Caffe's fan-in ``xavier`` (``lecun_uniform``), decay on biases too, the
-    even stride-2 grid, one data order for every epoch. ``reshuffle`` appears in the settings
-    only when false (absent means a new order every epoch, ``--reshuffle``); ``stream`` (``[training] stream = true``: Caffe's batches, which run across
-    the end of the data) only when true.
+
+def protocol_settings(resolved: dict, spec: dict) -> dict:
+    """``resolved`` (the run's settings, :data:`PROTOCOL` among them) with the protocol's rules
+    applied: ``reshuffle`` is kept only when false (absent means a new order every epoch,
+    ``--reshuffle``), ``stream`` (Caffe's batches, which run across the end of the data) only when
+    true, and only with one fixed data order.
+
+    Raises:
+        ConfigError: ``stream`` with ``reshuffle``.
     """
-    t, p = spec.get("training", {}), preset or {}
-
-    def drop(value):
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"{spec.get('_path', 'the spec')}: [training] drops must be epochs, got {value!r}"
-            ) from None
-
-    settings = {
-        "learning_rate": setting(spec, p, "learning_rate", learning_rate, 0.05),
-        "momentum": setting(spec, p, "momentum", None, 0.9),
-        "weight_decay": setting(spec, p, "weight_decay", None, 0.001),
-        "batch_size": setting(spec, p, "batch_size", batch_size, 128),
-        "drops": [drop(d) for d in t.get("drops", training.PAPER_DROPS)],
-        "drop_factor": setting(spec, p, "drop_factor", None, 0.1),
-        "max_shift": setting(spec, p, "max_shift", None, 5),
-        "class_relu": bool(t.get("class_relu", True)),
-        "init": str(init or t.get("init", "glorot_uniform")),
-        "bias_decay": bool(t.get("bias_decay", False) if bias_decay is None else bias_decay),
-        "grid": str(grid or t.get("grid", "keras")),
-    }
-    if not (t.get("reshuffle", True) if reshuffle is None else reshuffle):
-        settings["reshuffle"] = False  # Caffe's fixed data order (see the docstring)
-    if t.get("stream", False):  # Caffe's batches across the end of the data (TrainConfig.stream)
-        if settings.get("reshuffle", True):
+    out = dict(resolved)
+    if not out.pop("reshuffle"):
+        out["reshuffle"] = False
+    if out.pop("stream"):
+        if out.get("reshuffle", True):
             raise ConfigError(
                 f"{spec.get('_path', 'the spec')}: [training] stream = true reads one fixed data "
                 "order; it needs reshuffle = false (and no --reshuffle)"
             )
-        settings["stream"] = True
-    if settings["init"] not in INITIALIZERS:
-        raise UnknownNameError("initialiser", settings["init"], INITIALIZERS)
-    if settings["grid"] not in GRIDS:
-        raise UnknownNameError("stride-2 grid", settings["grid"], GRIDS)
-    return settings
+        out["stream"] = True
+    return out
 
 
 def model_options(settings: dict) -> dict:

@@ -22,11 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasinv.errors import ConfigError, DataNotFoundError, UnknownNameError
+from kerasinv.errors import ConfigError, DataNotFoundError
 from kerasinv.io import atomic_path
+from kerasinv.measure import PROTOCOLS
 from kerasinv.recipes import subjects as subj
-from kerasinv.recipes.engine import Runner, Unit, preset_table
+from kerasinv.recipes.engine import Runner, Unit
 from kerasinv.recipes.options import option
+from kerasinv.recipes.settings import SEED, Setting
 from kerasinv.reporting import figures as plots
 from kerasinv.reporting import records as rec
 
@@ -73,35 +75,19 @@ def precheck(spec: dict, preset: dict, options: dict) -> None:
         locate_cifar("cifar10", options["data_dir"], options.get("download", False))
 
 
-def resolve_settings(spec, preset, images, limit, networks, protocols, countermeasures, background,
-                     seed, cifar_images) -> dict:  # fmt: skip
-    """The settings that define a run (stored in results.json, compared on resume)."""
-    from kerasinv.evaluation import PROTOCOLS
-
-    preset, p = preset_table(spec, preset)
-    chosen = list(p.get("networks", spec["models"]) if networks is None else networks)
-    for name in chosen:
-        if name not in spec["models"]:
-            raise UnknownNameError("network", name, spec["models"])
-    protocols = list(protocols or spec.get("protocols", ["crop", "black", "inpaint", "scale"]))
-    unknown = [x for x in protocols if x not in PROTOCOLS]
-    if unknown:
-        raise ConfigError(f"unknown protocols {unknown}; known: {', '.join(PROTOCOLS)}")
-    return {
-        "preset": preset,
-        "images": str(images) if images else None,
-        "photos": int(limit or p.get("images", 1000)),
-        "networks": chosen,
-        "protocols": protocols,
-        "countermeasures": list(
-            spec.get("countermeasures", []) if countermeasures is None else countermeasures
-        ),
-        "background": background or spec.get("background", "mean"),
-        "cifar_model": bool(p.get("cifar_model", False)),
-        "cifar_data": p.get("cifar_data", "cifar"),
-        "cifar_images": int(cifar_images or p.get("cifar_images", 1000)),
-        "seed": int(seed),
-    }
+#: What a run reads of the spec (see :mod:`kerasinv.recipes.settings`).
+SETTINGS = (
+    Setting("images", "str", home=None),
+    Setting("photos", "int", home="", option="limit", positive=True),
+    Setting("networks", "strs", home="", key="models", known="models", empty=True, noun="network"),
+    Setting("protocols", "strs", home="", choices=PROTOCOLS, noun="protocol"),
+    Setting("countermeasures", "strs", home="", empty=True),
+    Setting("background", "str", home="", choices=("black", "mean"), noun="background"),
+    Setting("cifar_model", "bool", home=""),
+    Setting("cifar_data", "str", home="", choices=("cifar", "embedded")),
+    Setting("cifar_images", "int", home="", minimum=2),
+    SEED,
+)
 
 
 def _cifar_images(settings: dict, data_dir, download: bool):
@@ -149,7 +135,8 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
         here = records.where(dataset=data)
         labels = here.distinct("model")
         first_of = {label: here.where(model=label)[0] for label in labels}
-        lines += ["", f"**{data}**", ""]
+        source = here[0].get("data_source") or data  # e.g. "CIFAR-10 test images: <where>"
+        lines += ["", f"**{source}**", ""]
         headers = [""] + [
             label
             if first_of[label].get("variant") == subj.BASELINE or first_of[label].get("retrained")
@@ -262,23 +249,19 @@ class OnePixelRunner(Runner):
 
     recipe_outputs = GENERATED
 
-    def settings(self, spec: dict, options) -> dict:
-        o = dict(options)
-        settings = resolve_settings(
-            spec, o.get("preset"), o.get("images"), o.get("limit"), o.get("networks"),
-            o.get("protocols"), o.get("countermeasures"), o.get("background"), o.get("seed", 0),
-            o.get("cifar_images"),
-        )  # fmt: skip
-        weight_sources = subj.parse_weights(o.get("weights"))
-        model_paths = subj.parse_models(o.get("model"))
+    SETTINGS = SETTINGS
+
+    def derive(self, spec: dict, settings: dict, options) -> dict:
+        weight_sources = subj.parse_weights(options.get("weights"))
+        model_paths = subj.parse_models(options.get("model"))
         settings["weights"] = {f"{k[0]}:{k[1]}": v for k, v in sorted(weight_sources.items())}
         settings["models"] = {label: str(path) for label, path in model_paths}
-        if settings["networks"] and not o.get("images"):
+        if settings["networks"] and not settings["images"]:
             raise ConfigError(
                 f"the ImageNet networks ({', '.join(settings['networks'])}) need photos: pass "
                 "--images DIR (a folder or tar of ImageNet photos), or --networks none to skip them"
             )
-        subj.check_user_models(model_paths, o.get("preprocess", "auto"))
+        subj.check_user_models(model_paths, options.get("preprocess", "auto"))
         return settings
 
     def units(self, spec: dict, settings: dict, options) -> list[Unit]:
@@ -385,7 +368,8 @@ class OnePixelRunner(Runner):
                         measured=row[metric],
                         paper=ref.get("keras"),
                         paper_pytorch=ref.get("pytorch"),
-                        dataset=data,
+                        dataset="cifar10" if size <= CIFAR_MAX_SIZE else "imagenet",
+                        data_source=data,
                         model=s.label,
                         images=row["images"],
                         wall_s=row["seconds"],

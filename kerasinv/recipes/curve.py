@@ -25,15 +25,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes.allcnn_protocol import (
+    PROTOCOL,
     model_options,
     protocol_settings,
     whitened_data,
 )
-from kerasinv.recipes.engine import Runner, Unit, choose, preset_table, setting, train_config
+from kerasinv.recipes.engine import Runner, Unit, train_config
 from kerasinv.recipes.options import option
+from kerasinv.recipes.settings import (
+    DATA,
+    EPOCHS,
+    SEED,
+    STRATEGY,
+    TEST_SUBSET,
+    TRAIN_SUBSET,
+    WIDTH,
+    Setting,
+    resolve,
+)
 from kerasinv.reporting import figures as plots
 from kerasinv.reporting import records as rec
 
@@ -58,38 +69,19 @@ TABLE = "learning curve"
 GENERATED = ("table.md", "curve.png", "preprocessing.npz", "work")
 
 
-def resolve_settings(
-    spec: dict,
-    preset: str | None,
-    models: list[str] | None,
-    seed: int,
-    width: float | None,
-    learning_rate: float | None,
-    batch_size: int | None,
-    init: str | None,
-    bias_decay: bool | None,
-    grid: str | None,
-    strategy: str,
-    reshuffle: bool | None = None,
-) -> dict:
-    """Everything that defines the curve except its length (``--epochs`` may grow on resume)."""
-    preset, p = preset_table(spec, preset)
-    models = choose(models, {"models": p.get("models", spec["models"][:1])}, spec)
-    if len(models) != 1:
-        raise ConfigError(f"--models: a curve follows one network, got {', '.join(models)}")
-    settings = {
-        "preset": preset,
-        "model": models[0],
-        "dataset": "cifar10",
-        "data": p.get("data", "cifar"),
-        "width": setting(spec, p, "width", width, 1.0),
-        "train_subset": setting(spec, p, "train_subset"),
-        "test_subset": setting(spec, p, "test_subset"),
-        "seed": int(seed),
-        "strategy": strategy,
-        **protocol_settings(spec, learning_rate, batch_size, init, bias_decay, grid, p, reshuffle),
-    }
-    return settings
+#: What a run reads of the spec (see :mod:`kerasinv.recipes.settings`). Its length is not one of
+#: the compared settings: ``--epochs`` may grow on resume (:func:`curve_epochs`).
+SETTINGS = (
+    Setting("model", "str", home="", option="models", known="models", noun="model"),
+    DATA,
+    WIDTH,
+    EPOCHS,
+    TRAIN_SUBSET,
+    TEST_SUBSET,
+    SEED,
+    STRATEGY,
+    *PROTOCOL,
+)
 
 
 #: test images on which class-unit death is counted after each epoch (a forward pass: ~1 % of an epoch)
@@ -352,10 +344,10 @@ def plot_curve(results: dict, reference, path: Path) -> Path:
     return plots.save(fig, path, dpi=120)
 
 
-def curve_epochs(spec: dict, settings: dict, options) -> int:
-    """The curve's length: ``--epochs``, else the preset's (it may grow on resume)."""
-    given = options.get("epochs")
-    return int(given if given is not None else spec["presets"][settings["preset"]]["epochs"])
+def curve_epochs(spec: dict, options) -> int:
+    """The curve's length: ``--epochs``, else the preset's, else the spec's (it may grow on
+    resume, so it is not one of the compared settings)."""
+    return resolve([EPOCHS], spec, options)["epochs"]
 
 
 class Prepared(NamedTuple):
@@ -376,16 +368,14 @@ class CurveRunner(Runner):
     recipe_outputs = GENERATED
     keep_work = True
 
-    def settings(self, spec: dict, options) -> dict:
-        o = dict(options)
-        return resolve_settings(
-            spec, o.get("preset"), o.get("models"), o.get("seed", 0), o.get("width"),
-            o.get("learning_rate"), o.get("batch_size"), o.get("init"), o.get("bias_decay"),
-            o.get("grid"), o.get("strategy", "default"), o.get("reshuffle"),
-        )  # fmt: skip
+    SETTINGS = SETTINGS
+
+    def derive(self, spec: dict, settings: dict, options) -> dict:
+        settings = {k: v for k, v in settings.items() if k != "epochs"}  # see SETTINGS
+        return protocol_settings({**settings, "dataset": "cifar10"}, spec)
 
     def units(self, spec: dict, settings: dict, options) -> list[Unit]:
-        return [Unit(f"epoch {e}", e) for e in range(curve_epochs(spec, settings, options) + 1)]
+        return [Unit(f"epoch {e}", e) for e in range(curve_epochs(spec, options) + 1)]
 
     def unit_key(self, record: dict) -> str:
         return f"epoch {record['epoch']}"
@@ -395,7 +385,7 @@ class CurveRunner(Runner):
 
         settings = ctx.settings
         splits, whitening = whitened_data(ctx)
-        epochs = curve_epochs(ctx.spec, settings, ctx.options)
+        epochs = curve_epochs(ctx.spec, ctx.options)
         config = train_config(
             settings, ctx.verbose, epochs=epochs,
             schedule_epochs=training.PAPER_EPOCHS,  # the first epochs of the paper's 350

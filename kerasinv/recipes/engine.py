@@ -7,12 +7,9 @@ records, table and figures.
 - :class:`Runner`: what a runner declares for that loop (its units, how to prepare once, how to
   measure one unit, how to render).
 
-- :func:`choose`: a list option (``--models``, ``--networks``, ``--variants``): unset means the
-  preset's list, else the spec's; ``none`` (an empty list) means none; every name must be known.
-- :func:`preset_table` and :func:`setting`: one rule for every common setting (``epochs``,
-  ``width``, ``train_subset``, ``learning_rate``, ``batch_size``, ``momentum``, ``weight_decay``
-  ...): the command line's value, else the preset's, else the spec's ``[training]`` table's, else
-  the runner's default.
+- settings: a runner declares them (``Runner.SETTINGS``, :class:`~kerasinv.recipes.settings.Setting`)
+  and the engine resolves them by one rule (:func:`kerasinv.recipes.settings.resolve`: the command
+  line, then the preset, then the spec's table; no value in Python).
 - :class:`RecipeRun`: what :func:`execute` holds of one run: the output folder (claimed, resumed
   or refused), the results and their records, saved atomically after every unit, and the finish
   (table, figures, timing).
@@ -26,109 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kerasinv.errors import ConfigError, UnknownNameError
-
-
-def choose(
-    given: Sequence[str] | None,
-    preset: dict,
-    spec: dict,
-    key: str = "models",
-    what: str = "model",
-    allow_none: bool = False,
-) -> list[str]:
-    """The chosen names of a list option.
-
-    Args:
-        given: the command line's list (``None``: not given; ``[]``: ``none``).
-        preset: the preset's table; its ``key`` list is the default.
-        spec: the recipe spec; its ``key`` list is the fallback default and the known names.
-        key: the spec and preset key.
-        what: the singular noun for messages (``"model"``, ``"network"``).
-        allow_none: whether an empty choice is a valid run (zhang measures only ``--model`` files).
-
-    Raises:
-        UnknownNameError: a name the spec does not know.
-        ConfigError: an empty choice where the recipe needs at least one.
-    """
-    known = list(spec.get(key, []))
-    chosen = list(preset.get(key, known) if given is None else given)
-    for name in chosen:
-        if name not in known:
-            raise UnknownNameError(what, name, known)
-    if not chosen and not allow_none:
-        raise ConfigError(
-            f"--{key} none leaves this recipe nothing to run; name at least one {what}"
-        )
-    return chosen
-
-
-def preset_table(spec: dict, preset: str | None) -> tuple[str, dict]:
-    """``(name, table)`` of the chosen preset (default: the spec's ``default_preset``, else smoke).
-
-    Raises:
-        UnknownNameError: a preset the spec does not have.
-    """
-    name = preset or spec.get("default_preset", "smoke")
-    if name not in spec["presets"]:
-        raise UnknownNameError("preset", name, spec["presets"])
-    return name, spec["presets"][name]
-
-
-#: how each common setting is read (``None`` stays ``None``: e.g. no training subset)
-SETTING_TYPES = {
-    "width": float,
-    "epochs": int,
-    "train_subset": int,
-    "test_subset": int,
-    "learning_rate": float,
-    "momentum": float,
-    "weight_decay": float,
-    "batch_size": int,
-    "drop_factor": float,
-    "max_shift": int,
-}
-#: the lower bound of each (exclusive for floats, inclusive for ints)
-_POSITIVE = {"width", "epochs", "train_subset", "test_subset", "learning_rate", "batch_size"}
-
-
-def setting(
-    spec: dict, preset: dict, key: str, given=None, default=None, section: str = "training"
-):
-    """The value of a common setting: ``given`` (the command line's, unless ``None``), else the
-    preset's ``key``, else the spec's ``[section]`` ``key``, else ``default``; read as
-    :data:`SETTING_TYPES` says.
-
-    Raises:
-        ConfigError: a value that is not a number of the right kind, or not positive where it must be.
-    """
-    from kerasinv.recipes.options import flag_of
-
-    if given is not None:
-        value, source = given, flag_of(key)
-    elif key in preset:
-        value, source = preset[key], f"{spec.get('_path', 'the spec')}: preset {key}"
-    elif key in spec.get(section, {}):
-        value, source = spec[section][key], f"{spec.get('_path', 'the spec')}: [{section}] {key}"
-    else:
-        value, source = default, key
-    if value is None:
-        return None
-    kind = SETTING_TYPES.get(key)
-    if kind is not None:
-        try:
-            converted = kind(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{source} must be a number, got {value!r}") from None
-        if kind is int and converted != value and not isinstance(value, str):
-            raise ConfigError(f"{source} must be a whole number, got {value!r}")
-        if key in _POSITIVE and not converted > 0:
-            raise ConfigError(
-                f"{source}: the {key.replace('_', ' ')} must be positive, got {value!r}"
-            )
-        value = converted
-    return value
-
+from kerasinv.recipes.settings import resolve
 
 #: settings keys that are :class:`kerasinv.training.TrainConfig` fields of the same name
 _TRAIN_KEYS = ("epochs", "batch_size", "learning_rate", "momentum", "drop_factor", "augment",
@@ -271,7 +166,7 @@ class Context:
 
 class Runner:
     """A recipe's runner, as :func:`execute` drives it. Subclasses set ``recipe_outputs`` (what the
-    runner writes besides ``results.json``) and define :meth:`settings`, :meth:`units`,
+    runner writes besides ``results.json``) and ``SETTINGS``, and define :meth:`units`,
     :meth:`unit_key`, :meth:`measure` and :meth:`render`; the others have defaults."""
 
     #: files and folders (relative to the output folder) the runner writes besides results.json
@@ -279,9 +174,13 @@ class Runner:
     #: keep ``work/`` at the end (a curve keeps its checkpoint so that --epochs can extend it)
     keep_work: bool = False
 
-    def settings(self, spec: dict, options: Mapping) -> dict:
-        """Everything that defines the run (compared on resume)."""
-        raise NotImplementedError
+    #: the settings it reads (:class:`~kerasinv.recipes.settings.Setting`), resolved by the engine
+    SETTINGS: tuple = ()
+
+    def derive(self, spec: dict, settings: dict, options: Mapping) -> dict:
+        """The run's settings (everything that defines it, compared on resume) from the resolved
+        ``settings``: checks across settings, values derived from them (default: as resolved)."""
+        return settings
 
     def units(self, spec: dict, settings: dict, options: Mapping) -> list[Unit]:
         """The units this run measures, in the order of the table."""
@@ -318,6 +217,12 @@ class Runner:
         """Draw the figures from ``results`` alone (default: none)."""
 
 
+def settings_of(runner: Runner, spec: dict, options: Mapping) -> dict:
+    """The settings of a run of ``runner`` (everything that defines it, compared on resume): its
+    declared settings resolved (:func:`kerasinv.recipes.settings.resolve`), then derived."""
+    return runner.derive(spec, resolve(runner.SETTINGS, spec, options), options)
+
+
 def execute(runner: Runner, spec: dict, output, options: Mapping, verbose: int = 2, log=None):
     """Run ``spec`` with ``runner`` into ``output``: the one loop (see the module docstring).
 
@@ -328,7 +233,7 @@ def execute(runner: Runner, spec: dict, output, options: Mapping, verbose: int =
     """
     from kerasinv import multi_worker
 
-    settings = runner.settings(spec, options)
+    settings = settings_of(runner, spec, options)
     run = RecipeRun(
         spec, settings, output, bool(options.get("overwrite")), runner.recipe_outputs,
         render=lambda results: runner.render(spec, results),
@@ -359,14 +264,11 @@ def execute(runner: Runner, spec: dict, output, options: Mapping, verbose: int =
 
 
 __all__ = [
-    "SETTING_TYPES",
     "Context",
     "RecipeRun",
     "Runner",
     "Unit",
-    "choose",
     "execute",
-    "preset_table",
-    "setting",
+    "settings_of",
     "train_config",
 ]

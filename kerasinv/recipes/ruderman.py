@@ -20,11 +20,20 @@ from typing import NamedTuple
 import numpy as np
 
 from kerasinv import models as registry
-from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs
-from kerasinv.recipes.engine import Runner, Unit, choose, preset_table, setting, train_config
+from kerasinv.recipes.engine import Runner, Unit, train_config
 from kerasinv.recipes.options import option
+from kerasinv.recipes.settings import (
+    BATCH_SIZE,
+    CIFAR_RUN,
+    DATA,
+    DROPS,
+    LEARNING_RATE,
+    MOMENTUM,
+    SEED,
+    Setting,
+)
 from kerasinv.reporting import figures as plots
 from kerasinv.reporting import records as rec
 
@@ -53,38 +62,36 @@ GENERATED = (
 STATES = ("init", "trained", "random-labels")
 
 
-def resolve_settings(spec, preset, models, epochs, width, learning_rate, batch_size, train_subset,
-                     strengths, probe_images, seed) -> dict:  # fmt: skip
-    preset, p = preset_table(spec, preset)
-    t, d = spec.get("training", {}), spec.get("deformation", {})
-    chosen = choose(models, p, spec)
-    chosen_strengths = [float(c) for c in (strengths or p.get("strengths", d.get("strengths")))]
-    if not chosen_strengths or min(chosen_strengths) < 0:
-        raise ConfigError(f"strengths must be non-negative pixels, got {chosen_strengths}")
-    reference = float(d.get("reference_strength", 2.0))
-    if reference not in chosen_strengths:
-        reference = min(chosen_strengths, key=lambda c: abs(c - reference))
-    settings = {
-        "preset": preset,
-        "data": p.get("data", "cifar"),
-        "models": chosen,
-        "width": setting(spec, p, "width", width, 1.0),
-        "epochs": setting(spec, p, "epochs", epochs, 60),
-        "train_subset": setting(spec, p, "train_subset", train_subset),
-        "test_subset": setting(spec, p, "test_subset"),
-        "learning_rate": setting(spec, p, "learning_rate", learning_rate, 0.05),
-        "momentum": setting(spec, p, "momentum", None, 0.9),
-        "batch_size": setting(spec, p, "batch_size", batch_size, 128),
-        "drops": list(t.get("drops", [210, 300])),
-        "strengths": chosen_strengths,
-        "reference_strength": reference,
-        "grid": int(d.get("grid", 5)),
-        "border": d.get("border", "reflect"),
-        "pairs": int(p.get("pairs", d.get("pairs", 2000))),
-        "probe_images": int(probe_images or p.get("probe_images", 1000)),
-        "seed": int(seed),
-    }
-    return settings
+#: :data:`kerasinv.perturb.BORDERS`, spelled out so that the CLI reads the settings without
+#: TensorFlow (a test keeps the two equal)
+BORDERS = ("constant", "edge", "reflect", "symmetric")
+
+#: What a run reads of the spec (see :mod:`kerasinv.recipes.settings`).
+SETTINGS = (
+    DATA,
+    Setting("models", "strs", home="", known="models", noun="model"),
+    *CIFAR_RUN[1:],
+    LEARNING_RATE,
+    MOMENTUM,
+    BATCH_SIZE,
+    DROPS,
+    Setting("strengths", "floats", home="deformation", minimum=0),
+    Setting("reference_strength", "float", home="deformation", minimum=0),
+    Setting("grid", "int", home="deformation", positive=True),
+    Setting("border", "str", home="deformation", choices=BORDERS, noun="border"),
+    Setting("pairs", "int", home="deformation", positive=True),
+    Setting("probe_images", "int", home="", minimum=4),
+    SEED,
+)
+
+
+def derive_settings(settings: dict) -> dict:
+    """The run's settings from the resolved ones: the reference strength (of the per-layer table
+    and the smoothness scatter) is the measured strength nearest the spec's."""
+    chosen, reference = settings["strengths"], settings["reference_strength"]
+    if reference not in chosen:
+        reference = min(chosen, key=lambda c: abs(c - reference))
+    return {**settings, "reference_strength": reference}
 
 
 def deformed_probes(x: np.ndarray, settings: dict) -> dict[float, np.ndarray]:
@@ -304,13 +311,10 @@ class DeformationRunner(Runner):
 
     recipe_outputs = GENERATED
 
-    def settings(self, spec: dict, options) -> dict:
-        o = dict(options)
-        return resolve_settings(
-            spec, o.get("preset"), o.get("models"), o.get("epochs"), o.get("width"),
-            o.get("learning_rate"), o.get("batch_size"), o.get("train_subset"),
-            o.get("strengths"), o.get("probe_images"), o.get("seed", 0),
-        )  # fmt: skip
+    SETTINGS = SETTINGS
+
+    def derive(self, spec: dict, settings: dict, options) -> dict:
+        return derive_settings(settings)
 
     def units(self, spec: dict, settings: dict, options) -> list[Unit]:
         return [Unit(f"{m} {s}", (m, s)) for m in settings["models"] for s in STATES]
@@ -356,8 +360,8 @@ class DeformationRunner(Runner):
             )  # fmt: skip
         m = measure_network(net, p.probes, p.deformed, splits.x_test, splits.y_test, settings)
         wall_s = round(time.perf_counter() - t0, 1)
-        common = {"table": None, "row": str(unit), "dataset": splits.source, "model": name,
-                  "state": state, "wall_s": wall_s}  # fmt: skip
+        common = {"table": None, "row": str(unit), "dataset": "cifar10", "model": name,
+                  "data_source": splits.source, "state": state, "wall_s": wall_s}  # fmt: skip
         records = [
             ctx.record(
                 **common,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from importlib import resources
 from pathlib import Path
 
 from kerasinv.errors import ConfigError, UnknownNameError
+from kerasinv.recipes.settings import check_spec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,59 +45,34 @@ def find_spec(name_or_path: str) -> Path:
     return specs[name_or_path]
 
 
-#: Keys whose values must be numbers (or lists of numbers), wherever they appear in a spec's
-#: ``[training]``, ``[evaluation]``, ``[deformation]`` and ``[presets.*]`` tables.
-NUMBERS = {
-    "learning_rate", "momentum", "weight_decay", "batch_size", "drop_factor", "max_shift",
-    "width", "epochs", "train_subset", "test_subset", "trials", "probe_images", "cifar_images",
-    "images", "schedule_epochs", "reference_strength", "pairs",
-}  # fmt: skip
-NUMBER_LISTS = {"drops", "strengths"}
-_SECTIONS = ("training", "evaluation", "deformation")
+#: runner name -> its module. A runner module declares ``OPTIONS`` (its command-line options besides
+#: :data:`kerasinv.recipes.options.COMMON`), may declare ``precheck(spec, preset, options)`` (its
+#: checks before TensorFlow) and ``CIFAR = False`` (it finds its own data), and defines ``RUNNER``, the
+#: :class:`~kerasinv.recipes.engine.Runner` that :func:`~kerasinv.recipes.engine.execute` drives
+#: (its ``SETTINGS`` are what the spec must fit).
+RUNNERS = {
+    "springenberg": "kerasinv.recipes.springenberg",
+    "curve": "kerasinv.recipes.curve",
+    "azulay": "kerasinv.recipes.azulay",
+    "zhang": "kerasinv.recipes.zhang",
+    "ruderman": "kerasinv.recipes.ruderman",
+}
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def check_values(spec: dict, path) -> None:
-    """Refuse a spec whose numeric settings are not numbers, naming the table and the key.
-
-    Raises:
-        ConfigError: e.g. ``my.toml: [training] learning_rate must be a number, got 'fast'``.
-    """
-    tables = [(f"[{name}]", spec.get(name)) for name in _SECTIONS]
-    presets = spec.get("presets")
-    if not isinstance(presets, dict) or not presets:
-        raise ConfigError(f"recipe spec {path}: [presets] must hold at least one preset table")
-    tables += [(f"[presets.{name}]", table) for name, table in presets.items()]
-    for where, table in tables:
-        if table is None:
-            continue
-        if not isinstance(table, dict):
-            raise ConfigError(f"recipe spec {path}: {where} must be a table")
-        for key, value in table.items():
-            if key in NUMBERS and not _is_number(value):
-                raise ConfigError(
-                    f"recipe spec {path}: {where} {key} must be a number, got {value!r}"
-                )
-            if key in NUMBER_LISTS and not (
-                isinstance(value, list) and all(_is_number(v) for v in value)
-            ):
-                raise ConfigError(
-                    f"recipe spec {path}: {where} {key} must be a list of numbers, got {value!r}"
-                )
-        if "tolerance" in table and not (
-            _is_number(table["tolerance"]) or table["tolerance"] == "none"
-        ):
-            raise ConfigError(
-                f'recipe spec {path}: {where} tolerance must be a number or "none", got '
-                f"{table['tolerance']!r}"
-            )
+def runner_module(spec: dict):
+    """The module of the runner ``spec`` names (imported without TensorFlow)."""
+    runner = spec.get("runner")
+    if runner not in RUNNERS:
+        raise ConfigError(
+            f"recipe {spec.get('recipe', '?')!r} names runner {runner!r}; known runners: "
+            f"{', '.join(RUNNERS)}"
+        )
+    return importlib.import_module(RUNNERS[runner])
 
 
 def load_spec(name_or_path: str) -> dict:
-    """Read and minimally validate a spec; adds ``"_path"`` (where it was read from)."""
+    """Read a spec and check it against its runner's declared settings
+    (:func:`kerasinv.recipes.settings.check_spec`); adds ``"_path"`` (where it was read from)."""
     path = find_spec(name_or_path)
     try:
         spec = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -106,6 +83,6 @@ def load_spec(name_or_path: str) -> dict:
             raise ConfigError(f"recipe spec {path} lacks the required key {key!r}")
     if not isinstance(spec["models"], list):
         raise ConfigError(f"recipe spec {path}: models must be a list of names")
-    check_values(spec, path)
     spec["_path"] = str(path)
+    check_spec(spec, runner_module(spec).RUNNER.SETTINGS)
     return spec

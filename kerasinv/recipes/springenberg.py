@@ -24,16 +24,18 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kerasinv import models as model_registry
-from kerasinv.errors import ConfigError, UnknownNameError
+from kerasinv.errors import ConfigError
 from kerasinv.io import atomic_path
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes.allcnn_protocol import (
+    PROTOCOL,
     model_options,
     protocol_settings,
     whitened_data,
 )
-from kerasinv.recipes.engine import Runner, Unit, choose, preset_table, setting, train_config
+from kerasinv.recipes.engine import Runner, Unit, train_config
 from kerasinv.recipes.options import option
+from kerasinv.recipes.settings import CIFAR_RUN, SEED, STRATEGY, Setting, resolve
 from kerasinv.reporting import figures as plots
 from kerasinv.reporting import records as rec
 
@@ -72,52 +74,33 @@ GENERATED = ("table.md", "errors.png", "preprocessing.npz", "models", "saved_mod
 SCHEDULES = ("scaled", "opening")  # preset key "schedule": see schedule_epochs()
 
 
-def resolve_settings(
-    spec: dict,
-    preset: str | None,
-    dataset: str,
-    epochs: int | None,
-    augment: bool,
-    seed: int,
-    width: float | None,
-    learning_rate: float | None,
-    batch_size: int | None,
-    train_subset: int | None,
-    strategy: str,
-    init: str | None = None,
-    bias_decay: bool | None = None,
-    grid: str | None = None,
-    reshuffle: bool | None = None,
-) -> dict:
-    """The settings that define a run (stored in results.json, compared on resume)."""
-    preset, p = preset_table(spec, preset)
-    if dataset not in DATASETS:
-        raise UnknownNameError("dataset", dataset, DATASETS)
-    if p.get("data") == "embedded" and dataset != "cifar10":
+#: the networks to train: not a compared setting (a resumed run may add networks)
+MODELS = Setting("models", "strs", home="", known="models", noun="model")
+
+#: What a run reads of the spec (see :mod:`kerasinv.recipes.settings`).
+SETTINGS = (
+    MODELS,
+    Setting("dataset", "str", home="", choices=DATASETS, noun="dataset"),
+    *CIFAR_RUN,
+    Setting("augment", "bool"),
+    SEED,
+    Setting("schedule", "str", choices=SCHEDULES, noun="schedule"),
+    *PROTOCOL,
+    STRATEGY,
+    Setting("tolerance", "float", home="", none="none", minimum=0),
+)
+
+
+def derive_settings(spec: dict, settings: dict) -> dict:
+    """The run's settings from the resolved ones: the protocol's rules
+    (:func:`~kerasinv.recipes.allcnn_protocol.protocol_settings`); the embedded sample is
+    CIFAR-10's."""
+    if settings["data"] == "embedded" and settings["dataset"] != "cifar10":
         raise ConfigError(
-            f"preset {preset!r} uses the embedded CIFAR-10 sample; for {dataset} use --preset quick "
-            "or paper with --data-dir"
+            f"preset {settings['preset']!r} uses the embedded CIFAR-10 sample; for "
+            f"{settings['dataset']} use --preset quick or paper with --data-dir"
         )
-    tolerance = p.get("tolerance", "none")
-    schedule = str(p.get("schedule", "scaled"))
-    if schedule not in SCHEDULES:
-        raise UnknownNameError("schedule", schedule, SCHEDULES)
-    settings = {
-        "preset": preset,
-        "dataset": dataset,
-        "data": p.get("data", "cifar"),
-        "width": setting(spec, p, "width", width, 1.0),
-        "epochs": setting(spec, p, "epochs", epochs, training.PAPER_EPOCHS),
-        "train_subset": setting(spec, p, "train_subset", train_subset),
-        "test_subset": setting(spec, p, "test_subset"),
-        "augment": bool(augment),
-        "seed": int(seed),
-        "schedule": schedule,
-        **protocol_settings(spec, learning_rate, batch_size, init, bias_decay, grid, p, reshuffle),
-        "strategy": strategy,
-        "tolerance": None if tolerance == "none" else float(tolerance),
-    }
-    return settings
+    return protocol_settings({k: v for k, v in settings.items() if k != "models"}, spec)
 
 
 def schedule_epochs(settings: dict) -> int | None:
@@ -199,19 +182,13 @@ class AllCNNRunner(Runner):
 
     recipe_outputs = GENERATED
 
-    def settings(self, spec: dict, options) -> dict:
-        o = dict(options)
-        return resolve_settings(
-            spec, o.get("preset"), o.get("dataset", "cifar10"), o.get("epochs"),
-            bool(o.get("augment", False)), o.get("seed", 0), o.get("width"),
-            o.get("learning_rate"), o.get("batch_size"), o.get("train_subset"),
-            o.get("strategy", "default"), o.get("init"), o.get("bias_decay"), o.get("grid"),
-            o.get("reshuffle"),
-        )  # fmt: skip
+    SETTINGS = SETTINGS
+
+    def derive(self, spec: dict, settings: dict, options) -> dict:
+        return derive_settings(spec, settings)
 
     def units(self, spec: dict, settings: dict, options) -> list[Unit]:
-        chosen = choose(options.get("models"), spec["presets"][settings["preset"]], spec)
-        return [Unit(name, name) for name in chosen]
+        return [Unit(name, name) for name in resolve([MODELS], spec, options)["models"]]
 
     def unit_key(self, record: dict) -> str:
         return record["model"]

@@ -30,15 +30,24 @@ from kerasinv import models as registry
 from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs
-from kerasinv.recipes.engine import Runner, Unit, choose, preset_table, setting, train_config
+from kerasinv.recipes.engine import Runner, Unit, train_config
 from kerasinv.recipes.options import option
+from kerasinv.recipes.settings import (
+    BATCH_SIZE,
+    CIFAR_RUN,
+    DATA,
+    DROP_FACTOR,
+    DROPS,
+    LEARNING_RATE,
+    MOMENTUM,
+    SEED,
+    WEIGHT_DECAY,
+    Setting,
+)
 from kerasinv.reporting import figures as plots
 from kerasinv.reporting import records as rec
 
 training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
-
-#: ``--models none``: measure only the ``--model`` files.
-MODELS_NONE = True
 
 #: This recipe's options (besides the common ones).
 OPTIONS = (
@@ -86,42 +95,43 @@ _ALIASES = {v: k for k, v in PAPER_COLUMNS.items()} | {"tri-4": "blur-4"}
 CIRCULAR = "-circular"
 
 
-def resolve_settings(spec, preset, models, variants, epochs, width, learning_rate, batch_size,
-                     train_subset, augment, seed, trials) -> dict:  # fmt: skip
-    """The settings that define a run (stored in results.json, compared on resume)."""
-    preset, p = preset_table(spec, preset)
-    t, e = spec.get("training", {}), spec.get("evaluation", {})
-    chosen = choose(models, p, spec, allow_none=True)  # none: only the --model files
-    chosen_variants = choose(variants, p, spec, "variants", "variant")
-    settings = {
-        "preset": preset,
-        "data": p.get("data", "cifar"),
-        "models": chosen,
-        "variants": chosen_variants,
-        "width": setting(spec, p, "width", width, 1.0),
-        "epochs": setting(spec, p, "epochs", epochs, 250),
-        "train_subset": setting(spec, p, "train_subset", train_subset),
-        "test_subset": setting(spec, p, "test_subset"),
-        "augment": bool(augment),
-        "learning_rate": setting(spec, p, "learning_rate", learning_rate, 0.1),
-        "momentum": setting(spec, p, "momentum", None, 0.9),
-        "weight_decay": setting(spec, p, "weight_decay", None, 5e-4),
-        "batch_size": setting(spec, p, "batch_size", batch_size, 128),
-        "drops": list(
-            cifar_runs.scaled_drops(t.get("drops", [100, 150]), t.get("schedule_epochs", 250))
-        ),
-        "drop_factor": setting(spec, p, "drop_factor", None, 0.1),
-        "augment_shift": int(t.get("max_shift", 4)),
-        "max_shift": int(e.get("max_shift", 4)),
-        "padding": e.get("padding", "reflect"),
-        "trials": int(trials or p.get("trials", e.get("trials", 5))),
-        "seed": int(seed),
-    }
-    if settings["padding"] not in ("reflect", "zero"):
-        raise ConfigError(
-            f"evaluation padding must be reflect or zero, got {settings['padding']!r}"
-        )
-    return settings
+#: What a run reads of the spec (see :mod:`kerasinv.recipes.settings`).
+SETTINGS = (
+    DATA,
+    Setting("models", "strs", home="", known="models", empty=True, noun="model"),
+    Setting("variants", "strs", home="", known="variants", noun="variant"),
+    *CIFAR_RUN[1:],
+    Setting("augment", "bool"),
+    LEARNING_RATE,
+    MOMENTUM,
+    WEIGHT_DECAY,
+    BATCH_SIZE,
+    DROPS,
+    Setting("schedule_epochs", "int", positive=True),
+    DROP_FACTOR,
+    Setting("augment_shift", "int", key="max_shift", minimum=0),
+    Setting("max_shift", "int", home="evaluation", minimum=0),
+    Setting("padding", "str", home="evaluation", choices=("reflect", "zero"), noun="padding"),
+    Setting("trials", "int", home="evaluation", positive=True),
+    SEED,
+    Setting("images", "str", home=None),
+    Setting("limit", "int", home=None, positive=True),
+)
+
+
+def derive_settings(settings: dict, options) -> dict:
+    """The run's settings from the resolved ones: the drops given for ``schedule_epochs`` in
+    :mod:`kerasinv.training`'s 350-epoch convention; the ``--model`` files, which need photos."""
+    from kerasinv.recipes import subjects
+
+    out = {k: v for k, v in settings.items() if k != "schedule_epochs"}
+    out["drops"] = list(cifar_runs.scaled_drops(settings["drops"], settings["schedule_epochs"]))
+    model_paths = subjects.parse_models(options.get("model"))
+    if model_paths and not settings["images"]:
+        raise ConfigError("--model needs --images DIR: the photos to measure consistency on")
+    out["imagenet_models"] = {label: str(path) for label, path in model_paths}
+    subjects.check_user_models(model_paths, options.get("preprocess") or "auto")
+    return out
 
 
 def _circular(variant: str) -> bool:
@@ -442,23 +452,10 @@ class BlurPoolRunner(Runner):
 
     recipe_outputs = GENERATED
 
-    def settings(self, spec: dict, options) -> dict:
-        from kerasinv.recipes import subjects
+    SETTINGS = SETTINGS
 
-        o = dict(options)
-        settings = resolve_settings(
-            spec, o.get("preset"), o.get("models"), o.get("variants"), o.get("epochs"),
-            o.get("width"), o.get("learning_rate"), o.get("batch_size"), o.get("train_subset"),
-            bool(o.get("augment", False)), o.get("seed", 0), o.get("trials"),
-        )  # fmt: skip
-        model_paths = subjects.parse_models(o.get("model"))
-        if model_paths and not o.get("images"):
-            raise ConfigError("--model needs --images DIR: the photos to measure consistency on")
-        settings["imagenet_models"] = {label: str(path) for label, path in model_paths}
-        settings["images"] = str(o["images"]) if o.get("images") else None
-        settings["limit"] = o.get("limit")
-        subjects.check_user_models(model_paths, o.get("preprocess") or "auto")
-        return settings
+    def derive(self, spec: dict, settings: dict, options) -> dict:
+        return derive_settings(settings, options)
 
     def units(self, spec: dict, settings: dict, options) -> list[Unit]:
         cifar = [
@@ -514,7 +511,8 @@ class BlurPoolRunner(Runner):
         row["mean_diagonal_accuracy"] = float(np.mean(row["diagonal_accuracy"]))
         wall_s = round(time.perf_counter() - t0, 1)
         common = dict(
-            table="CIFAR-10", row=f"{name} {variant}", dataset=ctx.results.get("data_source"),
+            table="CIFAR-10", row=f"{name} {variant}", dataset="cifar10",
+            data_source=ctx.results.get("data_source"),
             model=name, variant=variant, params=int(net.count_params()), wall_s=wall_s,
             test_images=len(splits.x_test),
         )  # fmt: skip
@@ -581,7 +579,8 @@ class BlurPoolRunner(Runner):
                 unit="percent",
                 measured=r[metric],
                 paper=r["paper"][i] if r["paper"] else None,
-                dataset=f"ImageNet photos from {settings['images']}",
+                dataset="imagenet",
+                images=settings["images"],
                 model=label,
                 wall_s=r["wall_s"],
                 photos=r["photos"],

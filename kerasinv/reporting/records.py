@@ -102,6 +102,26 @@ def record(
     }
 
 
+def measurement(
+    *, metric: str, unit: str, measured, model: str, dataset, protocol: str | None, **extra
+) -> dict:
+    """One record of a command that measures models outside a recipe (``evaluate``,
+    ``finetune``): the fields a recipe's record has for what was measured (``metric``, ``unit``,
+    ``protocol``, ``model``, ``dataset``, ``measured``, ``finished_at``), then ``extra``."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    return {
+        "metric": metric,
+        "unit": unit,
+        "protocol": protocol,
+        "model": model,
+        "dataset": dataset,
+        "measured": measured,
+        "finished_at": now(),
+        **extra,
+    }
+
+
 @dataclasses.dataclass(frozen=True)
 class Record:
     """One measured number (the fields of :func:`record`; ``extra`` holds the recipe's own)."""
@@ -211,4 +231,14 @@ def markdown_table(headers: list[str], rows: list[list], digits: int = 2) -> str
     return "\n".join(lines)
 
 
-__all__ = ["UNITS", "Record", "Records", "markdown_table", "now", "record", "versions", "within"]
+__all__ = [
+    "UNITS",
+    "Record",
+    "Records",
+    "markdown_table",
+    "measurement",
+    "now",
+    "record",
+    "versions",
+    "within",
+]

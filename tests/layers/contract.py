@@ -12,17 +12,15 @@ on every backend:
 Values and round trips are checked for every configuration in :data:`CASES`; training and saving
 for one configuration per layer class (:data:`TRAINED`).
 
-This module imports only Keras, NumPy and kerasinv: ``tests/layers/test_backends.py`` runs it
-in-process under TensorFlow and as ``python -m tests.layers.contract`` under JAX.
+This module imports only Keras, NumPy and kerasinv. ``tests/layers/test_contract.py`` runs these
+checks as ordinary pytest tests under the active backend; ``tests/layers/test_backends.py`` runs
+that module again under JAX, in a fresh process (a Keras backend is fixed at import).
 """
 
 from __future__ import annotations
 
 import doctest
 import importlib
-import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,7 +125,7 @@ CASES = [
 ]
 
 
-#: in ``make test`` under JAX (``--quick``): every configuration's values, training for these
+#: trained and saved in ``make test`` (the rest of :data:`TRAINED` with ``-m slow``)
 QUICK_TRAINED = ("BlurPool2D-3-reflect-same-3", "PolyphasePool2D-blur-3", "BlurredConv2D-blur-4")
 #: one configuration per layer class (and the offset path) for the training and saving check
 TRAINED = (
@@ -222,36 +220,3 @@ def check_examples() -> None:
     for name in DOCTEST_MODULES:
         result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0 and result.failed == 0, name
-
-
-def main(verbose: bool = "--timings" in sys.argv, quick: bool = "--quick" in sys.argv) -> int:
-    """Run the contract under the active backend; one line per failure, exit status 1. ``--quick``:
-    every configuration's values, training and saving for :data:`QUICK_TRAINED`."""
-    trained = QUICK_TRAINED if quick else TRAINED
-    failures = []
-    with tempfile.TemporaryDirectory() as tmp:
-        checks = [(f"{c.id} values", lambda c=c: check_values(c)) for c in CASES]
-        checks += [
-            (f"{c.id} training", lambda c=c: check_training_and_saving(c, Path(tmp)))
-            for c in CASES
-            if c.id in trained
-        ]
-        if not quick:  # the twins' layers are in CASES; the whole twins under -m slow
-            checks += [("antialias twins", lambda: check_antialias_twins(Path(tmp)))]
-        checks += [("docstring examples", check_examples)]
-        for name, check in checks:
-            start = time.perf_counter()
-            try:
-                check()
-            except Exception as e:  # report every failing check, not only the first
-                failures.append(f"{name}: {type(e).__name__}: {str(e).strip()[:400]}")
-            if verbose:
-                print(f"{time.perf_counter() - start:6.2f} s  {name}", flush=True)
-    print(f"backend {keras.backend.backend()}: {len(checks) - len(failures)}/{len(checks)} passed")
-    for line in failures:
-        print(f"FAILED {line}")
-    return 1 if failures else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

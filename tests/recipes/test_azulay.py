@@ -198,7 +198,8 @@ def test_quick_without_cifar_falls_back_to_the_embedded_sample(tmp_path, isolate
         log=lambda m: None,
     )
     (records,) = _subjects(json.loads((tmp_path / "out" / "results.json").read_text())).values()
-    assert all("CIFAR-10 not found" in r["dataset"] and r["images"] == 20 for r in records)
+    assert all("CIFAR-10 not found" in r["data_source"] and r["images"] == 20 for r in records)
+    assert {r["dataset"] for r in records} == {"cifar10"}
 
 
 def test_smoke_records_equal_the_golden_records(smoke_run):

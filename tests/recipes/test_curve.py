@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 
 from kerasinv.data.reference import caffe_all_cnn_c
-from kerasinv.recipes import load_spec
-from kerasinv.recipes.curve import resolve_settings
-from kerasinv.recipes.springenberg import resolve_settings as allcnn_settings
+from kerasinv.recipes import curve, load_spec, springenberg
+from kerasinv.recipes.engine import settings_of
 from tests import golden
 from tests.helpers import CURVE_EPOCHS as EPOCHS
 from tests.helpers import curve_records as _records
@@ -46,22 +45,9 @@ def test_reference_curve_is_the_caffe_log():
 
 
 def test_curve_protocol_is_the_springenberg_paper_protocol():
-    curve = resolve_settings(
-        load_spec("springenberg-curve"), "paper", None, 0, *[None] * 6, "default"
-    )
-    paper = allcnn_settings(
-        load_spec("springenberg-allcnn"),
-        "paper",
-        "cifar10",
-        None,
-        False,
-        0,
-        None,
-        None,
-        None,
-        None,
-        "default",
-    )
+    curve_spec, paper_spec = load_spec("springenberg-curve"), load_spec("springenberg-allcnn")
+    curve_settings = settings_of(curve.RUNNER, curve_spec, {"preset": "paper"})
+    paper = settings_of(springenberg.RUNNER, paper_spec, {"preset": "paper"})
     for key in (
         "learning_rate",
         "momentum",
@@ -71,8 +57,9 @@ def test_curve_protocol_is_the_springenberg_paper_protocol():
         "bias_decay",
         "grid",
     ):
-        assert curve[key] == paper[key], key
-    assert curve["model"] == "all-cnn-c" and curve["width"] == 1.0 and curve["train_subset"] is None
+        assert curve_settings[key] == paper[key], key
+    assert curve_settings["model"] == "all-cnn-c" and curve_settings["width"] == 1.0
+    assert curve_settings["train_subset"] is None
 
 
 def test_smoke_curve_writes_a_record_per_epoch_a_table_and_a_figure(unbroken):
@@ -281,23 +268,17 @@ def test_two_workers_train_like_one_process_at_the_same_global_batch(two_workers
 
 
 def test_a_spec_can_keep_one_data_order_as_caffe_does():
-    """``reshuffle = false`` in [training] (the shipped default) reaches TrainConfig; true or
-    absent, the settings hold no key, as before the option existed."""
-    import copy
-
-    from kerasinv.recipes import load_spec
-    from kerasinv.recipes.allcnn_protocol import protocol_settings
+    """``reshuffle = false`` in [training] (the shipped default) reaches TrainConfig; with
+    ``--reshuffle`` (or true in the spec) the settings hold no key, as before the option existed."""
     from kerasinv.recipes.engine import train_config
 
     spec = load_spec("springenberg-curve")
-    preset = spec["presets"]["paper"]
-    default = protocol_settings(spec, None, None, None, None, None, preset)
+    default = settings_of(curve.RUNNER, spec, {"preset": "paper"})
     assert default["reshuffle"] is False and not train_config(default, 0).reshuffle
-    flagged = protocol_settings(spec, None, None, None, None, None, preset, reshuffle=True)
+    flagged = settings_of(curve.RUNNER, spec, {"preset": "paper", "reshuffle": True})
     assert "reshuffle" not in flagged and train_config(flagged, 0).reshuffle
-    older = copy.deepcopy(spec)
-    del older["training"]["reshuffle"]
-    assert "reshuffle" not in protocol_settings(older, None, None, None, None, None, preset)
+    spec["training"]["reshuffle"] = True
+    assert "reshuffle" not in settings_of(curve.RUNNER, spec, {"preset": "paper"})
 
 
 def test_smoke_records_equal_the_golden_records(unbroken):
@@ -313,7 +294,7 @@ def test_a_curve_on_caffes_batch_stream_counts_the_images_it_fed(tmp_path):
     from kerasinv.recipes import find_spec, run_recipe
 
     text = find_spec("springenberg-curve").read_text()
-    text = text.replace("reshuffle = false", "reshuffle = false\nstream = true", 1)
+    text = text.replace("stream = false", "stream = true", 1)
     path = tmp_path / "stream.toml"
     path.write_text(text)
     spec = load_spec(str(path))

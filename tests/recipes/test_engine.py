@@ -8,8 +8,9 @@ import pytest
 
 from kerasinv.errors import OutputError
 from kerasinv.recipes.engine import Runner, Unit, execute
+from kerasinv.recipes.settings import SEED
 
-SPEC = {"recipe": "toy", "presets": {"smoke": {}}}
+SPEC = {"recipe": "toy", "seed": 0, "presets": {"smoke": {}}}
 
 
 class Toy(Runner):
@@ -20,8 +21,7 @@ class Toy(Runner):
     def __init__(self, fail_at=None):
         self.fail_at, self.measured, self.prepared = fail_at, [], 0
 
-    def settings(self, spec, options):
-        return {"preset": "smoke", "seed": int(options.get("seed", 0))}
+    SETTINGS = (SEED,)
 
     def units(self, spec, settings, options):
         return [Unit(k, i) for i, k in enumerate(options.get("units", "abc"))]

@@ -10,14 +10,19 @@ from kerasinv.data.preprocessing import GCNZCA, global_contrast_normalize
 from kerasinv.data.samples import load_embedded_sample
 from kerasinv.errors import ConfigError, UnknownNameError
 from kerasinv.recipes import load_spec
-from kerasinv.recipes.engine import train_config
-from kerasinv.recipes.springenberg import render_table, resolve_settings
+from kerasinv.recipes.engine import settings_of, train_config
+from kerasinv.recipes.springenberg import RUNNER, render_table
 from tests import golden
 from tests.helpers import run_cli_here
 
 #: a pooling and an all-convolutional network (the twelve build and count their parameters in
 #: tests/models/test_allcnn.py; the curve recipe's tests train All-CNN-C for several epochs)
 MODELS = ["model-a", "all-cnn-c"]
+
+
+def resolve_settings(spec: dict, preset: str, **options) -> dict:
+    """The run's settings as the engine resolves them."""
+    return settings_of(RUNNER, spec, {"preset": preset, **options})
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +92,7 @@ def test_rerun_skips_finished_models_and_refuses_other_settings(smoke_run):
 
 def test_table_rendering_with_tolerance():
     spec = load_spec("springenberg-allcnn")
-    settings = resolve_settings(
-        spec, "paper", "cifar10", None, False, 0, None, None, None, None, "default"
-    )
+    settings = resolve_settings(spec, "paper")
     record = {
         "model": "all-cnn-c", "params_width1": 1369738, "params_paper": "1.4M", "params": 1369738,
         "measured": 9.5, "paper": 9.08, "within_tolerance": True, "wall_s": 1.0,
@@ -97,9 +100,7 @@ def test_table_rendering_with_tolerance():
     }  # fmt: skip
     table = render_table(spec, settings, [record], "Table 3")
     assert "Within ±1" in table and "| yes |" in table and "Reduced protocol" not in table
-    aug = resolve_settings(
-        spec, "paper", "cifar10", None, True, 0, None, None, None, None, "default"
-    )
+    aug = resolve_settings(spec, "paper", augment=True)
     assert aug["augment"] is True
 
 
@@ -135,9 +136,7 @@ def test_a_users_own_spec_runs(tmp_path):
 def test_paper_protocol_follows_the_caffe_reproduction_where_the_paper_is_silent():
     """Each default the paper leaves open is the public Caffe run's (kerasinv/data/reference.py)."""
     spec = load_spec("springenberg-allcnn")
-    s = resolve_settings(
-        spec, "paper", "cifar10", None, False, 0, None, None, None, None, "default"
-    )
+    s = resolve_settings(spec, "paper")
     assert s["batch_size"] == 256 and s["learning_rate"] == 0.05 and s["momentum"] == 0.9
     assert s["init"] == "lecun_uniform" and s["bias_decay"] is True and s["grid"] == "even"
     assert s["weight_decay"] == 0.001 and s["class_relu"] is True
@@ -145,8 +144,8 @@ def test_paper_protocol_follows_the_caffe_reproduction_where_the_paper_is_silent
     assert s["reshuffle"] is False  # Caffe's LMDB "Data" layer: one order every epoch
     assert train_config(s, 0).reshuffle is False
     mine = resolve_settings(
-        spec, "paper", "cifar10", None, False, 0, None, None, 128, None, "default",
-        init="glorot_uniform", bias_decay=False, grid="keras", reshuffle=True,
+        spec, "paper", batch_size=128, init="glorot_uniform", bias_decay=False, grid="keras",
+        reshuffle=True,
     )  # fmt: skip
     assert (mine["batch_size"], mine["init"], mine["bias_decay"], mine["grid"]) == (
         128,
@@ -163,9 +162,7 @@ def test_a_non_numeric_value_in_a_user_spec_is_a_one_line_error(tmp_path):
     with pytest.raises(
         ConfigError, match=r"\[training\] learning_rate must be a number, got 'fast'"
     ):
-        resolve_settings(
-            spec, "smoke", "cifar10", None, False, 0, None, None, None, None, "default"
-        )
+        resolve_settings(spec, "smoke")
 
 
 def test_quick_is_the_opening_of_the_paper_run_for_the_four_c_networks():
@@ -175,24 +172,18 @@ def test_quick_is_the_opening_of_the_paper_run_for_the_four_c_networks():
     from kerasinv.training import TrainConfig, learning_rate_at
 
     spec = load_spec("springenberg-allcnn")
-    quick = resolve_settings(
-        spec, "quick", "cifar10", None, False, 0, None, None, None, None, "default"
-    )
+    quick = resolve_settings(spec, "quick")
     assert quick["schedule"] == "opening" and schedule_epochs(quick) == 350
     config = TrainConfig(epochs=quick["epochs"], schedule_epochs=schedule_epochs(quick))
     assert {learning_rate_at(e, config) for e in range(quick["epochs"])} == {0.05}
-    smoke = resolve_settings(
-        spec, "smoke", "cifar10", None, False, 0, None, None, None, None, "default"
-    )
+    smoke = resolve_settings(spec, "smoke")
     assert smoke["schedule"] == "scaled" and schedule_epochs(smoke) is None
     assert spec["presets"]["quick"]["models"] == [
         "model-c", "strided-cnn-c", "convpool-cnn-c", "all-cnn-c"
     ]  # fmt: skip
     spec["presets"]["quick"]["schedule"] = "cosine"
     with pytest.raises(UnknownNameError, match="schedule"):
-        resolve_settings(
-            spec, "quick", "cifar10", None, False, 0, None, None, None, None, "default"
-        )
+        resolve_settings(spec, "quick")
 
 
 def test_smoke_records_equal_the_golden_records(smoke_run):
