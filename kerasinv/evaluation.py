@@ -384,6 +384,11 @@ def write_report(result: dict, output: str | Path, meta: dict, overwrite: bool =
         {
             "command": "evaluate",
             **meta,
+            "settings": {  # what defines the report, as every command's results.json has them
+                **{k: meta[k] for k in ("images", "preprocess", "background", "shift_trials")},
+                "protocols": list(result["summary"]),
+                "seed": meta["seed"],
+            },
             "versions": versions(),
             "finished_at": now(),
             "records": report_records(result, meta),

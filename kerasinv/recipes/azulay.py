@@ -120,6 +120,63 @@ def paper_values(spec: dict, network: str | None, protocol: str, metric: str) ->
     return out
 
 
+def _paper_cell(found) -> str:
+    """``keras / pytorch`` of the paper's values on a record (``""``: none published)."""
+    ref = {}
+    if found and found[0].paper is not None:
+        ref["keras"] = found[0].paper
+    if found and found[0].get("paper_pytorch") is not None:
+        ref["pytorch"] = found[0].get("paper_pytorch")
+    if not ref:
+        return ""
+    return " / ".join(str(ref[k]) if k in ref else "–" for k in ("keras", "pytorch"))
+
+
+def _onepixel_rows(here, labels: list, protocols: list) -> list[list[str]]:
+    """One row per metric and one-pixel protocol, each followed by the paper's where published."""
+    rows = []
+    for metric, metric_name in METRICS.items():
+        for protocol in (p for p in protocols if p != "shift"):
+            found = [here.where(model=label, protocol=protocol, metric=metric) for label in labels]
+            rows.append(
+                [f"{metric_name}, {protocol}"]
+                + [f"{f[0].measured:.3f}" if f else "–" for f in found]
+            )
+            paper = [_paper_cell(f) for f in found]
+            if any(paper):
+                rows.append(["↳ paper (Keras / PyTorch)", *paper])
+    return rows
+
+
+def _data_block(here, settings: dict) -> str:
+    """The table of one data source's records: networks as columns."""
+    labels = here.distinct("model")
+    first_of = {label: here.where(model=label)[0] for label in labels}
+    headers = [""] + [
+        label
+        if first_of[label].get("variant") == subj.BASELINE or first_of[label].get("retrained")
+        else label + " (drop-in)"
+        for label in labels
+    ]
+
+    def cell(label, protocol, metric):
+        value = here.value(model=label, protocol=protocol, metric=metric)
+        return "–" if value is None else f"{value:.3f}"
+
+    rows = _onepixel_rows(here, labels, settings["protocols"])
+    if "shift" in settings["protocols"]:
+        rows.append(
+            ["consistency, shift"] + [cell(label, "shift", "consistency") for label in labels]
+        )
+    first = settings["protocols"][0]
+    rows.append(
+        [f"top-1 accuracy ({first}, first frame)"]
+        + [cell(label, first, "accuracy") for label in labels]
+    )
+    rows.append(["images"] + [str(first_of[label].get("images")) for label in labels])
+    return rec.markdown_table(headers, rows)
+
+
 def render_table(spec: dict, settings: dict, results: dict) -> str:
     """Markdown in the shape of JMLR Table 1: one block per data source."""
     lines = [f"## {spec.get('title', spec['recipe'])}", ""]
@@ -133,56 +190,8 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
     records = rec.Records(results["records"])
     for data in records.distinct("dataset"):
         here = records.where(dataset=data)
-        labels = here.distinct("model")
-        first_of = {label: here.where(model=label)[0] for label in labels}
         source = here[0].get("data_source") or data  # e.g. "CIFAR-10 test images: <where>"
-        lines += ["", f"**{source}**", ""]
-        headers = [""] + [
-            label
-            if first_of[label].get("variant") == subj.BASELINE or first_of[label].get("retrained")
-            else label + " (drop-in)"
-            for label in labels
-        ]
-        rows = []
-        for metric, metric_name in METRICS.items():
-            for protocol in settings["protocols"]:
-                if protocol == "shift":
-                    continue
-                row = [f"{metric_name}, {protocol}"]
-                paper_row, any_paper = ["↳ paper (Keras / PyTorch)"], False
-                for label in labels:
-                    found = here.where(model=label, protocol=protocol, metric=metric)
-                    row.append(f"{found[0].measured:.3f}" if found else "–")
-                    ref = {}
-                    if found and found[0].paper is not None:
-                        ref["keras"] = found[0].paper
-                    if found and found[0].get("paper_pytorch") is not None:
-                        ref["pytorch"] = found[0].get("paper_pytorch")
-                    any_paper |= bool(ref)
-                    paper_row.append(
-                        " / ".join(str(ref[k]) if k in ref else "–" for k in ("keras", "pytorch"))
-                        if ref
-                        else ""
-                    )
-                rows.append(row)
-                if any_paper:
-                    rows.append(paper_row)
-
-        def cell(label, protocol, metric, here=here):
-            value = here.value(model=label, protocol=protocol, metric=metric)
-            return "–" if value is None else f"{value:.3f}"
-
-        if "shift" in settings["protocols"]:
-            rows.append(
-                ["consistency, shift"] + [cell(label, "shift", "consistency") for label in labels]
-            )
-        first = settings["protocols"][0]
-        rows.append(
-            [f"top-1 accuracy ({first}, first frame)"]
-            + [cell(label, first, "accuracy") for label in labels]
-        )
-        rows.append(["images"] + [str(first_of[label].get("images")) for label in labels])
-        lines.append(rec.markdown_table(headers, rows))
+        lines += ["", f"**{source}**", "", _data_block(here, settings)]
     if results.get("unavailable"):
         lines += ["", "Not measured:", ""]
         by_reason: dict[str, list[str]] = {}

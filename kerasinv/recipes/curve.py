@@ -194,10 +194,24 @@ def point_record(
     )
 
 
-def render_table(spec: dict, results: dict) -> str:
-    """Markdown, rendered from the records only."""
-    settings, records = results["settings"], results["records"]
-    images = records[0]["train_images"] if records else 0
+#: the table's columns, one per field of an epoch's record
+COLUMNS = (
+    "Epoch",
+    "Images seen",
+    "Caffe iteration",
+    "Test acc. (ours)",
+    "Test acc. (Caffe)",
+    "Δ",
+    "Test cross-entropy (ours)",
+    "Test cross-entropy (Caffe)",
+    "Weight-decay term",
+    "Dead class units",
+    "Time (s)",
+)
+
+
+def _table_head(spec: dict, settings: dict, results: dict, images: int, records: list) -> str:
+    """The paragraph above the table: the network, the protocol and the data order."""
     if settings.get("stream"):
         per_epoch = records[0].get("images_per_epoch", images)
         order = (
@@ -225,6 +239,14 @@ def render_table(spec: dict, results: dict) -> str:
             "\nReduced protocol: the reference column is the full-width Caffe run's and is shown "
             "for orientation only.\n"
         )
+    return head
+
+
+def render_table(spec: dict, results: dict) -> str:
+    """Markdown, rendered from the records only."""
+    settings, records = results["settings"], results["records"]
+    images = records[0]["train_images"] if records else 0
+    head = _table_head(spec, settings, results, images, records)
     rows = [
         [
             r["epoch"],
@@ -241,24 +263,11 @@ def render_table(spec: dict, results: dict) -> str:
         ]
         for r in records
     ]
-    headers = [
-        "Epoch",
-        "Images seen",
-        "Caffe iteration",
-        "Test acc. (ours)",
-        "Test acc. (Caffe)",
-        "Δ",
-        "Test cross-entropy (ours)",
-        "Test cross-entropy (Caffe)",
-        "Weight-decay term",
-        "Dead class units",
-        "Time (s)",
-    ]
     foot = (
         "\nCross-entropy: the data term of the loss, which is what Caffe logs as its test loss; "
         "the objective SGD minimises adds the weight-decay term (its own column).\n"
     )
-    return head + "\n" + rec.markdown_table(headers, rows, digits=3) + "\n" + foot
+    return head + "\n" + rec.markdown_table(list(COLUMNS), rows, digits=3) + "\n" + foot
 
 
 def _run_label(settings: dict) -> str:
@@ -274,6 +283,19 @@ def _run_label(settings: dict) -> str:
     if settings.get("stream"):
         notes.append("Caffe's batch stream")
     return f"kerasinv {settings['model']} ({', '.join(notes)})"
+
+
+def _plot_loss(ax, ref_epochs, ref_loss, losses: list) -> None:
+    """The lower panel: our test cross-entropy per epoch on the reference's logged loss."""
+    ax.plot(ref_epochs, ref_loss, color="0.55", lw=1.5, label="Caffe reference")
+    ax.plot(
+        [r["epoch"] for r in losses], [r["test_cross_entropy"] for r in losses],
+        "o-", color="C0", lw=2, label="kerasinv",
+    )  # fmt: skip
+    ax.axhline(math.log(10), color="0.8", lw=1, ls=":", label="uniform guess (ln 10)")
+    ax.set_ylabel("test cross-entropy\n(no weight-decay term)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
 
 
 def plot_curve(results: dict, reference, path: Path) -> Path:
@@ -296,22 +318,18 @@ def plot_curve(results: dict, reference, path: Path) -> Path:
         )
     else:
         fig, ax = plt.subplots(figsize=(7.0, 4.2), layout="constrained")
+    ref_epochs, ref_accuracy = ref_epochs[keep], reference.accuracy[keep]
     ax.plot(
-        ref_epochs[keep],
-        reference.accuracy[keep],
+        ref_epochs,
+        ref_accuracy,
         color="0.55",
         lw=1.5,
         label="Caffe reference (every 200 iterations)",
     )
     ax.fill_between(
-        ref_epochs[keep],
-        reference.accuracy[keep] - 0.05,
-        reference.accuracy[keep] + 0.05,
-        color="0.55",
-        alpha=0.15,
-        lw=0,
+        ref_epochs, ref_accuracy - 0.05, ref_accuracy + 0.05, color="0.55", alpha=0.15, lw=0,
         label="reference ± 5 points",
-    )
+    )  # fmt: skip
     measured = [r["measured"] for r in records]
     tested = [r.get("test_images", results.get("test_images")) for r in records]
     ax.errorbar(
@@ -328,17 +346,7 @@ def plot_curve(results: dict, reference, path: Path) -> Path:
     ax.legend(loc="upper left")
     ax.set_title("Test accuracy during training, against the public Caffe run", fontsize=10)
     if losses:
-        loss_ax.plot(
-            ref_epochs[keep], reference.loss[keep], color="0.55", lw=1.5, label="Caffe reference"
-        )
-        loss_ax.plot(
-            [r["epoch"] for r in losses], [r["test_cross_entropy"] for r in losses],
-            "o-", color="C0", lw=2, label="kerasinv",
-        )  # fmt: skip
-        loss_ax.axhline(math.log(10), color="0.8", lw=1, ls=":", label="uniform guess (ln 10)")
-        loss_ax.set_ylabel("test cross-entropy\n(no weight-decay term)")
-        loss_ax.grid(alpha=0.3)
-        loss_ax.legend(loc="lower left", fontsize=8)
+        _plot_loss(loss_ax, ref_epochs, reference.loss[keep], losses)
         ax = loss_ax
     ax.set_xlabel(f"epochs ({images:,} training images each)")
     return plots.save(fig, path, dpi=120)

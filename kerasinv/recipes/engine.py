@@ -83,6 +83,7 @@ class RecipeRun:
             "spec": spec.get("_path"),
             "settings": settings,
             "versions": records.versions(),
+            "started_at": self.previous.get("started_at") or records.now(),  # the first run's
             "records": list(self.previous.get("records", [])),
         }
         for key, value in self.previous.items():  # what a runner noted (data_source ...)
@@ -118,7 +119,10 @@ class RecipeRun:
         note the wall time, save, draw the figures; the run's records."""
         if not keep_work:
             shutil.rmtree(self.output / "work", ignore_errors=True)
+        from kerasinv.reporting.records import now
+
         self.results["wall_s"] = round(time.perf_counter() - self.started, 1)
+        self.results["finished_at"] = now()
         self.save()
         if self._figures is not None:
             self._figures(self.results, self.output)

@@ -216,57 +216,27 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(settings: dict, results: dict, output: Path) -> None:
-    """The three figures (see the module docstring), from the records alone."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def _by_state_figure(states: list, draw, title, path: Path, xlabel: str | None = None) -> None:
+    """One panel per network state: ``draw(ax, state)`` draws it, ``title(state)`` names it."""
     import matplotlib.pyplot as plt
 
-    layers = registry.probe_layers()
-    c = str(settings["reference_strength"])
-    units = _units(settings, rec.Records(results["records"]))
-    states = [s for s in STATES if any(u[1] == s for u in units)]
-    models = [m for m in settings["models"] if any(u[0] == m for u in units)]
-
-    def of(state):
-        return [(m, unit) for m, s, unit in units if s == state]
-
     fig, axes = plt.subplots(
         1, len(states), figsize=(4.6 * len(states) + 1.4, 3.6), squeeze=False, layout="constrained"
     )
     for ax, state in zip(axes[0], states, strict=True):
-        for model, unit in of(state):
-            ax.errorbar(
-                layers, [_sensitivity(unit, n, c) for n in layers],
-                yerr=[_sensitivity_error(unit, n, c) for n in layers], fmt="o-", capsize=2,
-                label=model[13:],
-            )  # fmt: skip
-        ax.set_title(f"{state}: sensitivity at C = {c} px (±1 s.e.)", fontsize=9)
+        draw(ax, state)
+        ax.set_title(title(state), fontsize=9)
+        if xlabel:
+            ax.set_xlabel(xlabel)
         ax.set_ylabel("normalised sensitivity")
         ax.grid(alpha=0.3)
     plots.legend_outside(axes[0][-1], fontsize=7)
-    plots.save(fig, output / "sensitivity_by_layer.png", dpi=110)
+    plots.save(fig, path, dpi=110)
 
-    last = layers[-2]  # the deepest conv stage
-    fig, axes = plt.subplots(
-        1, len(states), figsize=(4.6 * len(states) + 1.4, 3.6), squeeze=False, layout="constrained"
-    )
-    for ax, state in zip(axes[0], states, strict=True):
-        for model, unit in of(state):
-            cs = settings["strengths"]
-            ax.errorbar(
-                cs, [_sensitivity(unit, last, str(x)) for x in cs],
-                yerr=[_sensitivity_error(unit, last, str(x)) for x in cs], fmt="o-", capsize=2,
-                label=model[13:],
-            )  # fmt: skip
-        ax.set_title(f"{state}: {last} sensitivity (±1 s.e.)", fontsize=9)
-        ax.set_xticks([float(x) for x in settings["strengths"]])  # the strengths measured
-        ax.set_xlabel("deformation strength C (px)")
-        ax.set_ylabel("normalised sensitivity")
-        ax.grid(alpha=0.3)
-    plots.legend_outside(axes[0][-1], fontsize=7)
-    plots.save(fig, output / "sensitivity_by_strength.png", dpi=110)
+
+def _smoothness_scatter(units: list, models: list, c: str, layers, path: Path) -> None:
+    """Each conv's filter smoothness against its stage's sensitivity, every network and state."""
+    import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.0, 4.2), layout="constrained")
     markers = dict(zip(models, "osd^vP", strict=False))
@@ -292,7 +262,96 @@ def plot(settings: dict, results: dict, output: Path) -> None:
     ax.set_ylabel(f"sensitivity of the stage at C = {c} px")
     plots.legend_outside(ax, fontsize=7)
     ax.grid(alpha=0.3)
-    plots.save(fig, output / "smoothness_vs_sensitivity.png", dpi=110)
+    plots.save(fig, path, dpi=110)
+
+
+def plot(settings: dict, results: dict, output: Path) -> None:
+    """The three figures (see the module docstring), from the records alone."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    layers = registry.probe_layers()
+    c = str(settings["reference_strength"])
+    units = _units(settings, rec.Records(results["records"]))
+    states = [s for s in STATES if any(u[1] == s for u in units)]
+    models = [m for m in settings["models"] if any(u[0] == m for u in units)]
+
+    def by_layer(ax, state):
+        for model, _, unit in (u for u in units if u[1] == state):
+            ax.errorbar(
+                layers, [_sensitivity(unit, n, c) for n in layers],
+                yerr=[_sensitivity_error(unit, n, c) for n in layers], fmt="o-", capsize=2,
+                label=model[13:],
+            )  # fmt: skip
+
+    _by_state_figure(
+        states, by_layer, lambda state: f"{state}: sensitivity at C = {c} px (±1 s.e.)",
+        output / "sensitivity_by_layer.png",
+    )  # fmt: skip
+    last, cs = layers[-2], settings["strengths"]  # the deepest conv stage
+
+    def by_strength(ax, state):
+        for model, _, unit in (u for u in units if u[1] == state):
+            ax.errorbar(
+                cs, [_sensitivity(unit, last, str(x)) for x in cs],
+                yerr=[_sensitivity_error(unit, last, str(x)) for x in cs], fmt="o-", capsize=2,
+                label=model[13:],
+            )  # fmt: skip
+        ax.set_xticks([float(x) for x in cs])  # the strengths measured
+
+    _by_state_figure(
+        states, by_strength, lambda state: f"{state}: {last} sensitivity (±1 s.e.)",
+        output / "sensitivity_by_strength.png", xlabel="deformation strength C (px)",
+    )  # fmt: skip
+    _smoothness_scatter(units, models, c, layers, output / "smoothness_vs_sensitivity.png")
+
+
+def network_records(ctx, unit, m: dict, net, history: dict, source: str, wall_s: float) -> list:
+    """The records of one measured network state (:func:`measure_network`'s ``m``): a
+    sensitivity per strength and layer, the test accuracy, a smoothness per conv."""
+    name, state = unit.value
+    common = {"table": None, "row": str(unit), "dataset": "cifar10", "model": name,
+              "data_source": source, "state": state, "wall_s": wall_s}  # fmt: skip
+    records = [
+        ctx.record(
+            **common,
+            column=f"sensitivity {layer} C={c}",
+            measured=value,
+            metric="sensitivity",
+            unit="ratio",
+            protocol="deformation",
+            layer=layer,
+            strength=float(c),
+            standard_error=m["sensitivity_standard_error"][c][layer],
+        )
+        for c, per_layer in m["sensitivity"].items()
+        for layer, value in per_layer.items()
+    ]
+    records.append(
+        ctx.record(
+            **common,
+            column="accuracy",
+            measured=m["accuracy"],
+            metric="accuracy",
+            unit="fraction",
+            final_train_loss=(history or {}).get("loss", [None])[-1],
+            final_train_accuracy=(history or {}).get("accuracy", [None])[-1],
+            params=int(net.count_params()),
+        )
+    )
+    records += [
+        ctx.record(
+            **common,
+            column=f"smoothness {conv}",
+            measured=values["gaussian_smoothness"],
+            layer=conv,
+            metric="gaussian_smoothness",
+            unit="ratio",
+        )
+        for conv, values in m["smoothness"].items()
+    ]
+    return records
 
 
 class Prepared(NamedTuple):
@@ -360,45 +419,7 @@ class DeformationRunner(Runner):
             )  # fmt: skip
         m = measure_network(net, p.probes, p.deformed, splits.x_test, splits.y_test, settings)
         wall_s = round(time.perf_counter() - t0, 1)
-        common = {"table": None, "row": str(unit), "dataset": "cifar10", "model": name,
-                  "data_source": splits.source, "state": state, "wall_s": wall_s}  # fmt: skip
-        records = [
-            ctx.record(
-                **common,
-                column=f"sensitivity {layer} C={c}",
-                measured=value,
-                metric="sensitivity",
-                unit="ratio",
-                layer=layer,
-                strength=float(c),
-                standard_error=m["sensitivity_standard_error"][c][layer],
-            )
-            for c, per_layer in m["sensitivity"].items()
-            for layer, value in per_layer.items()
-        ]
-        records.append(
-            ctx.record(
-                **common,
-                column="accuracy",
-                measured=m["accuracy"],
-                metric="accuracy",
-                unit="fraction",
-                final_train_loss=(history or {}).get("loss", [None])[-1],
-                final_train_accuracy=(history or {}).get("accuracy", [None])[-1],
-                params=int(net.count_params()),
-            )
-        )
-        records += [
-            ctx.record(
-                **common,
-                column=f"smoothness {conv}",
-                measured=values["gaussian_smoothness"],
-                layer=conv,
-                metric="gaussian_smoothness",
-                unit="ratio",
-            )
-            for conv, values in m["smoothness"].items()
-        ]
+        records = network_records(ctx, unit, m, net, history, splits.source, wall_s)
         c = str(settings["reference_strength"])
         ctx.say(
             f"{unit}: accuracy {100 * m['accuracy']:.1f} %, sensitivity at C={c}: "

@@ -248,6 +248,14 @@ CIFAR_COLUMNS = (
 )
 
 
+#: the perturbation each CIFAR metric is measured under (its records' ``protocol``; ``None``: the
+#: test images as they are, or the filters)
+PROTOCOL_OF = {
+    "consistency": "shift", "circular_consistency": "circular shift",
+    "mean_diagonal_accuracy": "diagonal shift", "diagonal_accuracy": "diagonal shift",
+    "diagonal_true_probability": "diagonal shift",
+}  # fmt: skip
+
 #: the unit of each CIFAR column's records (``kerasinv.reporting.records.UNITS``)
 UNIT_OF = {
     "accuracy": "fraction", "consistency": "fraction", "circular_consistency": "fraction",
@@ -530,6 +538,7 @@ class BlurPoolRunner(Runner):
                 measured=row[metric],
                 metric=metric,
                 unit=UNIT_OF[metric],
+                protocol=PROTOCOL_OF.get(metric),
                 **common,
                 **extras.get(metric, {}),
             )
@@ -542,6 +551,7 @@ class BlurPoolRunner(Runner):
                     measured=value,
                     metric=metric,
                     unit="fraction",
+                    protocol=PROTOCOL_OF[metric],
                     shift=shift,
                     **common,
                 )
@@ -577,6 +587,7 @@ class BlurPoolRunner(Runner):
                 column=metric,
                 metric=metric,
                 unit="percent",
+                protocol={"consistency": "shift"}.get(metric),
                 measured=r[metric],
                 paper=r["paper"][i] if r["paper"] else None,
                 dataset="imagenet",

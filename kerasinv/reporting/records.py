@@ -1,6 +1,6 @@
 """Results as records: one JSON record per measured number, the paper's value beside it.
 
-Record fields: ``recipe, table, row, column, measured, metric, unit, paper, tolerance,
+Record fields: ``recipe, table, row, column, measured, metric, unit, protocol, paper, tolerance,
 within_tolerance, preset, dataset, model, seed, versions, wall_s, finished_at`` plus recipe-specific extras (``params``,
 ``epochs``, ``layer`` ...). In ``results.json`` a record is a flat JSON object; in Python it is a
 :class:`Record`, and :class:`Records` selects among them. Tables and figures are rendered from
@@ -66,6 +66,7 @@ def record(
     wall_s,
     metric: str,
     unit: str,
+    protocol: str | None = None,
     paper=None,
     tolerance=None,
     **extra,
@@ -74,8 +75,9 @@ def record(
     ``versions`` come from the run's ``results`` (``results["settings"]``), ``extra`` is appended.
 
     ``metric`` names what was measured (``test_error``, ``p_top1_change`` ...) apart from where it
-    sits in a table (``row``, ``column``), and ``unit`` says how ``measured`` and ``paper`` read:
-    one of :data:`UNITS`.
+    sits in a table (``row``, ``column``), ``protocol`` the perturbation it was measured under
+    (``crop``, ``shift`` ...; ``None``: the test images as they are), and ``unit`` says how
+    ``measured`` and ``paper`` read: one of :data:`UNITS`.
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
@@ -88,6 +90,7 @@ def record(
         "measured": measured,
         "metric": metric,
         "unit": unit,
+        "protocol": protocol,
         "paper": paper,
         "tolerance": tolerance,
         "within_tolerance": within(measured, paper, tolerance),
