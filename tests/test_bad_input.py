@@ -78,6 +78,10 @@ def files(tmp_path_factory):
         zhang.replace("strengths = [1.0, 2.0]", 'strengths = [1.0, "two"]')
     )
     out["bad_list_spec"] = str(root / "bad-list.toml")
+    (root / "typo.toml").write_text(
+        source.replace("learning_rate = 0.05", "lerning_rate = 0.05", 1)
+    )
+    out["typo_spec"] = str(root / "typo.toml")
     (root / "broken.toml").write_text("recipe = [unclosed")
     out["broken_spec"] = str(root / "broken.toml")
     return out
@@ -189,6 +193,16 @@ CASES = [
         "recipe/negative-lr",
         ["recipe", "springenberg-curve", "--lr", "-1", "--output", "{tmp}/out"],
         "--lr must be positive",
+    ),
+    (
+        "recipe/countermeasure-typo",
+        ["recipe", "azulay-onepixel", "--countermeasures", "blur3", "--output", "{tmp}/out"],
+        "Did you mean 'blur-3'",
+    ),
+    (
+        "recipe/spec-key-typo",
+        ["recipe", "{typo_spec}", "--output", "{tmp}/out"],
+        "lerning_rate: not a setting of this recipe (did you mean learning_rate?)",
     ),
     (
         "recipe/azulay-bad-model",

@@ -26,9 +26,12 @@ then samples from offset 1 (:func:`~kerasinv.layers.blurpool.same_padding_offset
 time when the size is unknown). So the ``"blur-1"`` twin computes the original function, to float
 precision, for every network: the twin changes the function only by the blur.
 
-By default the first strided layer, when nothing has downsampled before it (the stem of a ResNet,
-MobileNet, DenseNet or ConvNeXt), is left alone, as Zhang does to save compute at the highest
-resolution; ``leave_stem=False`` anti-aliases it too.
+By default the stem is left alone, as Zhang does to save compute at the highest resolution: the
+first strided convolution when it reads the input image directly, with nothing downsampling and no
+nonlinearity before it (the stem of a ResNet, MobileNet, DenseNet or ConvNeXt; padding, rescaling,
+normalisation and dropout may precede it). A strided layer after a ReLU is no stem (All-CNN-C's
+``conv3``, after two 3x3 convolutions and their ReLUs, is anti-aliased). ``leave_stem=False``
+anti-aliases the stem too.
 
 A layer that cannot be rewritten — strides other than 2 (after the stem), unequal strides, a
 stride-2 layer called more than once, an unknown layer class with strides, a non-square "same"
@@ -39,6 +42,7 @@ models cannot be rewritten (their graph is Python code).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Iterable
 
 import keras
@@ -186,6 +190,16 @@ class _Plan:
     #: id(original layer) -> (class, config) of the layer that replaces it in the twin
     replace: dict[int, tuple[type, dict]]
     downsampled: bool = False
+    #: a nonlinearity came before (in graph order): a strided layer after it is no stem
+    nonlinear: bool = False
+
+
+def _is_nonlinear(layer, config: dict) -> bool:
+    """An activation layer, a layer with a nonlinear activation, or a pool."""
+    cls = type(layer).__name__
+    if cls in ACTIVATIONS or cls in ("Softmax", "ThresholdedReLU") or cls in POOLS:
+        return True
+    return config.get("activation") not in (None, "linear")
 
 
 def _grid(kernel: tuple[int, int], padding: str, shape: tuple) -> int | str:
@@ -209,88 +223,95 @@ def _refuse(where: str, why: str) -> AntialiasError:
 
 
 def _plan_model(model, method, leave_stem, skip, padding, plan: _Plan, prefix: str) -> None:
-    how, size = parse_antialias(method)
     graph = _Graph(model)
     for layer in graph.layers:
         where = f"{prefix}{layer.name}"
-        cls = type(layer).__name__
         if isinstance(layer, keras.Model):
             _plan_model(layer, method, leave_stem, skip, padding, plan, f"{where}/")
             continue
         config = layer.get_config()
-        if "strides" not in config or cls.endswith("Transpose"):
-            continue
-        strides = _pair(config["strides"])
-        if strides == (1, 1) or len(strides) != 2:
-            continue
-        if layer.name in skip or where in skip:
-            plan.changes.append(Change(where, "skipped", "listed in skip"))
-            plan.downsampled = True
-            continue
-        known = any(_is_keras(layer, c) for c in CONVS + POOLS)
-        kernel = _pair(config.get("kernel_size", config.get("pool_size", 1)))
-        if leave_stem and not plan.downsampled and known and cls in CONVS and kernel != (1, 1):
-            plan.changes.append(Change(where, "skipped", "stem (first downsampling) left alone"))
-            plan.downsampled = True
-            continue
-        if not known:
-            raise _refuse(where, f"{cls} with strides {strides} is not a layer kerasinv knows")
-        if strides != (2, 2):
-            raise _refuse(where, f"strides {strides}: only stride 2 is anti-aliased")
-        if graph.calls.get(layer.name, 1) != 1:
-            raise _refuse(where, "the layer is shared between several calls")
-        pad = config.get("padding", "valid")
-        if pad == "same" and kernel[0] != kernel[1]:
-            raise _refuse(where, f"a 'same'-padded {kernel[0]}x{kernel[1]} window is not square")
-        shape = graph.input_shape.get(layer.name, ())
-        offset = _grid(kernel, pad, shape)
+        _plan_layer(layer, config, where, graph, method, leave_stem, skip, padding, plan, prefix)
+        plan.nonlinear |= _is_nonlinear(layer, config)
+
+
+def _plan_layer(layer, config, where, graph, method, leave_stem, skip, padding, plan, prefix):
+    """The change (if any) of one layer of ``graph`` (see :func:`antialias`)."""
+    how, size = parse_antialias(method)
+    cls = type(layer).__name__
+    if "strides" not in config or cls.endswith("Transpose"):
+        return
+    strides = _pair(config["strides"])
+    if strides == (1, 1) or len(strides) != 2:
+        return
+    if layer.name in skip or where in skip:
+        plan.changes.append(Change(where, "skipped", "listed in skip"))
         plan.downsampled = True
-        if cls in POOLS:
-            even = len(shape) > 2 and all(d is not None and d % 2 == 0 for d in shape[1:3])
-            if (
-                cls == "AveragePooling2D"
-                and kernel == (2, 2)
-                and pad == "valid"
-                and even
-                and (how != "blur" or size > 1)
-            ):
-                new = downsampler(how, size, padding=padding, name=layer.name)
-                detail = f"{cls} 2x2/2 -> {method}"
-            else:
-                wrapper = MaxBlurPool2D if cls == "MaxPooling2D" else AvgBlurPool2D
-                new = wrapper(kernel, pad, method, padding, offset=offset, name=layer.name)
-                detail = f"{cls} {kernel[0]}x{kernel[1]}/2 -> at stride 1, then {method}"
-            new_config = new.get_config()
-            if config.get("dtype") is not None:
-                new_config["dtype"] = config["dtype"]
-            plan.replace[id(layer)] = (type(new), new_config)
-            plan.changes.append(Change(where, "pool", detail))
-            continue
-        dense = {**config, "strides": (1, 1)}
-        blur = {"antialias": method, "blur_padding": padding, "offset": offset}
-        if kernel == (1, 1):
-            plan.replace[id(layer)] = (
-                BLURRED[cls],
-                {**dense, **blur, "offset": 0, "blur": "before"},
-            )
-            plan.changes.append(Change(where, "conv1x1", f"{cls} 1x1/2 -> {method}, then 1x1/1"))
-            continue
-        end = graph.chain_end(layer)
-        if end is layer:
-            plan.replace[id(layer)] = (BLURRED[cls], {**dense, **blur, "blur": "after"})
-            through = ""
+        return
+    known = any(_is_keras(layer, c) for c in CONVS + POOLS)
+    kernel = _pair(config.get("kernel_size", config.get("pool_size", 1)))
+    stem = not plan.downsampled and not plan.nonlinear  # reads the input image directly
+    if leave_stem and stem and known and cls in CONVS and kernel != (1, 1):
+        plan.changes.append(Change(where, "skipped", "stem (first downsampling) left alone"))
+        plan.downsampled = True
+        return
+    if not known:
+        raise _refuse(where, f"{cls} with strides {strides} is not a layer kerasinv knows")
+    if strides != (2, 2):
+        raise _refuse(where, f"strides {strides}: only stride 2 is anti-aliased")
+    if graph.calls.get(layer.name, 1) != 1:
+        raise _refuse(where, "the layer is shared between several calls")
+    pad = config.get("padding", "valid")
+    if pad == "same" and kernel[0] != kernel[1]:
+        raise _refuse(where, f"a 'same'-padded {kernel[0]}x{kernel[1]} window is not square")
+    shape = graph.input_shape.get(layer.name, ())
+    offset = _grid(kernel, pad, shape)
+    plan.downsampled = True
+    if cls in POOLS:
+        even = len(shape) > 2 and all(d is not None and d % 2 == 0 for d in shape[1:3])
+        if (
+            cls == "AveragePooling2D"
+            and kernel == (2, 2)
+            and pad == "valid"
+            and even
+            and (how != "blur" or size > 1)
+        ):
+            new = downsampler(how, size, padding=padding, name=layer.name)
+            detail = f"{cls} 2x2/2 -> {method}"
         else:
-            plan.replace[id(layer)] = (type(layer), dense)
-            end_class = BLURRED[type(end).__name__]
-            plan.replace[id(end)] = (end_class, {**end.get_config(), **blur, "blur": "after"})
-            through = f" and through {prefix}{end.name}"
-        plan.changes.append(
-            Change(
-                where,
-                "conv",
-                f"{cls} {kernel[0]}x{kernel[1]}/2 -> at stride 1{through}, then {method}",
-            )
+            wrapper = MaxBlurPool2D if cls == "MaxPooling2D" else AvgBlurPool2D
+            new = wrapper(kernel, pad, method, padding, offset=offset, name=layer.name)
+            detail = f"{cls} {kernel[0]}x{kernel[1]}/2 -> at stride 1, then {method}"
+        new_config = new.get_config()
+        if config.get("dtype") is not None:
+            new_config["dtype"] = config["dtype"]
+        plan.replace[id(layer)] = (type(new), new_config)
+        plan.changes.append(Change(where, "pool", detail))
+        return
+    dense = {**config, "strides": (1, 1)}
+    blur = {"antialias": method, "blur_padding": padding, "offset": offset}
+    if kernel == (1, 1):
+        plan.replace[id(layer)] = (
+            BLURRED[cls],
+            {**dense, **blur, "offset": 0, "blur": "before"},
         )
+        plan.changes.append(Change(where, "conv1x1", f"{cls} 1x1/2 -> {method}, then 1x1/1"))
+        return
+    end = graph.chain_end(layer)
+    if end is layer:
+        plan.replace[id(layer)] = (BLURRED[cls], {**dense, **blur, "blur": "after"})
+        through = ""
+    else:
+        plan.replace[id(layer)] = (type(layer), dense)
+        end_class = BLURRED[type(end).__name__]
+        plan.replace[id(end)] = (end_class, {**end.get_config(), **blur, "blur": "after"})
+        through = f" and through {prefix}{end.name}"
+    plan.changes.append(
+        Change(
+            where,
+            "conv",
+            f"{cls} {kernel[0]}x{kernel[1]}/2 -> at stride 1{through}, then {method}",
+        )
+    )
 
 
 def _make_plan(model, method, leave_stem, skip, padding="reflect") -> _Plan:
@@ -334,7 +355,8 @@ def antialias(
             polyphase sampling, optionally blurred with the K-tap filter first). ``"blur-1"`` is
             the original function (a check that the rewrite is exact).
         padding: the blur's padding mode: ``"reflect"``, ``"symmetric"``, ``"zero"`` or ``"circular"``.
-        leave_stem: leave the first strided layer alone if nothing downsamples before it.
+        leave_stem: leave the stem alone: the first strided convolution, if no downsampling and no
+            nonlinearity comes before it.
         skip: names of layers to leave unchanged (``"block/name"`` for a layer in a nested model).
         verbose: print the report (one line per change).
 
@@ -380,7 +402,23 @@ def antialias(
     twin.name = twin_name(model.name, method)
     if verbose:
         print(format_report(plan.changes, method))
+    note = no_op_note(plan.changes, method)
+    if note:
+        warnings.warn(f"{model.name}: {note}", stacklevel=2)
     return twin
+
+
+def no_op_note(changes: list[Change], method: str) -> str | None:
+    """Why a twin computes exactly its stock model's function (``None`` when it does not): no
+    layer was changed, or the method is the 1-tap filter (a check of the rewrite)."""
+    if not any(c.kind != "skipped" for c in changes):
+        return (
+            f"the {method} twin changes no layer (nothing downsamples after the stem): it "
+            "computes the stock model's function"
+        )
+    if parse_antialias(method) == ("blur", 1):
+        return "blur-1 is the 1-tap filter: the twin computes the stock model's function"
+    return None
 
 
 def twin_name(name: str, method: str) -> str:
@@ -402,6 +440,7 @@ __all__ = [
     "Change",
     "antialias",
     "format_report",
+    "no_op_note",
     "plan_antialias",
     "twin_name",
 ]

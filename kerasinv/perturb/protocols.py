@@ -3,7 +3,8 @@
 Each image yields ``steps + 1`` versions (9 by default, so 8 consecutive one-pixel comparisons):
 
 - ``"crop"``: ``crop x crop`` windows of the (larger) image at the diagonal offsets
-  ``c - 4 .. c + 4``, ``c`` centring the window (the authors: 224 windows of a 234 image);
+  ``c - 4 .. c + 4``, ``c = int((size - crop - 1) / 2)`` as in the authors' code (224 windows of a
+  234 image: offsets 0..8);
 - ``"black"``: the image resized to ``size`` and pasted on a ``canvas`` at the diagonal offsets
   around the centre, on ``background`` (``"black"`` = pixel 0; ``"mean"`` = the authors' code);
 - ``"inpaint"``: as ``"black"``, then the canvas filled by :func:`~kerasinv.perturb.inpaint`;
@@ -58,7 +59,8 @@ def onepixel_sequence(
         offsets = diagonal_offsets(images.shape[1], canvas, steps)
         if offsets[0] < 0 or offsets[-1] + canvas > images.shape[1]:
             raise ValueError(
-                f"crop needs images of at least {canvas + steps}x{canvas + steps} for {steps} steps "
+                f"crop needs images of at least {canvas + steps + 1}x{canvas + steps + 1} for "
+                f"{steps} steps "
                 f"of a {canvas} window, got {images.shape[1]}x{images.shape[2]}"
             )
         frames = [crop(images, tf.fill([batch, 2], o), canvas) for o in offsets]

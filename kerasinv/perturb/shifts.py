@@ -120,10 +120,12 @@ def centred_offsets(batch, canvas, size, shift=0):
 
 def diagonal_offsets(canvas, size, steps: int = 8):
     """Azulay & Weiss's ``steps + 1`` consecutive diagonal positions around the centre:
-    ``c - steps/2 .. c + steps/2`` with ``c = (canvas - size) // 2`` (one-pixel steps)."""
+    ``c - steps/2 .. c + steps/2`` with ``c = int((canvas - size - 1) / 2)``, the authors' centre
+    (one-pixel steps): frames 0..8 of a 234-px image for 224 windows, 21..29 for a 172-px image
+    on a 224 canvas."""
     ch, _ = _pair(canvas)
     h, _ = _pair(size)
-    centre = (ch - h) // 2
+    centre = max(ch - h - 1, 0) // 2
     return [centre + k - steps // 2 for k in range(steps + 1)]
 
 

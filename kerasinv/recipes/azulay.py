@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasinv.errors import ConfigError, DataNotFoundError
+from kerasinv.errors import ConfigError, DataNotFoundError, UnknownNameError
 from kerasinv.io import atomic_path
 from kerasinv.measure import PROTOCOLS
 from kerasinv.recipes import subjects as subj
@@ -56,6 +56,21 @@ OPTIONS = (
 )
 
 
+#: every anti-aliasing method a twin can take (``kerasinv.antialias``'s grammar)
+METHODS = (*(f"blur-{k}" for k in range(1, 8)), "aps", *(f"aps-{k}" for k in range(1, 8)))
+
+
+def check_method(method: str) -> None:
+    """Refuse a countermeasure ``antialias()`` would refuse, before any work, with the closest
+    name (``blur3`` -> ``blur-3``)."""
+    from kerasinv.antialias_spec import parse_antialias
+
+    try:
+        parse_antialias(method)
+    except ValueError:
+        raise UnknownNameError("countermeasure", method, METHODS) from None
+
+
 def precheck(spec: dict, preset: dict, options: dict) -> None:
     """This recipe's checks before TensorFlow: --weights and --model parse, the ImageNet networks
     have photos, and a named --data-dir holds CIFAR-10 (without one the shipped model is measured
@@ -64,6 +79,9 @@ def precheck(spec: dict, preset: dict, options: dict) -> None:
 
     subj.parse_weights(options.get("weights"))
     subj.parse_models(options.get("model"))
+    given = options.get("countermeasures")
+    for method in spec.get("countermeasures", []) if given is None else given:
+        check_method(method)
     networks = options.get("networks", preset.get("networks", spec["models"]))
     if networks and not options.get("images"):
         raise ConfigError(
@@ -192,6 +210,15 @@ def render_table(spec: dict, settings: dict, results: dict) -> str:
         here = records.where(dataset=data)
         source = here[0].get("data_source") or data  # e.g. "CIFAR-10 test images: <where>"
         lines += ["", f"**{source}**", "", _data_block(here, settings)]
+    notes = {}
+    for r in rec.Records(results["records"]):
+        for note in r.get("notes") or []:
+            notes.setdefault(note, [])
+            if r.model not in notes[note]:
+                notes[note].append(r.model)
+    if notes:
+        lines += ["", "Notes:", ""]
+        lines += [f"- {', '.join(models)}: {note}" for note, models in notes.items()]
     if results.get("unavailable"):
         lines += ["", "Not measured:", ""]
         by_reason: dict[str, list[str]] = {}

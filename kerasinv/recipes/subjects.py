@@ -12,6 +12,7 @@ Command-line forms (parsed here, so the CLI stays thin):
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -138,6 +139,7 @@ def twin(subject: Subject, method: str) -> Subject:
     """
     from kerasinv.models import antialias, plan_antialias
     from kerasinv.models.loading import from_keras
+    from kerasinv.models.twins import no_op_note
 
     keras_model = subject.model.keras_model
     if keras_model is None:
@@ -145,14 +147,19 @@ def twin(subject: Subject, method: str) -> Subject:
             f"{subject.label} is a SavedModel: anti-aliased twins need the Keras model (.keras)"
         )
     try:
-        changes = [c for c in plan_antialias(keras_model, method) if c.kind != "skipped"]
+        changes = plan_antialias(keras_model, method)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"{subject.label} cannot be anti-aliased: {e}") from None
-    if not changes:
+    if not any(c.kind != "skipped" for c in changes):
         raise ConfigError(f"{subject.label} has no strided layer to anti-alias")
-    model = antialias(keras_model, method)
+    with warnings.catch_warnings():  # a no-op twin is noted with its numbers instead
+        warnings.simplefilter("ignore")
+        model = antialias(keras_model, method)
     label = f"{subject.label} + {method}"
     loaded = from_keras(model, subject.model.preprocess, source=subject.model.source, name=label)
+    note = no_op_note(changes, method)
+    if note:
+        loaded.notes.append(note)
     return Subject(label, subject.network, method, loaded, subject.weights, retrained=False)
 
 

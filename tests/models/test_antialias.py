@@ -227,3 +227,30 @@ def test_pretrained_mobilenet_twins_on_real_photos():
     # a drop-in blur changes what every later layer sees: measured, not asserted to be harmless
     assert 0.0 <= results["blur-4"][1] <= 1.0
     print({k or "stock": (r[1], r[2].consistency) for k, r in results.items()})
+
+
+def test_a_strided_layer_after_a_relu_is_no_stem_and_a_no_op_twin_says_so():
+    """The stem rule leaves alone only a strided conv that reads the image directly: All-CNN-C's
+    conv3 (after two 3x3 convs and their ReLUs) is anti-aliased."""
+    import warnings
+
+    from kerasinv.models.shipped import shipped_keras
+
+    shipped = keras.saving.load_model(shipped_keras())
+    changed = [c.layer for c in models.plan_antialias(shipped, "aps") if c.kind != "skipped"]
+    assert changed == ["conv3", "conv6"]
+    images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    twin = kerasinv.antialias(shipped, "aps")
+    assert np.abs(twin.predict_on_batch(images) - shipped.predict_on_batch(images)).max() > 1e-4
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.ZeroPadding2D(1)(inputs)
+    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu", name="only")(x)
+    stem_only = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    assert [c.kind for c in models.plan_antialias(stem_only, "blur-3")] == ["skipped"]
+    with pytest.warns(UserWarning, match="changes no layer"):
+        kerasinv.antialias(stem_only, "blur-3")
+    with pytest.warns(UserWarning, match="1-tap filter"):
+        kerasinv.antialias(shipped, "blur-1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kerasinv.antialias(shipped, "blur-3")  # a twin that changes the function: no warning

@@ -30,7 +30,7 @@ OPS = {
         tf.random.stateless_uniform([2, 50, 2], SEED + 2, 0.0, 40.0, alg="philox"),
     ),
     "random_deformation": lambda x: perturb.random_deformation(x, [1.0, 2.0], SEED, grid=4)[0],
-    "onepixel_crop": lambda x: perturb.onepixel_sequence(x, "crop", canvas=32),
+    "onepixel_crop": lambda x: perturb.onepixel_sequence(x, "crop", canvas=31),
     "onepixel_inpaint": lambda x: perturb.onepixel_sequence(x, "inpaint", canvas=32, size=20),
     "onepixel_scale": lambda x: perturb.onepixel_sequence(x, "scale", canvas=32, size=20),
 }

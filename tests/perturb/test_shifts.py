@@ -87,27 +87,30 @@ def test_zhang_pairs_and_diagonal_sweep():
 
 
 def test_azulay_diagonal_offsets():
-    assert perturb.diagonal_offsets(234, 224) == [1, 2, 3, 4, 5, 6, 7, 8, 9]
-    assert perturb.diagonal_offsets(224, 172) == list(range(22, 31))
+    """The authors' frames: centre int((234 - 224 - 1) / 2) = 4, so windows 0..8 of a 234 image;
+    a 172 image on the 224 canvas at 21..29."""
+    assert perturb.diagonal_offsets(234, 224) == [0, 1, 2, 3, 4, 5, 6, 7, 8]
+    assert perturb.diagonal_offsets(224, 172) == list(range(21, 30))
 
 
 def test_onepixel_sequences_step_one_pixel_diagonally():
-    x = _images(b=2, h=40, w=40)
+    x = _images(b=2, h=42, w=42)
     seq = perturb.onepixel_sequence(x, "crop", canvas=32).numpy()
     assert seq.shape == (2, 9, 32, 32, 3)
-    for k in range(9):  # c = 4: offsets 0..8
+    for k in range(9):  # c = int((42 - 32 - 1) / 2) = 4: offsets 0..8, as 224 windows of 234
         np.testing.assert_array_equal(seq[:, k], x[:, k : k + 32, k : k + 32])
     black = perturb.onepixel_sequence(x, "black", canvas=32, size=20).numpy()
     np.testing.assert_array_equal(
         black[:, 1, 1:, 1:], black[:, 0, :-1, :-1]
     )  # one pixel down-right
     inpainted = perturb.onepixel_sequence(x, "inpaint", canvas=32, size=20).numpy()
-    np.testing.assert_array_equal(inpainted[:, :, 6:26, 6:26][:, 4], black[:, 4, 6:26, 6:26])
+    # the centre frame sits at int((32 - 20 - 1) / 2) = 5
+    np.testing.assert_array_equal(inpainted[:, :, 5:25, 5:25][:, 4], black[:, 4, 5:25, 5:25])
     assert np.all(inpainted > 0)
     scaled = perturb.onepixel_sequence(x, "scale", canvas=32, size=20, background="mean").numpy()
     assert scaled.shape == (2, 9, 32, 32, 3)
     np.testing.assert_allclose(scaled[0, 0, 0, 0], perturb.TORCHVISION_MEAN_RGB, rtol=1e-6)
     with pytest.raises(ValueError, match="needs size"):
         perturb.onepixel_sequence(x, "black")
-    with pytest.raises(ValueError, match="at least 44x44"):
+    with pytest.raises(ValueError, match="at least 45x45"):
         perturb.onepixel_sequence(x, "crop", canvas=36)
