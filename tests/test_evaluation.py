@@ -62,7 +62,8 @@ def test_savedmodel_report_through_the_cli(saved_model, photo_tar, tmp_path):
     for protocol in ("crop", "scale"):
         row = report["summary"][protocol]
         assert 0 <= row["p_top1_change"] <= 1 and row["mean_absolute_change"] >= 0
-        assert "accuracy" not in row  # no WordNet ids, no labels
+        assert "frame_accuracy" not in row  # no WordNet ids, no labels
+    assert report["clean"] is None
     assert 0 <= report["summary"]["shift"]["consistency"] <= 1
     arrays = np.load(out / "per_image.npz")
     assert arrays["crop_changed"].shape == (6, 8) and arrays["shift_top1"].shape == (5, 6, 2)
@@ -95,7 +96,7 @@ def test_engine_on_a_keras_file_matches_the_metrics(tmp_path):
         metrics.mean_absolute_change(probs), abs=1e-6
     )
     assert row["mean_absolute_change"] > 1e-3
-    assert row["accuracy"] == pytest.approx(metrics.accuracy(probs[:, 0], [0, 1, 2, 0, 1]))
+    assert row["frame_accuracy"] == pytest.approx(metrics.accuracy(probs[:, 0], [0, 1, 2, 0, 1]))
 
 
 def test_auto_preprocessing_by_name():
@@ -145,7 +146,8 @@ def test_real_pretrained_mobilenet(tmp_path):
     report = json.loads((out / "results.json").read_text())
     assert report["preprocess"] == "tf"  # chosen from the model name (mobilenet_0.75_224)
     summary = report["summary"]
-    assert summary["crop"]["accuracy"] >= 0.6  # a genuinely trained model on real photos
+    assert summary["crop"]["frame_accuracy"] >= 0.6  # a genuinely trained model on real photos
+    assert report["clean"]["accuracy"] >= 0.6 and report["clean"]["labelled"] == 12
     # black-canvas embedding changes predictions more often than crops (Azulay & Weiss Table 1)
     assert summary["black"]["p_top1_change"] >= summary["crop"]["p_top1_change"]
 
@@ -174,8 +176,13 @@ def test_evaluate_runs_on_the_shipped_trained_savedmodel(tmp_path):
     assert all(name.startswith("test/") for name in report["files"])
     per_class = [sum(f.split("/")[1] == c for f in report["files"]) for c in report["classes"]]
     assert sorted(per_class) == [2] * 6 + [3] * 4
-    assert 0.5 < report["summary"]["shift"]["accuracy"] <= 1  # a trained model, scored
-    assert "accuracy" in (out / "table.md").read_text()
+    assert 0.5 < report["summary"]["shift"]["frame_accuracy"] <= 1  # a trained model, scored
+    clean = report["clean"]["accuracy"]
+    assert 0.6 < clean <= 1  # the photos as they are: the model's accuracy
+    table = (out / "table.md").read_text()
+    assert f"**Accuracy {clean:.3f}**" in table and "first-frame accuracy" in table
+    (record,) = [r for r in report["records"] if r["metric"] == "accuracy"]
+    assert record["measured"] == clean and record["protocol"] is None
 
 
 def test_class_folders_label_photos_and_limit_samples_every_class(tmp_path):
@@ -248,7 +255,7 @@ def test_partly_labelled_photos_are_scored_on_the_labelled_ones(tmp_path):
     row = evaluation.evaluate(loaded, images, labels, ["crop"], labels_from="file")["summary"][
         "crop"
     ]
-    assert row["labelled"] == 2 and 0 <= row["accuracy"] <= 1
+    assert row["labelled"] == 2 and 0 <= row["frame_accuracy"] <= 1
 
 
 def test_the_shipped_model_and_sample_are_named_without_paths(tmp_path, monkeypatch):
