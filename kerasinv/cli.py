@@ -414,8 +414,9 @@ def evaluate(
 @click.option(
     "--data",
     required=True,
-    help="cifar10 or cifar100 (found as for the recipes, or in --data-dir), or an image folder / "
-    ".tar(.gz) with train/<class>/ and test/<class>/.",
+    help="cifar10 or cifar100 (found as for the recipes, or in --data-dir), cifar10-sample (the "
+    "real CIFAR-10 images shipped with kerasinv: offline), or an image folder / .tar(.gz) with "
+    "train/<class>/ and test/<class>/.",
 )
 @click.option(
     "--data-dir", type=click.Path(path_type=str), help="Where CIFAR is (cifar10/100 only)."

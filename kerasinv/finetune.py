@@ -33,6 +33,13 @@ from kerasinv.io import write_json, write_text
 #: What a run writes into its output folder (removed by ``overwrite``).
 GENERATED = ("table.md", "twin.keras", "saved_models", "work")
 MEASURES = ("accuracy", "consistency", "p_top1_change")
+#: the data sets ``--data`` names; the shipped sample works offline on any install
+NAMED_DATA = ("cifar10", "cifar100")
+SAMPLE = "cifar10-sample"
+OFFLINE = (
+    f"pass --data {SAMPLE}: the 2,000 training and 1,000 test images of CIFAR-10 shipped with "
+    "kerasinv (offline)"
+)
 
 
 @dataclass
@@ -93,12 +100,15 @@ def check_request(
         raise ConfigError(f"--antialias {antialias!r}: give blur-K (K = 1..7) or aps[-K]") from None
     if model not in ("shipped",) and not Path(model).exists() and "/" in model:
         raise ConfigError(f"{model} does not exist")
-    if data not in ("cifar10", "cifar100") and not Path(data).exists():
-        raise ConfigError(f"--data {data}: no such folder or file (or give cifar10 / cifar100)")
-    if data in ("cifar10", "cifar100"):
+    if data not in (*NAMED_DATA, SAMPLE) and not Path(data).exists():
+        raise ConfigError(
+            f"--data {data}: no such folder or file (or give cifar10, cifar100 or {SAMPLE})"
+        )
+    if data in NAMED_DATA:
         from kerasinv.data.cifar import locate_cifar
 
-        locate_cifar(data, data_dir)  # file names only: DataNotFoundError names where it looked
+        # file names only: DataNotFoundError names where it looked, and the offline way out
+        locate_cifar(data, data_dir, instead=OFFLINE)
     label = Path(model).stem if model != "shipped" else "shipped"
     output = str(output or Path("runs") / f"finetune-{label}-{antialias}")
     check_output(output, "finetune", overwrite, ["results.json", *GENERATED], resumable=True)
@@ -162,19 +172,26 @@ def load_pretrained(source: str, weights: str | None = None, input_size: int | N
 
 
 def load_images(data: str, data_dir=None):
-    """``ImageSplits`` from ``"cifar10"`` / ``"cifar100"`` (``data_dir`` as for the recipes) or an
+    """``ImageSplits`` from ``"cifar10"`` / ``"cifar100"`` (``data_dir`` as for the recipes),
+    ``"cifar10-sample"`` (the 2,000 / 1,000 real CIFAR-10 images shipped with kerasinv), or an
     image folder / archive with ``train/<class>/`` and ``test/<class>/``."""
     from kerasinv.data.cifar import load_cifar
     from kerasinv.data.folders import load_image_folder, load_image_folder_archive
 
-    if data in ("cifar10", "cifar100"):
+    if data in NAMED_DATA:
         return load_cifar(data, data_dir, False)
+    if data == SAMPLE:
+        from kerasinv.data.samples import load_embedded_sample
+
+        return load_embedded_sample()
     path = Path(data)
     if path.is_dir():
         return load_image_folder(path)
     if path.is_file():
         return load_image_folder_archive(path)
-    raise ConfigError(f"--data {data!r}: give cifar10, cifar100 or an image folder / archive")
+    raise ConfigError(
+        f"--data {data!r}: give cifar10, cifar100, {SAMPLE} or an image folder / archive"
+    )
 
 
 def measure(model, images, labels, preprocess: str, seed: int) -> dict:

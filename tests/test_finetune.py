@@ -112,3 +112,18 @@ def test_a_savedmodel_without_its_keras_file_is_explained(tmp_path):
     (tmp_path / "1" / "saved_model.pb").write_bytes(b"")
     with pytest.raises(ConfigError, match="traced graph"):
         load_pretrained(str(tmp_path / "1"))
+
+
+def test_the_shipped_sample_is_data_and_a_missing_cifar_names_it(isolated_home, tmp_path):
+    """Offline on a fresh install: ``--data cifar10-sample`` works, and a CIFAR-10 that is not
+    there is explained with that way out, not with a --download finetune does not have."""
+    from kerasinv.errors import DataNotFoundError
+    from kerasinv.finetune import check_request, load_images
+
+    out = check_request("shipped", "cifar10-sample", "blur-3", tmp_path / "a", False)
+    assert out == str(tmp_path / "a")
+    splits = load_images("cifar10-sample")
+    assert (len(splits.x_train), len(splits.x_test)) == (2000, 1000)
+    with pytest.raises(DataNotFoundError) as refused:
+        check_request("shipped", "cifar10", "blur-3", tmp_path / "b", False)
+    assert "--data cifar10-sample" in str(refused.value) and "--download" not in str(refused.value)

@@ -336,11 +336,16 @@ def default_places(name: str) -> list[Path]:
 
 
 def locate_cifar(
-    name: str = "cifar10", data_dir: str | Path | None = None, download: bool = False
+    name: str = "cifar10",
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    instead: str = "pass --download to fetch it through keras.datasets (needs the network)",
 ) -> tuple[str, Callable[[], ImageSplits]]:
     """Find CIFAR-10/100 without loading it: ``(description, loader)``.
 
     Fast (file names only, no TensorFlow import), so a missing dataset is reported at once.
+    ``instead``: the first way out the error names (a command without ``--download`` names its
+    own).
 
     Raises:
         DataNotFoundError: nothing found and ``download`` is false (names the places searched).
@@ -378,7 +383,7 @@ def locate_cifar(
     raise DataNotFoundError(
         f"{name} was not found. Searched, in order:\n{searched}\n"
         f"Get it in one of these ways:\n"
-        f"  - pass --download to fetch it through keras.datasets (needs the network);\n"
+        f"  - {instead};\n"
         f"  - put {DATASETS[name]['archive']} (https://www.cs.toronto.edu/~kriz/cifar.html), its "
         f"extracted folder, a prepared tensorflow-datasets data_dir, or an image folder "
         f"train/<class>/*.png + test/<class>/*.png in a folder and pass --data-dir FOLDER "

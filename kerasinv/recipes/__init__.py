@@ -75,9 +75,23 @@ def run_recipe(spec: dict, output, verbose: int = 2, log=None, **options):
     return run(spec, output=output, verbose=verbose, **options)
 
 
+def default_name(spec: dict) -> str:
+    """The name of a run's default output folder: the recipe's for a shipped spec, the file's
+    stem for a user's own (an edited copy of a shipped spec keeps the ``recipe`` key, and must not
+    write into the shipped recipe's folder)."""
+    from kerasinv.recipes.specs import list_specs
+
+    path = Path(spec.get("_path", ""))
+    shipped = list_specs().get(spec["recipe"])
+    if shipped is not None and path.resolve() == shipped.resolve():
+        return spec["recipe"]
+    return path.stem or spec["recipe"]
+
+
 def check_request(spec: dict, output, options: dict) -> tuple[str, int | None]:
     """Everything ``kerasinv recipe`` checks before TensorFlow: the options (:func:`preflight`) and
-    the output folder (default ``runs/<recipe>-<preset>``). Returns ``(output, worker)``: ``worker``
+    the output folder (default ``runs/<recipe>-<preset>``; for a user's spec file,
+    ``runs/<file stem>-<preset>``). Returns ``(output, worker)``: ``worker``
     is the task index of a multi-worker run's non-chief worker (it writes nothing of its own, so
     its folder is not checked), else ``None``. ``options`` is modified in place (lists for the
     repeatable options)."""
@@ -90,7 +104,7 @@ def check_request(spec: dict, output, options: dict) -> tuple[str, int | None]:
 
     preflight(spec, **options)
     preset, _ = preset_table(spec, options.get("preset"))
-    output = str(output or Path("runs") / f"{spec['recipe']}-{preset}")
+    output = str(output or Path("runs") / f"{default_name(spec)}-{preset}")
     worker = None
     if options.get("strategy") == "multi-worker":
         from kerasinv.multi_worker import cluster

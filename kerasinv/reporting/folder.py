@@ -58,9 +58,11 @@ def prepare_output(
         changed = sorted(
             k for k in settings.keys() | before.keys() if settings.get(k) != before.get(k)
         )
+        done = len(previous.get("records", []))
         raise OutputError(
-            f"{output} holds a run with different settings ({', '.join(changed)}); pass --overwrite "
-            "to replace it or choose another --output"
+            f"{output} holds a run with different settings ({', '.join(changed)}) and its "
+            f"{done} record(s); choose another --output to keep them (--overwrite deletes them "
+            "and starts afresh)"
         )
     return previous
 

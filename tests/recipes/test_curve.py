@@ -281,6 +281,28 @@ def test_a_spec_can_keep_one_data_order_as_caffe_does():
     assert "reshuffle" not in settings_of(curve.RUNNER, spec, {"preset": "paper"})
 
 
+def test_a_shorter_epochs_keeps_every_measured_epoch(unbroken, tmp_path):
+    """--epochs below what is measured neither deletes records nor trains: a later, longer run
+    continues from the kept checkpoint with every earlier epoch still recorded."""
+    import shutil
+
+    out, proc = unbroken
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    before = json.loads((copy / "results.json").read_text())["records"]
+    shorter = run_cli_here(
+        "recipe", "springenberg-curve", "--preset", "smoke", "--epochs", "1", "--output", str(copy),
+    )  # fmt: skip
+    assert shorter.returncode == 0, shorter.stderr[-3000:]
+    assert "training" not in shorter.stderr
+    after = json.loads((copy / "results.json").read_text())["records"]
+    assert (
+        [r["epoch"] for r in after] == [r["epoch"] for r in before] == list(range(int(EPOCHS) + 1))
+    )
+    assert [r["measured"] for r in after] == [r["measured"] for r in before]
+
+
 def test_smoke_records_equal_the_golden_records(unbroken):
     """The pinned smoke numbers (tests/golden.py: equal on the machine that wrote them)."""
     out, proc = unbroken

@@ -1,6 +1,7 @@
 """The recipe engine: every shipped spec names a runner the engine drives."""
 
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +44,19 @@ def test_options_of_another_runner_are_refused():
         ConfigError, match="--images: not an option of recipe 'ruderman-deformation'"
     ):
         check_options(spec, {"images": "x"})
+
+
+def test_an_edited_copy_of_a_spec_writes_to_a_folder_named_after_its_file(tmp_path, monkeypatch):
+    """``--print-spec > my-copy.toml``, edit, run: the copy keeps ``recipe =``, but its default
+    output folder is its own, never the shipped recipe's."""
+    from kerasinv.recipes import check_request, find_spec
+
+    monkeypatch.chdir(tmp_path)
+    copy = tmp_path / "my-copy.toml"
+    copy.write_text(
+        find_spec("springenberg-allcnn").read_text().replace("epochs = 1", "epochs = 2")
+    )
+    output, _ = check_request(load_spec(str(copy)), None, {"preset": "smoke"})
+    assert output == str(Path("runs") / "my-copy-smoke")
+    output, _ = check_request(load_spec("springenberg-allcnn"), None, {"preset": "smoke"})
+    assert output == str(Path("runs") / "springenberg-allcnn-smoke")
