@@ -210,6 +210,9 @@ def load_python_archive(name: str, path: Path) -> ImageSplits:
 
 def load_tfds_folder(name: str, builder_dir: Path) -> ImageSplits:
     """Read a prepared tensorflow-datasets folder ``<data_dir>/<name>/<version>`` (offline)."""
+    from kerasinv.data.tfds_folders import check_features
+
+    check_features(builder_dir)  # before tfds reads it: tfds imports what features.json names
     import tensorflow_datasets as tfds
 
     builder = tfds.builder_from_directory(str(builder_dir))

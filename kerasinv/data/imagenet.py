@@ -148,6 +148,9 @@ def prepare_tfds_imagenet(manual_dir: str | Path, data_dir: str | Path) -> Path:
 
 def _tfds_photos(builder_dir: Path, limit: int | None, split: str = "validation"):
     """Encoded photos, Keras labels and file names from a prepared tfds imagenet2012."""
+    from kerasinv.data.tfds_folders import check_features
+
+    check_features(builder_dir)  # before tfds reads it: tfds imports what features.json names
     import tensorflow_datasets as tfds
 
     builder = tfds.builder_from_directory(str(builder_dir))
