@@ -58,9 +58,42 @@ def atomic_path(target: str | Path, directory: bool = False, suffix: str = "") -
                 os.replace(tmp, target)
         else:
             os.replace(tmp, target)
+        _note_written(target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink()
+
+
+#: the manifest a claimed output folder keeps of what kerasinv wrote into it (one path a line)
+WRITTEN = ".kerasinv.written"
+#: claimed output folders (resolved) whose writes are noted in their manifest
+_TRACKED: set[str] = set()
+
+
+def track(folder: str | Path) -> None:
+    """Note, from now on, every file or folder :func:`atomic_path` writes under ``folder`` in
+    ``folder/.kerasinv.written``, so that ``--overwrite`` can remove what kerasinv wrote and
+    nothing else (:mod:`kerasinv.output_folder`)."""
+    _TRACKED.add(os.path.realpath(folder))
+
+
+def _note_written(target: Path) -> None:
+    path = os.path.realpath(target)
+    for folder in _TRACKED:
+        if path.startswith(folder + os.sep):
+            relative = os.path.relpath(path, folder)
+            if relative != WRITTEN and not relative.startswith(".kerasinv."):
+                with open(os.path.join(folder, WRITTEN), "a", encoding="utf-8") as manifest:
+                    manifest.write(relative + "\n")
+
+
+def written(folder: str | Path) -> set[str] | None:
+    """What kerasinv wrote under ``folder`` (relative paths), or ``None`` for a folder written
+    before the manifest existed."""
+    manifest = Path(folder) / WRITTEN
+    if not manifest.is_file():
+        return None
+    return {line for line in manifest.read_text(encoding="utf-8").splitlines() if line}
 
 
 def cache_dir() -> Path:

@@ -5,7 +5,10 @@ Rules (the same for every command that writes a folder):
 - ``--output`` must be a folder (or not exist yet) under a writable parent; an existing file, an
   unwritable place or a path through a file is refused at once, before any data or model is loaded.
 - A folder kerasinv writes holds a marker, ``.kerasinv.json``, naming the command and every entry
-  (file or sub-folder) it may write. ``--overwrite`` removes those entries and nothing else.
+  (file or sub-folder) it may write, and ``.kerasinv.written`` every file and folder it wrote
+  (:func:`kerasinv.io.track`). ``--overwrite`` removes what kerasinv wrote and nothing else: a
+  user's own files inside kerasinv's sub-folders (a SavedModel version exported beside ours)
+  stay; ``work/``, kerasinv's scratch space, goes whole.
 - An existing non-empty folder without the marker is refused unless ``--overwrite``; with it,
   kerasinv writes beside the folder's other files and never touches them. If one of the names
   kerasinv would write already exists there and is not kerasinv's, the run is refused even then.
@@ -28,7 +31,7 @@ from kerasinv.errors import OutputError
 
 MARKER = ".kerasinv.json"
 LOCK = ".kerasinv.lock"
-_HIDDEN = {MARKER, LOCK}
+_HIDDEN = {MARKER, LOCK, ".kerasinv.written"}
 #: locks this process holds, by resolved folder (kept open until the process ends or release()).
 _HELD: dict[str, int] = {}
 
@@ -161,6 +164,46 @@ def release(folder: str | Path) -> None:
         os.close(fd)
 
 
+#: entries that are kerasinv's scratch space as a whole (a checkpoint), removed whole
+SCRATCH = ("work",)
+
+
+def _remove(target: Path) -> None:
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    elif target.exists() or target.is_symlink():
+        target.unlink()
+
+
+def _remove_entries(folder: Path, entries: Iterable[str]) -> None:
+    """``--overwrite``: remove what an earlier kerasinv run wrote. Inside a sub-folder only the
+    files and folders its manifest lists (:func:`kerasinv.io.written`) go, so a user's own files
+    there (a SavedModel version they exported beside ours) stay; without a manifest (a folder
+    written before it existed) each entry goes whole."""
+    from kerasinv.io import WRITTEN, written
+
+    ours = written(folder)
+    for name in entries:
+        if "/" in name or name in ("", ".", "..") or name in _HIDDEN:
+            continue  # a marker only ever names entries directly inside the folder
+        # any temporary twin a killed run left (kerasinv.io's naming)
+        for target in [*folder.glob(f".{name}.tmp-*"), *folder.glob(f".{name}.old-*")]:
+            _remove(target)
+        entry = folder / name
+        if ours is None or name in SCRATCH or not entry.is_dir() or entry.is_symlink():
+            _remove(entry)
+            continue
+        inside = sorted((p for p in ours if p.startswith(name + "/")), key=len, reverse=True)
+        for relative in inside:
+            _remove(folder / relative)
+        for sub in sorted(entry.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            if sub.is_dir() and not sub.is_symlink() and not any(sub.iterdir()):
+                sub.rmdir()  # emptied by the removal
+        if not any(entry.iterdir()):
+            entry.rmdir()
+    (folder / WRITTEN).unlink(missing_ok=True)
+
+
 def claim_output(
     folder: str | Path,
     command: str,
@@ -184,19 +227,10 @@ def claim_output(
     marker = check_output(folder, command, overwrite, entries, resumable, option)
     continuing = marker is not None and not overwrite
     if marker is not None and overwrite:
-        for name in marker.get("entries", []):
-            if "/" in name or name in ("", ".", "..") or name in _HIDDEN:
-                continue  # a marker only ever names entries directly inside the folder
-            # the entry and any temporary twin a killed run left (kerasinv.io's naming)
-            for target in [
-                folder / name,
-                *folder.glob(f".{name}.tmp-*"),
-                *folder.glob(f".{name}.old-*"),
-            ]:
-                if target.is_dir() and not target.is_symlink():
-                    shutil.rmtree(target)
-                elif target.exists() or target.is_symlink():
-                    target.unlink()
+        _remove_entries(folder, marker.get("entries", []))
+    from kerasinv.io import track
+
+    track(folder)
     recorded = set(entries) | (set(marker.get("entries", [])) if continuing else set())
     from kerasinv.io import write_json
 

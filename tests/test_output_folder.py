@@ -49,6 +49,28 @@ def test_overwrite_writes_beside_foreign_files_and_removes_only_its_own(tmp_path
     _untouched(out)
 
 
+def test_overwrite_keeps_a_users_files_inside_kerasinvs_own_sub_folders(tmp_path):
+    """A SavedModel version the user exported into a run's saved_models/ (as kerasinv's export
+    message suggests) survives --overwrite; what kerasinv wrote there goes."""
+    out = tmp_path / "out"
+    entries = ["results.json", "saved_models", "work"]
+    claim_output(out, "recipe x", False, entries, resumable=True)
+    write_text(out / "results.json", "{}")
+    with atomic_path(out / "saved_models" / "net" / "1", directory=True) as tmp:
+        (tmp / "saved_model.pb").write_text("ours")
+    write_text(out / "work" / "net" / "state.npz", "checkpoint")
+    release(out)
+    mine = out / "saved_models" / "net" / "2"
+    mine.mkdir()
+    (mine / "saved_model.pb").write_text("the user's version 2")
+    (out / "work" / "stray").write_text("scratch: goes with work/")
+    claim_output(out, "recipe x", True, entries, resumable=True)
+    release(out)
+    assert (mine / "saved_model.pb").read_text() == "the user's version 2"
+    assert not (out / "saved_models" / "net" / "1").exists()
+    assert not (out / "results.json").exists() and not (out / "work").exists()
+
+
 def test_kerasinv_never_replaces_a_name_it_did_not_write(tmp_path):
     out = tmp_path / "out"
     _thesis(out)
