@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -99,7 +100,8 @@ def evaluate(
     folder_classes: Sequence[str] = (),
 ) -> dict:
     """Run the protocols on square photos ``[N, P, P, 3]`` (0..255; ``P`` = :func:`photo_size` of the
-    model's input for ``shift``); returns ``{"summary": {protocol: {...}}, "per_image": {...},
+    model's input for ``shift``), a ``tf.data.Dataset`` of ``(images, labels)`` or a folder of
+    photos (:func:`as_arrays`); returns ``{"summary": {protocol: {...}}, "per_image": {...},
     "clean": {"accuracy", "images", "labelled"} or None}``.
 
     ``model``: a ``keras.Model``, a ``.keras`` file or SavedModel folder, or a
@@ -129,6 +131,14 @@ def evaluate(
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         raise ConfigError(f"unknown protocols {unknown}; known: {', '.join(PROTOCOLS)}")
+    if isinstance(images, (str, Path)):  # a folder or archive of photos, labelled as the CLI's
+        from kerasinv.data.imagenet import load_photos
+        from kerasinv.models.architectures import photo_size
+
+        photos = load_photos(images, resize=photo_size(model.input_size), require_labels=False)
+        images, labels = photos.images, photos.labels
+        labels_from, folder_classes = photos.labels_from or "imagenet", photos.classes
+    images, labels = as_arrays(images, labels)
     scored, note = accuracy_labels(labels, model.classes, labels_from, folder_classes)
     if note and note not in model.notes:
         model.notes.append(note)
@@ -159,6 +169,48 @@ def evaluate(
             if progress:
                 progress(f"accuracy on the unperturbed photos: {clean['accuracy']:.3f}")
     return {"summary": summary, "per_image": per_image, "clean": clean}
+
+
+def as_arrays(images, labels=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(images, labels)`` as NumPy arrays from arrays, or from a ``tf.data.Dataset`` of
+    ``(images, labels)`` or of images (batched or not), as Keras's ``fit`` takes them.
+
+    Raises:
+        ConfigError: not RGB ``[N, H, W, 3]`` or not square (one line, what to do); a warning
+            for images that look scaled to 0..1 (kerasinv takes 0..255 pixels).
+    """
+    if hasattr(images, "as_numpy_iterator"):  # a tf.data.Dataset
+        xs, ys = [], []
+        for element in images.as_numpy_iterator():
+            x, y = element[:2] if isinstance(element, tuple) else (element, None)
+            xs.append(np.asarray(x)[None] if np.ndim(x) == 3 else np.asarray(x))
+            if y is not None:
+                ys.append(np.atleast_1d(np.asarray(y)))
+        if not xs:
+            raise ConfigError("the dataset yielded no images")
+        images = np.concatenate(xs)
+        labels = np.concatenate(ys) if ys and labels is None else labels
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ConfigError(
+            f"images must be RGB [N, H, W, 3] with pixels 0..255, got shape {images.shape}; "
+            "repeat a grey channel three times (np.repeat(x, 3, axis=-1))"
+        )
+    if images.shape[1] != images.shape[2]:
+        raise ConfigError(
+            f"images must be square [N, P, P, 3], got {images.shape[1]}x{images.shape[2]}; "
+            "centre-crop them first (kerasinv.perturb.centre_crop)"
+        )
+    if images.size and float(np.max(images)) <= 1.0:
+        warnings.warn(
+            "the images look scaled to 0..1; kerasinv takes 0..255 pixels (the model's own "
+            "preprocessing is applied after the perturbation): multiply them by 255",
+            stacklevel=3,
+        )
+    if labels is not None:
+        labels = np.asarray(labels)
+        labels = labels.argmax(-1) if labels.ndim == 2 else labels.astype(np.int64)
+    return images.astype(np.float32, copy=False), labels
 
 
 def clean_top1(model, images, batch_size: int = 64) -> np.ndarray:

@@ -269,3 +269,34 @@ def test_the_shipped_model_and_sample_are_named_without_paths(tmp_path, monkeypa
     )
     assert report["model"] == "all-cnn-c-bn-w050" and report["photos"] == 8
     assert report["images"].endswith("cifar10-sample.tar.gz")
+
+
+def test_the_python_api_takes_keras_habits_and_refuses_what_it_cannot_measure():
+    """Integer labels score as the model's own classes; a tf.data.Dataset of (images, labels)
+    works; 0..1 images warn; grey or non-square images are one clear error."""
+    import keras
+    import tensorflow as tf
+
+    from kerasinv.errors import ConfigError
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    images = np.random.default_rng(0).uniform(0, 255, (6, 20, 20, 3)).astype(np.float32)
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    arrays = evaluation.evaluate(model, images, labels, ["black"], batch_size=3)
+    assert 0 <= arrays["clean"]["accuracy"] <= 1 and arrays["clean"]["labelled"] == 6
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(4)
+    from_dataset = evaluation.evaluate(model, dataset, protocols=["black"], batch_size=3)
+    assert from_dataset["clean"] == arrays["clean"]
+    assert from_dataset["summary"]["black"]["p_top1_change"] == pytest.approx(
+        arrays["summary"]["black"]["p_top1_change"]
+    )
+    with pytest.warns(UserWarning, match="scaled to 0..1"):
+        evaluation.evaluate(model, images / 255, labels, ["black"], batch_size=3)
+    with pytest.raises(ConfigError, match=r"RGB \[N, H, W, 3\]"):
+        evaluation.evaluate(model, images[..., :1], labels, ["black"])
+    with pytest.raises(ConfigError, match="square"):
+        evaluation.evaluate(model, images[:, :, :18], labels, ["black"])

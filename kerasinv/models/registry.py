@@ -1,4 +1,4 @@
-"""The one model registry: ``get(name, classes=10, input_shape=(32, 32, 3), **options)``."""
+"""The one model registry: ``get(name, classes=None, input_shape=None, **options)``."""
 
 from __future__ import annotations
 
@@ -41,12 +41,13 @@ def names() -> list[str]:
     return list(_BUILDERS)
 
 
-def get(name: str, classes: int = 10, input_shape=None, **options) -> keras.Model:
+def get(name: str, classes: int | None = None, input_shape=None, **options) -> keras.Model:
     """Build the registered model ``name``.
 
     Args:
         name: a registered name, e.g. ``"all-cnn-c"`` (see :func:`names`).
-        classes: number of output classes.
+        classes: number of output classes; ``None`` = the builder's default, as
+            keras.applications has it (10 for the CIFAR networks, 1,000 for the ImageNet ones).
         input_shape: ``(H, W, C)`` of one input image; ``None`` = the builder's default (32x32x3
             for the All-CNN family, 224x224x3 / 299x299x3 for the ImageNet architectures).
         **options: builder-specific options (All-CNN family: ``width``, ``class_relu``,
@@ -66,4 +67,6 @@ def get(name: str, classes: int = 10, input_shape=None, **options) -> keras.Mode
         raise UnknownNameError("model", name, _BUILDERS)
     if input_shape is not None:
         options["input_shape"] = tuple(input_shape)
-    return _BUILDERS[key](classes=classes, **options)
+    if classes is not None:
+        options["classes"] = classes
+    return _BUILDERS[key](**options)

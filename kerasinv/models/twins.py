@@ -326,7 +326,7 @@ def _make_plan(model, method, leave_stem, skip, padding="reflect") -> _Plan:
 
 def plan_antialias(
     model: keras.Model,
-    method: str = "blur-4",
+    method: str = "blur-3",
     *,
     leave_stem: bool = True,
     skip: Iterable[str] = (),
@@ -340,7 +340,7 @@ def plan_antialias(
 
 def antialias(
     model: keras.Model,
-    method: str = "blur-4",
+    method: str = "blur-3",
     *,
     padding: str = "reflect",
     leave_stem: bool = True,

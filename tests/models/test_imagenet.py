@@ -218,3 +218,16 @@ def test_every_antialias_option_builds_and_keeps_the_weights(antialias):
     )
     assert len(twin.weights) == 26  # 13 convs, kernel + bias, nothing added
     assert twin.predict_on_batch(_images((32, 32, 3))).shape == (2, 1, 1, 512)
+
+
+def test_the_registry_follows_keras_applications_defaults():
+    """models.get without classes: 1,000 for the ImageNet networks, as keras.applications, and
+    10 for the CIFAR ones; antialias() and the CLI share one default method, blur-3."""
+    import inspect
+
+    import kerasinv
+
+    assert models.get("resnet50", input_shape=(64, 64, 3)).output_shape[-1] == 1000
+    assert models.get("all-cnn-c", width=0.125).output_shape[-1] == 10
+    assert models.get("all-cnn-c", classes=100, width=0.125).output_shape[-1] == 100
+    assert inspect.signature(kerasinv.antialias).parameters["method"].default == "blur-3"
