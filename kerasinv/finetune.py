@@ -319,6 +319,7 @@ def finetune(
     from kerasinv.export import export_serving
     from kerasinv.io import atomic_path
     from kerasinv.models import antialias
+    from kerasinv.output_folder import abandoned_on_failure
     from kerasinv.progress import say as default_log
     from kerasinv.reporting.folder import prepare_output
     from kerasinv.reporting.records import now, versions
@@ -336,89 +337,94 @@ def finetune(
         say(f"[finetune] already done in {output}")
         write_text(output / "table.md", render_table(previous))
         return previous
-    stock = load_pretrained(source, weights, input_size)
-    say(f"[finetune] {stock.name}: loading {data} ...")
-    splits = load_images(data, data_dir)
-    if config.train_subset or config.test_subset:
-        splits = splits.subset(config.train_subset, config.test_subset, seed=config.seed)
-    classes = int(stock.output_shape[-1])
-    if splits.num_classes and splits.num_classes > classes:
-        raise ConfigError(
-            f"{data} has {splits.num_classes} classes but the model predicts {classes}: fine-tune "
-            "a model trained on the same classes"
-        )
-    results = {
-        "command": "finetune",
-        "model": stock.name,
-        "source": source,
-        "data": splits.name,
-        "data_source": splits.source,
-        "settings": settings,
-        "versions": versions(),
-        "train_images": len(splits.x_train),
-        "test_images": len(splits.x_test),
-        "records": [r for r in previous.get("records", []) if r.get("stage") in STAGES],
-    }
-    names = {
-        "stock": stock.name,
-        "twin": f"{stock.name}_{config.antialias}",
-        "finetuned": f"{stock.name}_{config.antialias} fine-tuned",
-    }
-
-    def record(stage, model):
-        if not any(r["stage"] == stage for r in results["records"]):
-            say(f"[finetune] measuring the {stage} model on {len(splits.x_test)} test images ...")
-            measured = measure(model, splits.x_test, splits.y_test, config.preprocess, config.seed)
-            results["records"] += stage_records(
-                stage, names[stage], measured, splits.name, config.seed
+    with abandoned_on_failure(output):  # a failure before any write leaves no folder
+        stock = load_pretrained(source, weights, input_size)
+        say(f"[finetune] {stock.name}: loading {data} ...")
+        splits = load_images(data, data_dir)
+        if config.train_subset or config.test_subset:
+            splits = splits.subset(config.train_subset, config.test_subset, seed=config.seed)
+        classes = int(stock.output_shape[-1])
+        if splits.num_classes and splits.num_classes > classes:
+            raise ConfigError(
+                f"{data} has {splits.num_classes} classes but the model predicts {classes}: fine-tune "
+                "a model trained on the same classes"
             )
-            write_json(output / "results.json", {**results, "finished_at": now()})
+        results = {
+            "command": "finetune",
+            "model": stock.name,
+            "source": source,
+            "data": splits.name,
+            "data_source": splits.source,
+            "settings": settings,
+            "versions": versions(),
+            "train_images": len(splits.x_train),
+            "test_images": len(splits.x_test),
+            "records": [r for r in previous.get("records", []) if r.get("stage") in STAGES],
+        }
+        names = {
+            "stock": stock.name,
+            "twin": f"{stock.name}_{config.antialias}",
+            "finetuned": f"{stock.name}_{config.antialias} fine-tuned",
+        }
 
-    record("stock", stock)
-    record("twin", antialias(stock, config.antialias, skip=config.skip))
-    train_config = training.TrainConfig(
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        momentum=config.momentum,
-        drops=(),
-        augment=config.augment,
-        max_shift=4,
-        seed=config.seed,
-        verbose=verbose,
-    )
-    train_data, test_data = training.make_datasets(
-        splits.x_train,
-        splits.y_train,
-        splits.x_test,
-        splits.y_test,
-        _pixel_map(stock, config.preprocess),
-        train_config,
-    )
-    say(f"[finetune] fine-tuning the {config.antialias} twin for {config.epochs} epoch(s) ...")
-    trained = training.train(
-        lambda: antialias(stock, config.antialias, skip=config.skip),
-        train_data,
-        test_data,
-        train_config,
-        output / "work",
-    )
-    model = trained.model
-    results["records"] = [r for r in results["records"] if r["stage"] != "finetuned"]
-    record("finetuned", model)
-    with atomic_path(output / "twin.keras", suffix=".keras") as tmp:
-        model.save(tmp)
-    name = f"{stock.name}_{config.antialias}".replace("-", "_")
-    export_serving(model, output / "saved_models", name, version=1, overwrite=True)
-    if (output / "work").is_dir() and not any((output / "work").iterdir()):
-        (output / "work").rmdir()  # the checkpoint is removed after a finished run
-    results["history"] = trained.history
-    results["wall_s"] = round(time.perf_counter() - started, 1)
-    results["finished_at"] = now()
-    write_json(output / "results.json", results)
-    write_text(output / "table.md", render_table(results))
-    say(f"[finetune] wrote {output}/ in {results['wall_s']:.0f} s")
-    return results
+        def record(stage, model):
+            if not any(r["stage"] == stage for r in results["records"]):
+                say(
+                    f"[finetune] measuring the {stage} model on {len(splits.x_test)} test images ..."
+                )
+                measured = measure(
+                    model, splits.x_test, splits.y_test, config.preprocess, config.seed
+                )
+                results["records"] += stage_records(
+                    stage, names[stage], measured, splits.name, config.seed
+                )
+                write_json(output / "results.json", {**results, "finished_at": now()})
+
+        record("stock", stock)
+        record("twin", antialias(stock, config.antialias, skip=config.skip))
+        train_config = training.TrainConfig(
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            learning_rate=config.learning_rate,
+            momentum=config.momentum,
+            drops=(),
+            augment=config.augment,
+            max_shift=4,
+            seed=config.seed,
+            verbose=verbose,
+        )
+        train_data, test_data = training.make_datasets(
+            splits.x_train,
+            splits.y_train,
+            splits.x_test,
+            splits.y_test,
+            _pixel_map(stock, config.preprocess),
+            train_config,
+        )
+        say(f"[finetune] fine-tuning the {config.antialias} twin for {config.epochs} epoch(s) ...")
+        trained = training.train(
+            lambda: antialias(stock, config.antialias, skip=config.skip),
+            train_data,
+            test_data,
+            train_config,
+            output / "work",
+        )
+        model = trained.model
+        results["records"] = [r for r in results["records"] if r["stage"] != "finetuned"]
+        record("finetuned", model)
+        with atomic_path(output / "twin.keras", suffix=".keras") as tmp:
+            model.save(tmp)
+        name = f"{stock.name}_{config.antialias}".replace("-", "_")
+        export_serving(model, output / "saved_models", name, version=1, overwrite=True)
+        if (output / "work").is_dir() and not any((output / "work").iterdir()):
+            (output / "work").rmdir()  # the checkpoint is removed after a finished run
+        results["history"] = trained.history
+        results["wall_s"] = round(time.perf_counter() - started, 1)
+        results["finished_at"] = now()
+        write_json(output / "results.json", results)
+        write_text(output / "table.md", render_table(results))
+        say(f"[finetune] wrote {output}/ in {results['wall_s']:.0f} s")
+        return results
 
 
 __all__ = ["FinetuneConfig", "finetune", "load_images", "load_pretrained", "measure"]

@@ -21,10 +21,11 @@ This module imports nothing heavy, so the CLI checks outputs in well under a sec
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from kerasinv.errors import OutputError
@@ -164,6 +165,32 @@ def release(folder: str | Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def abandoned_on_failure(folder: str | Path) -> Iterator[None]:
+    """Run the block; if it fails, :func:`abandon` ``folder`` and re-raise."""
+    try:
+        yield
+    except BaseException:
+        abandon(folder)
+        raise
+
+
+def abandon(folder: str | Path) -> None:
+    """After a command failed: release ``folder`` and, if it holds nothing but kerasinv's own
+    marker, lock and manifest (the command failed before writing anything), remove it, so a
+    failed command leaves no claimed empty folder behind."""
+    folder = Path(folder).expanduser()
+    release(folder)
+    if not folder.is_dir() or any(p.name not in _HIDDEN for p in folder.iterdir()):
+        return
+    for name in _HIDDEN:
+        (folder / name).unlink(missing_ok=True)
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # something appeared meanwhile: leave it
+
+
 #: entries that are kerasinv's scratch space as a whole (a checkpoint), removed whole
 SCRATCH = ("work",)
 
@@ -289,6 +316,8 @@ __all__ = [
     "LOCK",
     "MARKER",
     "SAVED_MODEL_ENTRIES",
+    "abandon",
+    "abandoned_on_failure",
     "check_destination",
     "check_output",
     "claim_output",

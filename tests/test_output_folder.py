@@ -157,3 +157,18 @@ def test_folders_written_atomically_have_normal_permissions(tmp_path):
         os.umask(umask)
     assert stat.S_IMODE((tmp_path / "export" / "1").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "file.txt").stat().st_mode) == 0o644
+
+
+def test_a_command_that_fails_before_writing_leaves_no_claimed_folder(tmp_path):
+    from kerasinv.output_folder import abandoned_on_failure
+
+    out = tmp_path / "out"
+    claim_output(out, "recipe x", False, ["results.json"], resumable=True)
+    with pytest.raises(RuntimeError), abandoned_on_failure(out):
+        raise RuntimeError("the data could not be read")
+    assert not out.exists()
+    claim_output(out, "recipe x", False, ["results.json"], resumable=True)
+    write_text(out / "results.json", "{}")
+    with pytest.raises(RuntimeError), abandoned_on_failure(out):
+        raise RuntimeError("killed after a unit was saved")
+    assert (out / "results.json").is_file()  # a run to resume is kept

@@ -261,10 +261,13 @@ def execute(runner: Runner, spec: dict, output, options: Mapping, verbose: int =
         run.results["records"] = [r for key in ranked for r in by_unit[key]]
         run.save()
 
-    if pending:
-        ctx.prepared = runner.prepare(ctx)
-        runner.measure_all(ctx, pending, emit)
-    return run.finish(keep_work=runner.keep_work)
+    from kerasinv.output_folder import abandoned_on_failure
+
+    with abandoned_on_failure(run.output):  # a failure before any write leaves no folder
+        if pending:
+            ctx.prepared = runner.prepare(ctx)
+            runner.measure_all(ctx, pending, emit)
+        return run.finish(keep_work=runner.keep_work)
 
 
 __all__ = [
