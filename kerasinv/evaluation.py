@@ -383,7 +383,8 @@ def resolve_names(model_path, images) -> tuple[str, str]:
 def check_request(model_path, images, label_file, protocols, output, overwrite: bool):
     """Refuse a bad ``kerasinv evaluate`` request before TensorFlow is imported; returns
     ``(model_path, images, output)`` with the shipped names resolved (:func:`resolve_names`) and
-    the output folder (default ``runs/evaluate-<model>``).
+    the output folder (default ``runs/evaluate-<model>``, or ``-2``, ``-3`` ... beside earlier
+    reports: :func:`fresh_folder`).
 
     Raises:
         DataNotFoundError: no model, photos or label file where named.
@@ -405,9 +406,22 @@ def check_request(model_path, images, label_file, protocols, output, overwrite: 
     unknown = [p for p in protocols or [] if p not in PROTOCOLS]
     if unknown or not protocols:
         raise ConfigError(f"--protocols must be a comma-separated subset of {', '.join(PROTOCOLS)}")
-    output = Path(output or Path("runs") / f"evaluate-{report_name(model_path)}")
+    if output is None:  # the default folder: a fresh one beside earlier reports, never refused
+        output = fresh_folder(Path("runs") / f"evaluate-{report_name(model_path)}", overwrite)
+    output = Path(output)
     check_output(output, "evaluate", overwrite, REPORT_ENTRIES)
     return model_path, images, output
+
+
+def fresh_folder(default: Path, overwrite: bool) -> Path:
+    """``default`` if it is free (or ``overwrite``), else the first free ``default-2``,
+    ``default-3`` ...: rerunning ``kerasinv evaluate`` keeps every earlier report."""
+    if overwrite or not default.exists() or not any(default.iterdir()):
+        return default
+    n = 2
+    while (candidate := default.with_name(f"{default.name}-{n}")).exists():
+        n += 1
+    return candidate
 
 
 def run_report(

@@ -271,6 +271,18 @@ def test_the_shipped_model_and_sample_are_named_without_paths(tmp_path, monkeypa
     assert report["images"].endswith("cifar10-sample.tar.gz")
 
 
+def test_a_rerun_into_the_default_folder_keeps_the_earlier_report(tmp_path):
+    """Without --output, evaluate again writes beside the earlier report, never refusing it."""
+    default = tmp_path / "runs" / "evaluate-m"
+    assert evaluation.fresh_folder(default, False) == default
+    default.mkdir(parents=True)
+    (default / "results.json").write_text("{}")
+    assert evaluation.fresh_folder(default, False) == tmp_path / "runs" / "evaluate-m-2"
+    (tmp_path / "runs" / "evaluate-m-2").mkdir()
+    assert evaluation.fresh_folder(default, False) == tmp_path / "runs" / "evaluate-m-3"
+    assert evaluation.fresh_folder(default, True) == default  # --overwrite: the same folder
+
+
 def test_the_python_api_takes_keras_habits_and_refuses_what_it_cannot_measure():
     """Integer labels score as the model's own classes; a tf.data.Dataset of (images, labels)
     works; 0..1 images warn; grey or non-square images are one clear error."""
