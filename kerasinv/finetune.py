@@ -258,6 +258,24 @@ def stage_records(stage: str, model_name: str, measured: dict, dataset: str, see
     ]
 
 
+def check_twin(stock, config: FinetuneConfig) -> None:
+    """Refuse a fine-tuning whose twin would be the stock model: no layer to anti-alias (after
+    the stem and ``skip``), or the 1-tap filter.
+
+    Raises:
+        ConfigError: says why and what to do.
+    """
+    from kerasinv.models import plan_antialias
+    from kerasinv.models.twins import no_op_note
+
+    note = no_op_note(plan_antialias(stock, config.antialias, skip=config.skip), config.antialias)
+    if note:
+        raise ConfigError(
+            f"{stock.name}: {note}; there is nothing to fine-tune (pick another --antialias, or "
+            "fewer --skip layers)"
+        )
+
+
 def render_table(results: dict) -> str:
     """Markdown from the records alone: one row per model, the three measures, and the change
     against the stock model."""
@@ -339,6 +357,7 @@ def finetune(
         return previous
     with abandoned_on_failure(output):  # a failure before any write leaves no folder
         stock = load_pretrained(source, weights, input_size)
+        check_twin(stock, config)
         say(f"[finetune] {stock.name}: loading {data} ...")
         splits = load_images(data, data_dir)
         if config.train_subset or config.test_subset:

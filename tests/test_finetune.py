@@ -127,3 +127,14 @@ def test_the_shipped_sample_is_data_and_a_missing_cifar_names_it(isolated_home, 
     with pytest.raises(DataNotFoundError) as refused:
         check_request("shipped", "cifar10", "blur-3", tmp_path / "b", False)
     assert "--data cifar10-sample" in str(refused.value) and "--download" not in str(refused.value)
+
+
+def test_a_twin_that_would_be_the_stock_model_is_refused():
+    from kerasinv.finetune import check_twin
+
+    stock = load_pretrained("shipped")
+    check_twin(stock, FinetuneConfig("blur-3"))
+    with pytest.raises(ConfigError, match="1-tap filter"):
+        check_twin(stock, FinetuneConfig("blur-1"))
+    with pytest.raises(ConfigError, match="changes no layer"):
+        check_twin(stock, FinetuneConfig("blur-3", skip=("conv3", "conv6")))
