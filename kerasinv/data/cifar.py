@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from kerasinv.data import folders
+from kerasinv.data.files import BATCH_LIMIT, read_file, read_member
 from kerasinv.data.splits import ImageSplits
 from kerasinv.errors import DataFormatError, DataNotFoundError, UnknownNameError
 from kerasinv.io import atomic_path, cache_dir
@@ -191,7 +192,7 @@ def _from_batches(name: str, read, where: str) -> ImageSplits:
 
 def load_python_folder(name: str, folder: Path) -> ImageSplits:
     """Read the extracted canonical archive (``cifar-10-batches-py`` / ``cifar-100-python``)."""
-    return _from_batches(name, lambda f: (folder / f).read_bytes(), str(folder))
+    return _from_batches(name, lambda f: read_file(folder / f, BATCH_LIMIT), str(folder))
 
 
 def load_python_archive(name: str, path: Path) -> ImageSplits:
@@ -201,7 +202,7 @@ def load_python_archive(name: str, path: Path) -> ImageSplits:
 
         def read(f):
             try:
-                return archive.extractfile(f"{prefix}/{f}").read()
+                return read_member(archive, f"{prefix}/{f}", BATCH_LIMIT)
             except KeyError:
                 raise FileNotFoundError(f"{prefix}/{f}") from None
 
@@ -426,7 +427,7 @@ def _download(name: str) -> ImageSplits:
         folder = Path(default_places(name)[1])
         classes = [
             c.decode()
-            for c in _unpickle((folder / "meta").read_bytes(), str(folder / "meta"))[
+            for c in _unpickle(read_file(folder / "meta", BATCH_LIMIT), str(folder / "meta"))[
                 b"fine_label_names"
             ]
         ]

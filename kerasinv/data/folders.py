@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasinv.data.files import IMAGE_LIMIT, read_file, read_member
 from kerasinv.data.splits import ImageSplits
 from kerasinv.errors import DataFormatError
 
@@ -92,7 +93,7 @@ def load_image_folder(root: str | Path, name: str = "images") -> ImageSplits:
             )
         for cls_dir in sorted(p for p in (root / split).iterdir() if p.is_dir()):
             paths = sorted(p for p in cls_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            files[split][cls_dir.name] = [p.read_bytes() for p in paths]
+            files[split][cls_dir.name] = [read_file(p) for p in paths]
     return _assemble(files, str(root), name)
 
 
@@ -121,7 +122,7 @@ def load_image_folder_archive(path: str | Path, name: str = "images") -> ImageSp
         from kerasinv import progress
 
         reading = progress.track(members, f"reading {path.name}", unit="files")
-        blobs = {m.name: archive.extractfile(m).read() for m in reading}
+        blobs = {m.name: read_member(archive, m, IMAGE_LIMIT) for m in reading}
     for member_name in sorted(blobs):
         parts = Path(member_name).parts
         files[parts[-3]].setdefault(parts[-2], []).append(blobs[member_name])

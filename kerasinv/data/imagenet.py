@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasinv.data.files import IMAGE_LIMIT, read_file, read_member
 from kerasinv.errors import DataFormatError, DataNotFoundError
 
 _WNID = re.compile(r"(?<![a-z0-9])(n\d{8})(?![0-9])")
@@ -215,13 +216,13 @@ def _photo_names(path: Path) -> list[str]:
 def _read_photos(path: Path, names: list[str]) -> list[bytes]:
     """The bytes of ``names`` (in that order); a tar is read once, in archive order."""
     if path.is_dir():
-        return [(path / name).read_bytes() for name in names]
+        return [read_file(path / name) for name in names]
     wanted = set(names)
     blobs: dict[str, bytes] = {}
     with tarfile.open(path) as tar:
         for member in tar:
             if member.name in wanted and member.name not in blobs:
-                blobs[member.name] = tar.extractfile(member).read()
+                blobs[member.name] = read_member(tar, member, IMAGE_LIMIT)
     return [blobs[name] for name in names]
 
 
