@@ -195,6 +195,31 @@ CASES = [
         "--lr must be positive",
     ),
     (
+        "recipe/infinite-width",
+        ["recipe", "springenberg-curve", "--width", "inf", "--output", "{tmp}/out"],
+        "--width must be a finite number",
+    ),
+    (
+        "recipe/huge-batch",
+        ["recipe", "springenberg-curve", "--batch-size", "10000000000", "--output", "{tmp}/out"],
+        "--batch-size must be at most 65536",
+    ),
+    (
+        "recipe/subset-above-the-data",
+        [
+            "recipe",
+            "springenberg-allcnn",
+            "--train-subset",
+            "5000",
+            "--models",
+            "model-a",
+            "--quiet",
+            "--output",
+            "{tmp}/out",
+        ],
+        "a training subset of 5,000 images was asked for",
+    ),
+    (
         "recipe/countermeasure-typo",
         ["recipe", "azulay-onepixel", "--countermeasures", "blur3", "--output", "{tmp}/out"],
         "Did you mean 'blur-3'",

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kerasinv.errors import ConfigError
+
 
 @dataclass
 class ImageSplits:
@@ -34,15 +36,23 @@ class ImageSplits:
     def subset(
         self, train: int | None = None, test: int | None = None, seed: int = 0
     ) -> ImageSplits:
-        """A class-stratified random subset of at most ``train`` / ``test`` images per split.
+        """A class-stratified random subset of ``train`` / ``test`` images per split.
 
         Keeps the class balance (each class contributes in proportion to its share) and the
         original order of the kept images; ``None`` keeps the whole split.
+
+        Raises:
+            ConfigError: more images asked for than the split has (never silently fewer).
         """
         rng = np.random.default_rng(seed)
 
-        def pick(y: np.ndarray, n: int | None) -> np.ndarray:
-            if n is None or n >= len(y):
+        def pick(y: np.ndarray, n: int | None, which: str) -> np.ndarray:
+            if n is not None and n > len(y):
+                raise ConfigError(
+                    f"a {which} subset of {n:,} images was asked for, but {self.source or self.name}"
+                    f" has {len(y):,} {which} images: ask for at most that many"
+                )
+            if n is None or n == len(y):
                 return np.arange(len(y))
             keep = []
             for c in np.unique(y):
@@ -51,7 +61,7 @@ class ImageSplits:
                 keep.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
             return np.sort(np.concatenate(keep))[:n]
 
-        tr, te = pick(self.y_train, train), pick(self.y_test, test)
+        tr, te = pick(self.y_train, train, "training"), pick(self.y_test, test, "test")
         return ImageSplits(
             name=self.name,
             x_train=self.x_train[tr],

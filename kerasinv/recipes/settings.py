@@ -18,6 +18,7 @@ setting without a value, before anything runs. Plain Python, no TensorFlow.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -52,6 +53,7 @@ class Setting:
         optional: it may have no value at all (``None``: "no training subset").
         positive: numbers (each one, for a list) must be > 0.
         minimum: numbers must be >= this.
+        maximum: numbers must be <= this (a batch of 10^10 would hang, not fail).
         choices: the allowed strings.
         known: a top-level spec key listing the allowed names (``models``).
         empty: a list may be empty (``--models none``).
@@ -67,6 +69,7 @@ class Setting:
     optional: bool = False
     positive: bool = False
     minimum: float | None = None
+    maximum: float | None = None
     choices: tuple[str, ...] = ()
     known: str | None = None
     empty: bool = False
@@ -131,6 +134,8 @@ class Setting:
             return value
         if not _is_number(value):
             raise ConfigError(f"{source} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{source} must be a finite number, got {value!r}")
         if kind == "int":
             if value != int(value):
                 raise ConfigError(f"{source} must be a whole number, got {value!r}")
@@ -141,6 +146,8 @@ class Setting:
             raise ConfigError(f"{source} must be positive, got {value!r}")
         if self.minimum is not None and value < self.minimum:
             raise ConfigError(f"{source} must be at least {self.minimum:g}, got {value!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise ConfigError(f"{source} must be at most {self.maximum:g}, got {value!r}")
         return value
 
 
@@ -252,14 +259,14 @@ def check_spec(spec: dict, declared: Sequence[Setting]) -> None:
 #: Settings several runners share (each runner lists the ones it reads).
 SEED = Setting("seed", "int", home="", minimum=0)
 DATA = Setting("data", "str", home="", choices=("cifar", "embedded"))
-WIDTH = Setting("width", "float", positive=True)
+WIDTH = Setting("width", "float", positive=True, maximum=16)
 EPOCHS = Setting("epochs", "int", positive=True)
 TRAIN_SUBSET = Setting("train_subset", "int", optional=True, positive=True)
 TEST_SUBSET = Setting("test_subset", "int", optional=True, positive=True)
 LEARNING_RATE = Setting("learning_rate", "float", positive=True)
 MOMENTUM = Setting("momentum", "float", minimum=0)
 WEIGHT_DECAY = Setting("weight_decay", "float", minimum=0)
-BATCH_SIZE = Setting("batch_size", "int", positive=True)
+BATCH_SIZE = Setting("batch_size", "int", positive=True, maximum=65536)
 DROPS = Setting("drops", "ints", minimum=0, empty=True)
 DROP_FACTOR = Setting("drop_factor", "float", positive=True)
 STRATEGY = Setting("strategy", "str", choices=("default", "mirrored", "multi-worker"))
