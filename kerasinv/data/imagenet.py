@@ -355,6 +355,7 @@ def _decode_photos(blobs, labels, names, resize, path, labels_from, classes, not
         except (tf.errors.InvalidArgumentError, ValueError):
             skipped.append(name)
             continue
+        image = upright(image, blob)
         images.append(_resize_centre_crop(image, resize))
         kept.append((label, name))
     if not images:
@@ -368,6 +369,37 @@ def _decode_photos(blobs, labels, names, resize, path, labels_from, classes, not
         classes=classes,
         notes=notes,
     )
+
+
+#: EXIF orientation -> (quarter turns counter-clockwise, then mirror left-right) that make the
+#: stored pixels upright (EXIF 2.3, tag 0x0112)
+_ORIENTATIONS = {2: (0, True), 3: (2, False), 4: (2, True), 5: (3, True), 6: (3, False),
+                 7: (1, True), 8: (1, False)}  # fmt: skip
+
+
+def exif_orientation(blob: bytes) -> int:
+    """The EXIF orientation of an encoded photo (1, upright, when it has none)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(blob)) as image:
+            return int(image.getexif().get(0x0112, 1))
+    except (UnidentifiedImageError, OSError, ValueError, TypeError):
+        return 1
+
+
+def upright(image, blob: bytes):
+    """``image`` ``[H, W, 3]`` as the camera meant it: a phone photo stored sideways with an EXIF
+    orientation is turned (and mirrored) as every photo viewer shows it."""
+    turns, mirror = _ORIENTATIONS.get(exif_orientation(blob), (0, False))
+    if not turns and not mirror:
+        return image
+    import tensorflow as tf
+
+    image = tf.image.rot90(image, k=turns) if turns else image
+    return tf.image.flip_left_right(image) if mirror else image
 
 
 def _resize_centre_crop(image, size: int) -> np.ndarray:

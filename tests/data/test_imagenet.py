@@ -138,3 +138,25 @@ def test_tfds_imagenet2012_prepared_from_a_manual_dir(tmp_path):
         "ILSVRC2012_val_00000003.JPEG": 230,
     }
     assert len(load_photos(prepared, resize=32, limit=2).images) == 2
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_photo_with_an_exif_orientation_is_turned_upright_as_viewers_show_it(orientation):
+    """Phone photos store their pixels sideways and say so in EXIF (tag 0x0112): they are
+    measured upright, as Pillow's exif_transpose (and every photo viewer) shows them."""
+    import io
+
+    import tensorflow as tf
+    from PIL import Image, ImageOps
+
+    from kerasinv.data.imagenet import upright
+
+    pixels = np.random.default_rng(orientation).integers(0, 256, (5, 8, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", exif=exif)
+    blob = buffer.getvalue()
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(blob))).convert("RGB"))
+    got = np.asarray(upright(tf.io.decode_image(blob, channels=3), blob))
+    np.testing.assert_array_equal(got, expected)
