@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from kerasinv.errors import ConfigError, DataFormatError
 from kerasinv.io import atomic_path
-from kerasinv.output_folder import check_destination
+from kerasinv.output_folder import check_destination, lock, release
 
 if TYPE_CHECKING:  # TensorFlow only when exporting: the CLI checks requests without it
     import keras
@@ -65,8 +65,6 @@ def export_serving(
     Returns:
         The version folder written.
     """
-    import keras
-    import tensorflow as tf
 
     if not _NAME.match(name):
         raise ConfigError(f"model name {name!r} must be letters, digits, '_', '.' or '-'")
@@ -77,6 +75,19 @@ def export_serving(
         )
     model_dir = Path(base_dir) / name
     check_destination(model_dir, version, overwrite)
+    lock(model_dir, "destination")  # two exports at once: the second stops, none is lost
+    try:
+        return _write_version(model, model_dir, version, preprocessing, overwrite)
+    finally:
+        release(model_dir)
+
+
+def _write_version(model, model_dir: Path, version, preprocessing, overwrite: bool) -> Path:
+    """The version folder of :func:`export_serving`, chosen and written under the lock."""
+    import keras
+    import tensorflow as tf
+
+    check_destination(model_dir, version, overwrite)  # again, under the lock
     version = next_version(model_dir) if version is None else int(version)
     target = model_dir / str(version)
 

@@ -86,3 +86,33 @@ def test_versions_and_refusal_to_overwrite(exported, tmp_path):
     with pytest.raises(OutputError, match="already exists"):
         export_serving(model, tmp_path, "m", version=1)
     assert not list(tmp_path.glob("m/.*tmp*"))  # no half-written leftovers
+
+
+def test_a_second_export_into_a_folder_being_written_stops_instead_of_losing_one(
+    exported, tmp_path
+):
+    """Two exports at once would both pick version 1 and one would be lost: the folder is locked
+    while a version is chosen and written, and the second stops with a clear message."""
+    from kerasinv.output_folder import lock, release
+
+    model = exported[2]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            from kerasinv.output_folder import lock
+            lock({str(tmp_path / "m")!r}, "destination")
+            print("locked", flush=True)
+            time.sleep(30)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(OutputError, match="being written by another kerasinv run"):
+            export_serving(model, tmp_path, "m")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert export_serving(model, tmp_path, "m").name == "1"  # free again: version 1, once
+    lock(tmp_path / "m", "destination")
+    release(tmp_path / "m")
