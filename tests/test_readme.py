@@ -22,7 +22,7 @@ README = ROOT / "README.md"
 REPOSITORY_ONLY = ("make ",)
 #: examples that need a dataset a new user may not have: run, they must stop at once with a clean
 #: one-line error naming what is missing (the slow test runs them with an empty home folder)
-NEEDS_DATA = ("--data-dir ~/data/", "--data cifar10")
+NEEDS_DATA = ("--data-dir ~/data/", "--data cifar10 ")
 
 
 def examples() -> list[tuple[str, str]]:
@@ -116,5 +116,8 @@ def test_every_readme_example_runs_verbatim_from_a_wheel(tmp_path):
     assert (work / "runs" / "evaluate-all-cnn-c-bn-w050" / "table.md").is_file()
     # the twin's report has its own folder, named after the twin (the .keras model's own name)
     assert (work / "runs" / "evaluate-all_cnn_c_bn_w050_blur3" / "table.md").is_file()
-    assert (work / "runs" / "springenberg-allcnn-smoke" / "table.md").is_file()
+    # an edited copy of a spec writes to a folder named after its file, not the shipped recipe's
+    assert (work / "runs" / "my-copy-smoke" / "table.md").is_file()
+    assert not (work / "runs" / "springenberg-allcnn-smoke").exists()
+    assert (work / "runs" / "finetune-shipped-blur-3" / "table.md").is_file()  # offline sample
     assert len(ran) == len([e for e in examples() if not e[1].startswith(REPOSITORY_ONLY)])
