@@ -71,6 +71,18 @@ def _label(label: str) -> str:
     return " › ".join([*_state["context"], label])
 
 
+def fit(label: str, reserve: int) -> str:
+    """``label`` shortened (in the middle, with "…") so that it and ``reserve`` more columns fit
+    the terminal's width (80 when it cannot be told), and a bar never wraps."""
+    import shutil
+
+    room = max(shutil.get_terminal_size((80, 24)).columns - reserve, 12)
+    if len(label) <= room:
+        return label
+    head = (room - 1) // 2
+    return label[:head] + "…" + label[len(label) - (room - 1 - head) :]
+
+
 def say(message: str) -> None:
     """One progress line on stderr (silenced with progress)."""
     if enabled():
@@ -89,8 +101,10 @@ class Bar:
         if enabled() and _terminal():
             import click
 
+            # the bar (24), its position "n/N" and the ETA take the rest of the line
+            label = fit(self.label, 24 + 2 * len(str(self.total)) + 18)
             self._click = click.progressbar(
-                length=self.total, label=self.label, file=sys.stderr, show_eta=True,
+                length=self.total, label=label, file=sys.stderr, show_eta=True,
                 show_pos=True, width=24,
             )  # fmt: skip
             self._click.__enter__()
@@ -156,6 +170,7 @@ __all__ = [
     "bar",
     "context",
     "enabled",
+    "fit",
     "keras_to_stderr",
     "keras_verbose",
     "say",

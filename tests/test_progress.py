@@ -81,3 +81,17 @@ def test_keras_training_output_goes_to_stderr(tmp_path, quiet):
             sys.stdout, sys.stderr = old
     assert out.getvalue() == ""
     assert ("loss" in err.getvalue()) is not quiet
+
+
+def test_a_long_label_is_shortened_so_a_bar_fits_80_columns(monkeypatch):
+    import os
+
+    from kerasinv import progress
+
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(os, "get_terminal_size", lambda *a: os.terminal_size((80, 24)))
+    label = "all_cnn_c_bn_w050_blur3 + aps-circular › shift pairs"
+    short = progress.fit(label, 24 + 2 * 3 + 18)
+    assert len(short) + 24 + 2 * 3 + 18 <= 80 and short.startswith("all_cnn") and "…" in short
+    assert short.endswith("pairs")
+    assert progress.fit("vgg16 › crop", 48) == "vgg16 › crop"
