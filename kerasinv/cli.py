@@ -7,6 +7,7 @@ shows the traceback and TensorFlow's start-up log.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 
@@ -51,6 +52,10 @@ def _has_nvidia_driver() -> bool:
     return os.path.exists("/proc/driver/nvidia/version")
 
 
+#: errno values of a full disk or an exhausted quota
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
 class _Group(click.Group):
     """Runs commands with kerasinv's error handling."""
 
@@ -72,6 +77,17 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("\ninterrupted; run the same command again to resume", err=True)
             ctx.exit(130)
+        except OSError as e:
+            if e.errno not in _DISK_FULL or (ctx.obj and ctx.obj.get("debug")):
+                raise
+            where = f" writing {e.filename}" if e.filename else ""
+            click.secho(
+                f"error: the disk is full{where} ({e.strerror}); every file is written "
+                "atomically, so earlier results are intact: free some space and run the same "
+                "command again to resume",
+                fg="red", err=True,
+            )  # fmt: skip
+            ctx.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

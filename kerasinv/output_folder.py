@@ -84,6 +84,12 @@ def check_output(
         raise OutputError(
             f"{option} {folder} is a file; give a folder (kerasinv never replaces a file with a folder)"
         )
+    dangling = [p for p in (folder, *folder.parents) if p.is_symlink() and not p.exists()]
+    if dangling:
+        raise OutputError(
+            f"{option} {folder}: {dangling[0]} is a link to {os.readlink(dangling[0])}, which does "
+            f"not exist; create that folder or choose another {option}"
+        )
     anchor = _nearest_existing(folder)
     if not anchor.is_dir():
         raise OutputError(

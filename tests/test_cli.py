@@ -113,3 +113,18 @@ def test_models_none_means_none_in_every_recipe(tmp_path):
     for name in ("springenberg-allcnn", "ruderman-deformation", "springenberg-curve"):
         result = run_cli_here("recipe", name, "--models", "none", "--output", str(tmp_path / name))
         assert result.returncode == 2 and "--models none leaves" in result.stderr, result.stderr
+
+
+def test_a_full_disk_is_one_line_that_says_the_results_are_intact(monkeypatch):
+    import errno
+
+    import kerasinv.recipes
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "runs/x/results.json")
+
+    monkeypatch.setattr(kerasinv.recipes, "list_specs", full)
+    result = run_cli_here("recipe", "--list")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert "the disk is full writing runs/x/results.json" in lines[0] and "intact" in lines[0]

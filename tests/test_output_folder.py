@@ -172,3 +172,18 @@ def test_a_command_that_fails_before_writing_leaves_no_claimed_folder(tmp_path):
     with pytest.raises(RuntimeError), abandoned_on_failure(out):
         raise RuntimeError("killed after a unit was saved")
     assert (out / "results.json").is_file()  # a run to resume is kept
+
+
+def test_a_dangling_link_as_output_and_a_results_file_of_another_shape_are_one_line(tmp_path):
+    from kerasinv.reporting.folder import prepare_output
+
+    link = tmp_path / "out"
+    link.symlink_to(tmp_path / "gone")
+    with pytest.raises(OutputError, match=r"is a link to .*gone, which does not exist"):
+        check_output(link, "evaluate", overwrite=False)
+    out = tmp_path / "run"
+    claim_output(out, "recipe x", False, ["results.json"], resumable=True)
+    write_text(out / "results.json", "[1, 2, 3]")
+    release(out)
+    with pytest.raises(OutputError, match="not a kerasinv results file"):
+        prepare_output(out, {"seed": 0}, False, [], recipe="x")

@@ -72,7 +72,13 @@ def read_label_file(path: str | Path) -> dict[str, int]:
         raise DataNotFoundError(f"no label file at {path}")
     table = wnid_to_label()
     labels: dict[str, int] = {}
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    try:
+        text = read_file(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataFormatError(
+            f"{path} is not a text label file ('<file> <wnid>' lines, or LOC_val_solution.csv)"
+        ) from None
+    for number, line in enumerate(text.splitlines(), 1):
         fields = [f for f in re.split(r"[\s,]+", line.strip()) if f]
         if len(fields) < 2 or fields[0].lower() == "imageid":
             continue
@@ -200,8 +206,10 @@ class Photos:
 def _photo_names(path: Path) -> list[str]:
     """The image files in a folder or tar, by name (sorted), relative to ``path``."""
     if path.is_dir():
-        return sorted(
-            str(p.relative_to(path)) for p in path.rglob("*") if p.suffix.lower() in SUFFIXES
+        return sorted(  # a folder named like a photo is not one
+            str(p.relative_to(path))
+            for p in path.rglob("*")
+            if p.suffix.lower() in SUFFIXES and not p.is_dir()
         )
     if tarfile.is_tarfile(path):
         with tarfile.open(path) as tar:

@@ -53,6 +53,11 @@ def prepare_output(
         raise OutputError(
             f"{results} is not valid JSON; remove it or pick another --output"
         ) from None
+    if not isinstance(previous, dict) or not isinstance(previous.get("settings", {}), dict):
+        raise OutputError(
+            f"{results} is not a kerasinv results file (it holds no settings table); remove it "
+            "or pick another --output"
+        )
     before = previous.get("settings", {})
     if before != settings:
         changed = sorted(

@@ -160,3 +160,16 @@ def test_a_photo_with_an_exif_orientation_is_turned_upright_as_viewers_show_it(o
     expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(blob))).convert("RGB"))
     got = np.asarray(upright(tf.io.decode_image(blob, channels=3), blob))
     np.testing.assert_array_equal(got, expected)
+
+
+def test_a_binary_label_file_and_a_folder_named_like_a_photo(tmp_path):
+    from kerasinv.data.imagenet import _photo_names, read_label_file
+    from kerasinv.errors import DataFormatError
+
+    labels = tmp_path / "labels.txt"
+    labels.write_bytes(b"\xff\xfe\x00binary")
+    with pytest.raises(DataFormatError, match="not a text label file"):
+        read_label_file(labels)
+    (tmp_path / "photos" / "album.jpg").mkdir(parents=True)
+    (tmp_path / "photos" / "a.png").write_bytes(b"x")
+    assert _photo_names(tmp_path / "photos") == ["a.png"]
