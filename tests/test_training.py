@@ -122,9 +122,14 @@ def test_a_finite_but_exploding_loss_is_divergence():
     stop = training.StopOnDivergence(learning_rate=10.0)
     stop.on_epoch_begin(0)
     stop.on_train_batch_end(0, {"loss": 2.4})
-    stop.on_train_batch_end(1, {"loss": 90.0})  # bad, but below 50x the first loss
+    stop.on_train_batch_end(1, {"loss": 19.0})  # bad, but below 20 (cross-entropy reaches 16)
     with pytest.raises(TrainingDivergedError, match=r"exploded to 4.5e\+23 at epoch 1, batch 3"):
         stop.on_train_batch_end(2, {"loss": 4.5e23})
+    tenfold = training.StopOnDivergence(learning_rate=4.0)  # --lr 4: a tenfold rise
+    tenfold.on_epoch_begin(0)
+    tenfold.on_train_batch_end(0, {"loss": 2.8})
+    with pytest.raises(TrainingDivergedError, match="exploded to 28"):
+        tenfold.on_train_batch_end(1, {"loss": 28.0})
     with pytest.raises(TrainingDivergedError, match="became nan"):
         stop.on_epoch_end(0, {"loss": float("nan")})
 
