@@ -155,7 +155,7 @@ def test_evaluate_and_the_zhang_recipe_report_the_same_consistency(tmp_path):
     assert row["trials"] == 5 and row["images"] == zhang["accuracy"]["photos"] == 16
     assert 0.0 < row["consistency"] < 1.0  # the shifts matter to this model, not always
     assert zhang["consistency"]["measured"] == pytest.approx(100 * row["consistency"], abs=1e-9)
-    assert zhang["accuracy"]["measured"] == pytest.approx(100 * row["accuracy"], abs=1e-9)
+    assert zhang["accuracy"]["measured"] == pytest.approx(100 * row["frame_accuracy"], abs=1e-9)
 
 
 def test_the_measuring_path_knows_the_perturbations_one_pixel_protocols():
