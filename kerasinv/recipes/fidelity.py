@@ -125,7 +125,9 @@ def verdict(
     reasons: list[str] = []
 
     def judge(epochs, test, fails) -> bool | None:
-        decided = True
+        """False if any epoch fails (every failing epoch is a reason), else None if any epoch
+        has too few seeds, else True."""
+        decided, failed = True, False
         for e in epochs:
             r = by_epoch.get(e)
             if r is None or r.seeds < min_seeds or r.reference is None:
@@ -135,8 +137,8 @@ def verdict(
                 continue
             if not test(r):
                 reasons.append(fails(r))
-                return False
-        return True if decided else None
+                failed = True
+        return False if failed else (True if decided else None)
 
     band = judge(
         band_epochs,
