@@ -308,31 +308,28 @@ def report_records(result: dict, meta: dict) -> list[dict]:
     ``measured``, ``images``."""
     from kerasinv.reporting.records import measurement
 
+    measured = [  # (metric, protocol, value, images); the accuracy first, on the photos as they are
+        (metric, protocol, row[metric], row["images"])
+        for protocol, row in result["summary"].items()
+        for metric in _COLUMNS
+        if not _missing(row.get(metric))
+    ]
     clean = result.get("clean")
-    accuracy = []
     if clean:
-        accuracy.append(
-            measurement(
-                metric="accuracy", unit="fraction", protocol=None, model=meta["model"],
-                dataset=meta["images"], measured=clean["accuracy"], images=clean["labelled"],
-                seed=meta["seed"], background=meta["background"],
-            )
-        )  # fmt: skip
-    return accuracy + [
+        measured.insert(0, ("accuracy", None, clean["accuracy"], clean["labelled"]))
+    return [
         measurement(
             metric=metric,
             unit="fraction",
             protocol=protocol,
             model=meta["model"],
             dataset=meta["images"],
-            measured=row[metric],
-            images=row["images"],
+            measured=value,
+            images=images,
             seed=meta["seed"],
             background=meta["background"],
         )
-        for protocol, row in result["summary"].items()
-        for metric in _COLUMNS
-        if not _missing(row.get(metric))
+        for metric, protocol, value, images in measured
     ]
 
 

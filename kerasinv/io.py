@@ -82,7 +82,7 @@ def _note_written(target: Path) -> None:
     for folder in _TRACKED:
         if path.startswith(folder + os.sep):
             relative = os.path.relpath(path, folder)
-            if relative != WRITTEN and not relative.startswith(".kerasinv."):
+            if not relative.startswith(".kerasinv."):  # the marker, lock and manifest
                 with open(os.path.join(folder, WRITTEN), "a", encoding="utf-8") as manifest:
                     manifest.write(relative + "\n")
 

@@ -186,9 +186,18 @@ def _tensor_refs(node):
 
 @dataclasses.dataclass
 class _Plan:
-    changes: list[Change]
+    """What :func:`antialias` was asked (``method`` parsed once into ``how`` and ``size``), and
+    what the walk through the graph has found so far."""
+
+    method: str
+    how: str
+    size: int
+    leave_stem: bool
+    skip: frozenset[str]
+    padding: str
+    changes: list[Change] = dataclasses.field(default_factory=list)
     #: id(original layer) -> (class, config) of the layer that replaces it in the twin
-    replace: dict[int, tuple[type, dict]]
+    replace: dict[int, tuple[type, dict]] = dataclasses.field(default_factory=dict)
     downsampled: bool = False
     #: a nonlinearity came before (in graph order): a strided layer after it is no stem
     nonlinear: bool = False
@@ -222,35 +231,35 @@ def _refuse(where: str, why: str) -> AntialiasError:
     )
 
 
-def _plan_model(model, method, leave_stem, skip, padding, plan: _Plan, prefix: str) -> None:
+def _plan_model(model, plan: _Plan, prefix: str) -> None:
     graph = _Graph(model)
     for layer in graph.layers:
         where = f"{prefix}{layer.name}"
         if isinstance(layer, keras.Model):
-            _plan_model(layer, method, leave_stem, skip, padding, plan, f"{where}/")
+            _plan_model(layer, plan, f"{where}/")
             continue
         config = layer.get_config()
-        _plan_layer(layer, config, where, graph, method, leave_stem, skip, padding, plan, prefix)
+        _plan_layer(layer, config, where, graph, plan, prefix)
         plan.nonlinear |= _is_nonlinear(layer, config)
 
 
-def _plan_layer(layer, config, where, graph, method, leave_stem, skip, padding, plan, prefix):
+def _plan_layer(layer, config: dict, where: str, graph: _Graph, plan: _Plan, prefix: str) -> None:
     """The change (if any) of one layer of ``graph`` (see :func:`antialias`)."""
-    how, size = parse_antialias(method)
+    method, how, size, padding = plan.method, plan.how, plan.size, plan.padding
     cls = type(layer).__name__
     if "strides" not in config or cls.endswith("Transpose"):
         return
     strides = _pair(config["strides"])
     if strides == (1, 1) or len(strides) != 2:
         return
-    if layer.name in skip or where in skip:
+    if layer.name in plan.skip or where in plan.skip:
         plan.changes.append(Change(where, "skipped", "listed in skip"))
         plan.downsampled = True
         return
     known = any(_is_keras(layer, c) for c in CONVS + POOLS)
     kernel = _pair(config.get("kernel_size", config.get("pool_size", 1)))
     stem = not plan.downsampled and not plan.nonlinear  # reads the input image directly
-    if leave_stem and stem and known and cls in CONVS and kernel != (1, 1):
+    if plan.leave_stem and stem and known and cls in CONVS and kernel != (1, 1):
         plan.changes.append(Change(where, "skipped", "stem (first downsampling) left alone"))
         plan.downsampled = True
         return
@@ -315,12 +324,13 @@ def _plan_layer(layer, config, where, graph, method, leave_stem, skip, padding, 
 
 
 def _make_plan(model, method, leave_stem, skip, padding="reflect") -> _Plan:
-    if parse_antialias(method) is None:
+    parsed = parse_antialias(method)
+    if parsed is None:
         raise ValueError("method must be 'blur-K' or 'aps[-K]', not None (None changes nothing)")
     if padding not in PADDINGS:
         raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
-    plan = _Plan([], {})
-    _plan_model(model, method, leave_stem, set(skip), padding, plan, "")
+    plan = _Plan(method, *parsed, leave_stem, frozenset(skip), padding)
+    _plan_model(model, plan, "")
     return plan
 
 

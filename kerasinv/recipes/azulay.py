@@ -390,43 +390,32 @@ class OnePixelRunner(Runner):
             "weights": s.weights, "source": s.model.source, "preprocess": s.model.preprocess,
             "input_size": size, "skipped_files": len(skipped), "notes": s.model.notes,
         }  # fmt: skip
-        records = []
-        for protocol, row in result["summary"].items():
-            for metric in (*METRICS, "consistency", "frame_accuracy"):
-                if metric not in row:
-                    continue
-                ref = (
-                    paper_values(spec, s.network, protocol, metric)
-                    if s.variant == subj.BASELINE
-                    else {}
-                )
-                records.append(
-                    ctx.record(
-                        table=spec.get("paper", {}).get("table") if ref else None,
-                        row=f"{metric}, {protocol}",
-                        column=s.label,
-                        measured=row[metric],
-                        paper=ref.get("keras"),
-                        paper_pytorch=ref.get("pytorch"),
-                        dataset="cifar10" if size <= CIFAR_MAX_SIZE else "imagenet",
-                        data_source=data,
-                        model=s.label,
-                        images=row["images"],
-                        wall_s=row["seconds"],
-                        protocol=protocol,
-                        metric=metric,
-                        unit="fraction",
-                        **subject,
-                    )
-                )
+        measured = [  # (metric, protocol, value, images, seconds, table row)
+            (metric, protocol, row[metric], row["images"], row["seconds"], f"{metric}, {protocol}")
+            for protocol, row in result["summary"].items()
+            for metric in (*METRICS, "consistency", "frame_accuracy")
+            if metric in row
+        ]
         clean = result["clean"]
         if clean:  # the accuracy on the images as they are, beside the frames'
+            measured.append(
+                ("accuracy", None, clean["accuracy"], clean["labelled"], None, "accuracy")
+            )
+        records = []
+        for metric, protocol, value, images, seconds, row_label in measured:
+            ref = (
+                paper_values(spec, s.network, protocol, metric)
+                if s.variant == subj.BASELINE and protocol is not None
+                else {}
+            )
             records.append(
                 ctx.record(
-                    table=None, row="accuracy", column=s.label, measured=clean["accuracy"],
+                    table=spec.get("paper", {}).get("table") if ref else None,
+                    row=row_label, column=s.label, measured=value, paper=ref.get("keras"),
+                    paper_pytorch=ref.get("pytorch"),
                     dataset="cifar10" if size <= CIFAR_MAX_SIZE else "imagenet",
-                    data_source=data, model=s.label, images=clean["labelled"], wall_s=None,
-                    protocol=None, metric="accuracy", unit="fraction", **subject,
+                    data_source=data, model=s.label, images=images, wall_s=seconds,
+                    protocol=protocol, metric=metric, unit="fraction", **subject,
                 )
             )  # fmt: skip
         return records
