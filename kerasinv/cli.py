@@ -413,7 +413,7 @@ def evaluate(
     from kerasinv import progress
     from kerasinv.evaluation import render_table, run_report
 
-    with progress.shown(not quiet):
+    with progress.shown(not quiet), progress.context("evaluate"):
         result, meta = run_report(
             model_path, images, protocols, output, preprocess=preprocess, label_file=label_file,
             limit=limit, background=background, batch_size=batch_size, shift_trials=shift_trials,

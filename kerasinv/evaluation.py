@@ -447,7 +447,7 @@ def run_report(
     )
     result = evaluate(
         model, x, y, protocols, batch_size=batch_size, background=background, seed=seed,
-        progress=lambda line: log(f"  {line}"), shift_trials=shift_trials,
+        progress=log, shift_trials=shift_trials,  # under the model's name (progress.context)
         labels_from=photos.labels_from or "imagenet", folder_classes=photos.classes,
     )  # fmt: skip
     meta = {

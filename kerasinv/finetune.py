@@ -333,16 +333,24 @@ def finetune(
     Returns:
         The results (also in ``results.json``).
     """
-    from kerasinv import training
+    from kerasinv import progress
+
+    with progress.context("finetune"):  # every line and bar under the command's name
+        return _finetune(
+            source, data, output, config, data_dir, weights, input_size, overwrite, verbose, log
+        )
+
+
+def _finetune(source, data, output, config, data_dir, weights, input_size, overwrite, verbose, log):
+    from kerasinv import progress, training
     from kerasinv.export import export_serving
     from kerasinv.io import atomic_path
     from kerasinv.models import antialias
     from kerasinv.output_folder import abandoned_on_failure
-    from kerasinv.progress import say as default_log
     from kerasinv.reporting.folder import prepare_output
     from kerasinv.reporting.records import now, versions
 
-    say = log or default_log
+    say = progress.reporter(log)
     started = time.perf_counter()
     output = Path(output)
     # as stored in results.json (tuples become lists), so a resumed run compares equal
@@ -352,13 +360,13 @@ def finetune(
     previous = prepare_output(output, settings, overwrite, GENERATED, command="finetune")
     done = {r.get("stage") for r in previous.get("records", [])}
     if "finetuned" in done and (output / "twin.keras").is_file():
-        say(f"[finetune] already done in {output}")
+        say(f"already done in {output}")
         write_text(output / "table.md", render_table(previous))
         return previous
     with abandoned_on_failure(output):  # a failure before any write leaves no folder
         stock = load_pretrained(source, weights, input_size)
         check_twin(stock, config)
-        say(f"[finetune] {stock.name}: loading {data} ...")
+        say(f"{stock.name}: loading {data} ...")
         splits = load_images(data, data_dir)
         if config.train_subset or config.test_subset:
             splits = splits.subset(config.train_subset, config.test_subset, seed=config.seed)
@@ -388,9 +396,7 @@ def finetune(
 
         def record(stage, model):
             if not any(r["stage"] == stage for r in results["records"]):
-                say(
-                    f"[finetune] measuring the {stage} model on {len(splits.x_test)} test images ..."
-                )
+                say(f"measuring the {stage} model on {len(splits.x_test)} test images ...")
                 measured = measure(
                     model, splits.x_test, splits.y_test, config.preprocess, config.seed
                 )
@@ -420,7 +426,7 @@ def finetune(
             _pixel_map(stock, config.preprocess),
             train_config,
         )
-        say(f"[finetune] fine-tuning the {config.antialias} twin for {config.epochs} epoch(s) ...")
+        say(f"fine-tuning the {config.antialias} twin for {config.epochs} epoch(s) ...")
         trained = training.train(
             lambda: antialias(stock, config.antialias, skip=config.skip),
             train_data,
@@ -442,7 +448,7 @@ def finetune(
         results["finished_at"] = now()
         write_json(output / "results.json", results)
         write_text(output / "table.md", render_table(results))
-        say(f"[finetune] wrote {output}/ in {results['wall_s']:.0f} s")
+        say(f"wrote {output}/ in {results['wall_s']:.0f} s")
         return results
 
 

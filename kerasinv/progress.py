@@ -5,8 +5,9 @@ terminal) a step writes a line every 30 s and, if it took 10 s or more, one when
 Training uses Keras's own progress bar (:func:`keras_verbose`, :func:`keras_to_stderr`).
 
 ``kerasinv ... --quiet`` (or :func:`set_enabled(False) <set_enabled>`, or ``KERASINV_QUIET=1``)
-silences all of it, and the step lines written by :func:`say`. Steps nest: a recipe names the
-model it measures with :func:`context`, and the bars inside read ``vgg16 › crop``.
+silences all of it, and the step lines written by :func:`say`. One style for both: steps nest with
+:func:`context` (the command or recipe, then the model it measures), and every bar and line inside
+reads ``azulay-onepixel › vgg16 › crop: ...``.
 
 Example:
     >>> from kerasinv import progress
@@ -22,7 +23,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 #: Seconds between two progress lines in a log file.
 LOG_EVERY = 30.0
@@ -83,10 +84,27 @@ def fit(label: str, reserve: int) -> str:
     return label[:head] + "…" + label[len(label) - (room - 1 - head) :]
 
 
-def say(message: str) -> None:
-    """One progress line on stderr (silenced with progress)."""
+def line(message: str) -> str:
+    """``message`` under the current contexts: ``finetune › loading cifar10 ...``."""
+    return _label(message)
+
+
+def emit(text: str) -> None:
+    """``text`` as it is, one line on stderr (silenced with progress)."""
     if enabled():
-        print(message, file=sys.stderr, flush=True)
+        print(text, file=sys.stderr, flush=True)
+
+
+def say(message: str) -> None:
+    """One progress line on stderr under the current contexts (silenced with progress)."""
+    emit(line(message))
+
+
+def reporter(log: Callable[[str], None] | None = None) -> Callable[[str], None]:
+    """A ``say`` that sends its lines, under the contexts current when it is called, to ``log``
+    (default: stderr, as :func:`say`)."""
+    send = log or emit
+    return lambda message: send(line(message))
 
 
 class Bar:
@@ -119,7 +137,7 @@ class Bar:
             self._last_line = now
             elapsed = now - self.started
             left = elapsed / max(self.done, 1) * max(self.total - self.done, 0)
-            say(
+            emit(
                 f"{self.label}: {self.done:,}/{self.total:,} {self.unit}, {elapsed:.0f} s, "
                 f"about {left:.0f} s left"
             )
@@ -131,7 +149,7 @@ class Bar:
             return
         elapsed = time.perf_counter() - self.started
         if elapsed >= LOG_AFTER:
-            say(f"{self.label}: {self.done:,} {self.unit} in {elapsed:.1f} s")
+            emit(f"{self.label}: {self.done:,} {self.unit} in {elapsed:.1f} s")
 
 
 @contextlib.contextmanager
@@ -169,10 +187,13 @@ __all__ = [
     "Bar",
     "bar",
     "context",
+    "emit",
     "enabled",
     "fit",
     "keras_to_stderr",
     "keras_verbose",
+    "line",
+    "reporter",
     "say",
     "set_enabled",
     "shown",

@@ -70,7 +70,7 @@ def test_a_finished_run_is_not_repeated_and_other_settings_are_refused(run):
     config = FinetuneConfig("blur-3", epochs=1, train_subset=200, test_subset=60)
     again = finetune("shipped", SAMPLE, out, config, verbose=0, log=lines.append)
     assert again["records"] == json.loads((out / "results.json").read_text())["records"]
-    assert lines == [f"[finetune] already done in {out}"]  # nothing measured or trained again
+    assert lines == [f"finetune › already done in {out}"]  # nothing measured or trained again
     other = run_cli_here(
         "finetune", "shipped", "--data", SAMPLE, "--epochs", "2", "--train-subset", "200",
         "--test-subset", "60", "--output", str(out),

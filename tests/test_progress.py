@@ -50,6 +50,10 @@ def test_evaluate_prints_only_the_table_on_stdout(tmp_path):
     assert loud.returncode == 0, loud.stderr
     assert loud.stdout == (tmp_path / "loud" / "table.md").read_text() + "\n"
     assert "crop: P(top-1 change)" in loud.stderr and "{" not in loud.stderr  # no raw dicts
+    # one style: every progress line under the command's name, the model's, then the step's
+    lines = [x for x in loud.stderr.splitlines() if x and not x.startswith(("Report", "note:"))]
+    assert lines and all(line.startswith("evaluate › ") for line in lines), loud.stderr
+    assert any(line.startswith("evaluate › all-cnn-c-bn-w050 › crop: ") for line in lines)
     quiet = run_cli_here(*args, "--output", str(tmp_path / "quiet"), "--quiet")
     assert quiet.stdout == loud.stdout
     assert "crop:" not in quiet.stderr and "Report in" in quiet.stderr
@@ -95,3 +99,19 @@ def test_a_long_label_is_shortened_so_a_bar_fits_80_columns(monkeypatch):
     assert len(short) + 24 + 2 * 3 + 18 <= 80 and short.startswith("all_cnn") and "…" in short
     assert short.endswith("pairs")
     assert progress.fit("vgg16 › crop", 48) == "vgg16 › crop"
+
+
+def test_lines_and_bars_share_one_style_under_the_nested_contexts(monkeypatch, capsys):
+    """A recipe's step lines and its bars read the same: ``recipe › model › step``."""
+    monkeypatch.setattr(progress, "LOG_AFTER", 0.0)
+    heard = []
+    with progress.context("azulay-onepixel"):
+        say = progress.reporter(heard.append)  # a recipe's own log receives the same lines
+        say("loading vgg16 ...")
+        with progress.context("vgg16"):
+            progress.say("crop: P(top-1 change) 0.100")
+            list(progress.track(range(2), "crop", unit="batches"))
+    err = capsys.readouterr().err.splitlines()
+    assert heard == ["azulay-onepixel › loading vgg16 ..."]
+    assert err[0] == "azulay-onepixel › vgg16 › crop: P(top-1 change) 0.100"
+    assert err[1].startswith("azulay-onepixel › vgg16 › crop: 2 batches in ")

@@ -380,7 +380,7 @@ class OnePixelRunner(Runner):
             s.model, x, y,  # evaluate() reports accuracy only when the labels fit the model's
             settings["protocols"], batch_size=ctx.options.get("batch_size") or 16,
             background=settings["background"], seed=settings["seed"],
-            progress=lambda line, label=s.label: ctx.say(f"  {label} {line}"),
+            progress=ctx.say,  # under the model's name, as its bars
             labels_from=labels_from, folder_classes=folder_classes,
         )  # fmt: skip
         with atomic_path(ctx.output / "per_image" / f"{s.label}.npz", suffix=".npz") as tmp:

@@ -71,7 +71,7 @@ class RecipeRun:
         figures: Callable[[dict, Path], None] | None = None,
         log: Callable[[str], None] | None = None,
     ):
-        from kerasinv.progress import say as stderr_log
+        from kerasinv import progress
         from kerasinv.reporting import records
         from kerasinv.reporting.folder import prepare_output
 
@@ -89,11 +89,12 @@ class RecipeRun:
         for key, value in self.previous.items():  # what a runner noted (data_source ...)
             self.results.setdefault(key, value)
         self._render, self._figures = render, figures
-        self._log = log or stderr_log
+        self._say = progress.reporter(log)
 
     def say(self, message: str) -> None:
-        """A progress line, prefixed with the recipe's name."""
-        self._log(f"[{self.spec['recipe']}] {message}")
+        """A progress line under the recipe's name (:func:`execute` enters it as the progress
+        context): ``azulay-onepixel › vgg16: 1,000 images ...``."""
+        self._say(message)
 
     def pending(self, units, is_done: Callable[[object], bool]) -> list:
         """The units still to measure, in order; each finished one is logged as skipped (a resumed
@@ -235,6 +236,13 @@ def execute(runner: Runner, spec: dict, output, options: Mapping, verbose: int =
     chief's files decide what is done, so every worker measures the same units. Returns the run's
     records.
     """
+    from kerasinv import progress
+
+    with progress.context(spec["recipe"]):  # every line and bar of the run under its name
+        return _execute(runner, spec, output, options, verbose, log)
+
+
+def _execute(runner: Runner, spec: dict, output, options: Mapping, verbose: int, log) -> list:
     from kerasinv import multi_worker
 
     settings = settings_of(runner, spec, options)

@@ -72,6 +72,8 @@ def test_a_killed_run_resumes_with_the_units_it_has_not_measured(tmp_path):
     records = execute(again, SPEC, tmp_path / "out", {}, log=lines.append)
     assert again.measured == ["c"] and [r["measured"] for r in records] == [10, 11, 12]
     assert sum("already measured" in line for line in lines) == 2
+    # one progress style: every line under the recipe's name, as its bars are
+    assert all(line.startswith(f"{SPEC['recipe']} › ") for line in lines), lines
 
 
 def test_nothing_pending_prepares_nothing(tmp_path):
