@@ -82,18 +82,23 @@ class PolyphasePool2D(keras.layers.Layer):
         b, h, w, c = shape[0], shape[1] // 2, shape[2] // 2, static[3]
         # a free reshape exposes the four components: x[b, 2i + p, 2j + q, c] = phases[b, i, p, j, q, c]
         phases = ops.reshape(x, (-1, h, 2, w, 2, c))
-        choice = ops.argmax(ops.reshape(self._norms(phases), (-1, 4)), axis=1)  # first max on ties
+        # the first component of largest norm (first on ties, as argmax) and its row and column
+        # phases p, q: by comparisons and a cumulative sum, not ops.argmax and // or % by 2, which
+        # TensorFlow lowers to Bitcast and BitwiseAnd: ops neither TFLite nor ONNX has
+        norms = ops.reshape(self._norms(phases), (-1, 4))
+        largest = ops.cast(norms >= ops.max(norms, axis=1, keepdims=True), "int32")
+        first = largest * ops.cast(ops.cumsum(largest, axis=1) == 1, "int32")  # one-hot [B, 4]
+        row = first[:, 2] + first[:, 3]  # components (1, 0) and (1, 1)
+        col = first[:, 1] + first[:, 3]  # components (0, 1) and (1, 1)
         # pick the component with two gathers of contiguous rows (small index vectors; a
         # take_along_axis materialises an index per element: with it the APS twins of VGG16 and
         # ResNet50 ran at 1.44 and 1.64x plain in benchmarks/antialias_overhead.py):
         # rows [B*h*2, W*C] by 2*(b*h + i) + p, then pixels [B*h*w*2, C] by 2*(b*h*w + k) + q
         rows = ops.reshape(x, (-1, 2 * w * c))
-        index = 2 * (ops.arange(b)[:, None] * h + ops.arange(h)[None]) + (choice // 2)[:, None]
+        index = 2 * (ops.arange(b)[:, None] * h + ops.arange(h)[None]) + row[:, None]
         picked = ops.take(rows, ops.reshape(index, (-1,)), axis=0)
         pixels = ops.reshape(picked, (-1, c))
-        index = (
-            2 * (ops.arange(b)[:, None] * (h * w) + ops.arange(h * w)[None]) + (choice % 2)[:, None]
-        )
+        index = 2 * (ops.arange(b)[:, None] * (h * w) + ops.arange(h * w)[None]) + col[:, None]
         out = ops.take(pixels, ops.reshape(index, (-1,)), axis=0)
         return ops.reshape(out, (-1, h, w, c))
 
