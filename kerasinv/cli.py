@@ -296,6 +296,28 @@ def recipe(ctx, list_):
 @click.argument("model_file", type=click.Path(path_type=str))
 @click.argument("destination", type=click.Path(path_type=str))
 @click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["saved_model", "tflite", "onnx"]),
+    default="saved_model",
+    show_default=True,
+    help="saved_model: DESTINATION/<version>/ for TF Serving; tflite, onnx: the file DESTINATION.",
+)
+@click.option(
+    "--quantize",
+    type=click.Choice(["none", "dynamic", "int8"]),
+    default="none",
+    show_default=True,
+    help="TFLite only. dynamic: int8 weights; int8: integer only (uint8 pixels in), calibrated on "
+    "--representative.",
+)
+@click.option(
+    "--representative",
+    type=click.Path(path_type=str),
+    help="Photos (folder, tar, or cifar10-sample) to calibrate --quantize int8 (200 of them; the "
+    "train/ split of a train/ + test/ layout).",
+)
+@click.option(
     "--version", "version", type=click.IntRange(min=1), help="Version number [next free one]."
 )
 @click.option(
@@ -303,24 +325,56 @@ def recipe(ctx, list_):
     type=click.Path(path_type=str),
     help="A preprocessing.npz from a recipe run, put inside the graph (input becomes raw pixels).",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing version folder.")
+@click.option(
+    "--preprocess",
+    type=click.Choice(["none", "caffe", "tf", "torch"]),
+    default="none",
+    show_default=True,
+    help="keras.applications preprocessing put inside the graph (input becomes raw pixels).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing version folder or file.")
 @click.pass_context
-def export(ctx, model_file, destination, version, preprocessing, overwrite):
-    """Export MODEL_FILE (.keras) to DESTINATION/<version>/ for TensorFlow Serving.
+def export(
+    ctx, model_file, destination, format_, quantize, representative, version, preprocessing,
+    preprocess, overwrite,
+):  # fmt: skip
+    """Export MODEL_FILE (.keras, or `shipped`) for deployment.
 
-    DESTINATION is the model's folder, e.g. saved_models/allcnn; TF Serving serves it with
-    --model_name=allcnn --model_base_path=$PWD/saved_models/allcnn.
+    SavedModel (default): DESTINATION is the model's folder, e.g. saved_models/allcnn, and TF
+    Serving serves it with --model_name=allcnn --model_base_path=$PWD/saved_models/allcnn.
+    TFLite and ONNX: DESTINATION is the file (twin.tflite, twin.onnx), with the same signature:
+    images (raw 0-255 pixels) -> probabilities, classes (and logits when the model has no final
+    softmax). `kerasinv evaluate` measures the written file.
     """
     from kerasinv.export import check_request
 
-    check_request(model_file, destination, version, preprocessing, overwrite)
+    if model_file == "shipped" and not os.path.exists(model_file):
+        from kerasinv.models.shipped import shipped_keras
+
+        model_file = str(shipped_keras())
+    check_request(
+        model_file, destination, version, preprocessing, overwrite, format_, quantize,
+        representative, preprocess,
+    )  # fmt: skip
     _import_tensorflow(ctx.obj["debug"])
     from kerasinv.export import export_file
 
-    path = export_file(model_file, destination, version, preprocessing, overwrite)
+    path = export_file(
+        model_file, destination, version, preprocessing, overwrite, format_, quantize,
+        representative, preprocess,
+    )  # fmt: skip
+    what = format_ + ("" if quantize == "none" else f", {quantize} quantized")
     click.echo(
-        f"exported {model_file} -> {path} (signature serving_default: images -> probabilities, classes)"
+        f"exported {model_file} -> {path} ({what}; signature serving_default: {_outputs(path)})"
     )
+
+
+def _outputs(path) -> str:
+    """``images -> ...`` of an exported SavedModel, TFLite or ONNX file."""
+    from kerasinv.models.deployed import signature
+
+    inputs, outputs = signature(path)
+    return f"{', '.join(inputs)} -> {', '.join(outputs)}"
 
 
 @main.command()

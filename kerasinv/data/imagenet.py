@@ -234,16 +234,17 @@ def _read_photos(path: Path, names: list[str]) -> list[bytes]:
     return [blobs[name] for name in names]
 
 
-def _test_split(names: list[str]) -> tuple[list[str], str | None]:
+def _test_split(names: list[str], split: str = "test") -> tuple[list[str], str | None]:
     """Only the ``test/`` split of a ``[prefix/]{train,test}/<class>/<file>`` layout (the photos a
-    model was not trained on), with a note; other layouts unchanged."""
+    model was not trained on; ``split="train"``: the others, e.g. to calibrate a quantized model
+    on photos it will not be measured on), with a note; other layouts unchanged."""
     splits = {Path(n).parts[-3] for n in names if len(Path(n).parts) >= 3}
     if not {"train", "test"} <= splits:
         return names, None
-    test = [n for n in names if len(Path(n).parts) >= 3 and Path(n).parts[-3] == "test"]
+    test = [n for n in names if len(Path(n).parts) >= 3 and Path(n).parts[-3] == split]
     return (
         test,
-        f"the test/ split of the train/ + test/ layout: {len(test):,} of {len(names):,} photos",
+        f"the {split}/ split of the train/ + test/ layout: {len(test):,} of {len(names):,} photos",
     )
 
 
@@ -282,6 +283,7 @@ def load_photos(
     require_labels: bool = True,
     label_file: str | Path | None = None,
     seed: int = 0,
+    split: str = "test",
 ) -> Photos:
     """Photos, resized and centre-cropped to ``[N, resize, resize, 3]`` uint8, with their labels.
 
@@ -298,6 +300,7 @@ def load_photos(
             ``seed``), not the first ones in file order.
         require_labels: drop photos without a label (else they get -1).
         label_file: labels by file name (:func:`read_label_file`).
+        split: in a ``{train,test}/<class>/`` layout, which split to read.
 
     Raises:
         DataNotFoundError: ``path`` does not exist or holds no (labelled, if required) photo.
@@ -312,7 +315,7 @@ def load_photos(
         blobs, labels, names = _tfds_photos(tfds_imagenet_dir(path), limit)
         labels_from = "imagenet"
     else:
-        names, split_note = _test_split(_photo_names(path))
+        names, split_note = _test_split(_photo_names(path), split)
         notes += [split_note] if split_note else []
         labels = [_label(n) for n in names]
         labels_from = "imagenet" if any(label is not None for label in labels) else None

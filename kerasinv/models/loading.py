@@ -88,7 +88,7 @@ def from_keras(model, preprocess: str = "auto", source: str = "", name: str | No
         preprocess = preprocessing_for(model.name)
         notes.append(f"preprocessing chosen from the model name: {preprocess}")
 
-    predict = _predictor(lambda x: np.asarray(model.predict_on_batch(x)), preprocess, notes)
+    predict = predictor(lambda x: np.asarray(model.predict_on_batch(x)), preprocess, notes)
     return LoadedModel(
         name or model.name,
         source or model.name,
@@ -101,21 +101,26 @@ def from_keras(model, preprocess: str = "auto", source: str = "", name: str | No
     )
 
 
-def _predictor(call: Callable, preprocess: str, notes: list[str]) -> Callable:
+def predictor(
+    call: Callable, preprocess: str, notes: list[str], output: str | None = None
+) -> Callable:
     """``0..255 pixels -> probabilities``: keras.applications' preprocessing
-    (:func:`kerasinv.models.preprocessing.preprocess_input`), ``call``, softmax if the outputs are
-    logits."""
+    (:func:`kerasinv.models.preprocessing.preprocess_input`), ``call``, then softmax if the outputs
+    are logits: known by their name ``output`` (``"probabilities"``, ``"logits"``), else when they
+    are not rows of non-negative scores summing to 1."""
     from kerasinv.models.preprocessing import preprocess_input
 
     def predict(batch: np.ndarray) -> np.ndarray:
-        return _softmax_if_needed(call(preprocess_input(batch, preprocess)), notes)
+        return _softmax_if_needed(call(preprocess_input(batch, preprocess)), notes, output)
 
     return predict
 
 
-def _softmax_if_needed(scores: np.ndarray, notes: list[str]) -> np.ndarray:
+def _softmax_if_needed(scores: np.ndarray, notes: list[str], output: str | None) -> np.ndarray:
     scores = np.asarray(scores, np.float64)
-    if scores.min() >= 0 and np.allclose(scores.sum(-1), 1.0, atol=1e-3):
+    if output == "probabilities":  # as named (a quantized file's rows may not sum to 1 exactly)
+        return scores
+    if output != "logits" and scores.min() >= 0 and np.allclose(scores.sum(-1), 1.0, atol=1e-3):
         return scores
     if "outputs are not probabilities: softmax applied" not in notes:
         notes.append("outputs are not probabilities: softmax applied")
@@ -125,7 +130,8 @@ def _softmax_if_needed(scores: np.ndarray, notes: list[str]) -> np.ndarray:
 
 
 def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
-    """Load a ``.keras`` / ``.h5`` file or a SavedModel folder (``serving_default`` signature).
+    """Load a ``.keras`` / ``.h5`` file, a SavedModel folder (``serving_default`` signature), or a
+    deployed ``.tflite`` / ``.onnx`` file (:mod:`kerasinv.models.deployed`).
 
     Args:
         path: the model.
@@ -147,6 +153,10 @@ def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
     notes: list[str] = []
     if not path.exists():
         raise DataNotFoundError(f"no model at {path}: give a .keras file or a SavedModel folder")
+    from kerasinv.models.deployed import is_deployed, load_deployed
+
+    if is_deployed(path) and path.is_file():
+        return load_deployed(path, preprocess)
     if path.is_dir():
         if not (path / "saved_model.pb").is_file():
             raise DataFormatError(f"{path} is a folder without saved_model.pb: not a SavedModel")
@@ -169,6 +179,7 @@ def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
         ((input_name, spec),) = inputs.items()
         outputs = fn.structured_outputs
         key = "probabilities" if "probabilities" in outputs else sorted(outputs)[0]
+        output = key if key in ("probabilities", "logits") else None
         out_shape = outputs[key].shape
         classes = check_io(
             str(path),
@@ -190,7 +201,14 @@ def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
         return from_keras(model, preprocess, source=str(path))
 
     return LoadedModel(
-        name, str(path), size, _predictor(call, preprocess, notes), notes, preprocess, None, classes
+        name,
+        str(path),
+        size,
+        predictor(call, preprocess, notes, output),
+        notes,
+        preprocess,
+        None,
+        classes,
     )
 
 
@@ -201,4 +219,5 @@ __all__ = [
     "check_io",
     "from_keras",
     "load_model",
+    "predictor",
 ]
