@@ -455,7 +455,7 @@ def evaluate(
     overwrite,
     quiet,
 ):
-    """Measure how MODEL_PATH (.keras file or SavedModel folder, or `shipped`: kerasinv's trained
+    """Measure how MODEL_PATH (.keras file, SavedModel folder, .tflite or .onnx file, or `shipped`: kerasinv's trained
     CIFAR-10 model) reacts to one-pixel shifts, embeddings, rescaling and random crops; print the
     table and write results, per-image arrays and a figure."""
     from kerasinv.evaluation import check_request

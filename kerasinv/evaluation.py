@@ -394,7 +394,7 @@ def check_request(model_path, images, label_file, protocols, output, overwrite: 
     model_path, images = resolve_names(model_path, images)
     if not Path(model_path).exists():
         raise DataNotFoundError(
-            f"no model at {model_path}: give a .keras file or a SavedModel folder"
+            f"no model at {model_path}: give a .keras file, a SavedModel folder or a .tflite / .onnx file"
         )
     if not Path(images).exists():
         raise DataNotFoundError(f"no photos at {images}: give a folder or a tar of images")

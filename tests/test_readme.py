@@ -113,6 +113,7 @@ def test_every_readme_example_runs_verbatim_from_a_wheel(tmp_path):
             assert "Traceback" not in result.stderr, text
         ran.append(text)
     assert (work / "twin.keras").is_file() and (work / "saved_models" / "twin" / "1").is_dir()
+    assert (work / "twin.tflite").is_file()  # the int8 file, calibrated on the shipped sample
     assert (work / "runs" / "evaluate-all-cnn-c-bn-w050" / "table.md").is_file()
     # the twin's report has its own folder, named after the twin (the .keras model's own name)
     assert (work / "runs" / "evaluate-all_cnn_c_bn_w050_blur3" / "table.md").is_file()

@@ -152,7 +152,9 @@ def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
     path = Path(path)
     notes: list[str] = []
     if not path.exists():
-        raise DataNotFoundError(f"no model at {path}: give a .keras file or a SavedModel folder")
+        raise DataNotFoundError(
+            f"no model at {path}: give a .keras file, a SavedModel folder or a .tflite / .onnx file"
+        )
     from kerasinv.models.deployed import is_deployed, load_deployed
 
     if is_deployed(path) and path.is_file():
