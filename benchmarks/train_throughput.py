@@ -12,7 +12,11 @@ median of each is reported.
 
 Prints images/s for both and the ratio kerasinv / baseline (target: at least 0.95).
 
-    python benchmarks/train_throughput.py [--width 1.0] [--steps 16] [--repeats 2]
+``--precision mixed_bfloat16`` (or ``mixed_float16``) also times kerasinv's path in that precision,
+alternating with the float32 runs, and prints its speed as a ratio to float32 (refused, as in the
+recipes, where the hardware lacks the units).
+
+    python benchmarks/train_throughput.py [--width 1.0] [--steps 16] [--repeats 2] [--precision P]
 """
 
 from __future__ import annotations
@@ -85,10 +89,14 @@ class _StepTimes(keras.callbacks.Callback):
         self.last = now
 
 
-def kerasinv_path(width: float, splits, layer, steps: int, batch: int) -> _StepTimes:
+def kerasinv_path(
+    width: float, splits, layer, steps: int, batch: int, precision: str = "float32"
+) -> _StepTimes:
     """Step and epoch-boundary times of kerasinv.training.train, epochs after the first."""
     n = steps * batch
-    config = training.TrainConfig(epochs=3, batch_size=batch, verbose=0, seed=0)
+    config = training.TrainConfig(
+        epochs=3, batch_size=batch, verbose=0, seed=0, precision=precision
+    )
     train_data, test_data = training.make_datasets(
         splits.x_train[:n],
         splits.y_train[:n],
@@ -113,19 +121,28 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=16, help="batches per epoch / baseline run")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--precision", default="float32", help="also time this mixed precision")
     args = parser.parse_args()
+    if args.precision != "float32":
+        from kerasinv.precision import check_precision
+
+        check_precision(args.precision)
 
     splits = load_embedded_sample()
     layer = GCNZCA().fit(splits.x_train).layer()
     x = tf.constant(np.asarray(layer(splits.x_train[: args.batch].astype("float32"))))
     y = tf.constant(splits.y_train[: args.batch].astype("int32"))
 
-    base, ours, bounds = [], [], []
+    base, ours, bounds, mixed = [], [], [], []
     for _ in range(args.repeats):
         base += baseline(args.width, x, y, args.steps)
         timer = kerasinv_path(args.width, splits, layer, args.steps, args.batch)
         ours += timer.steps
         bounds += timer.boundaries
+        if args.precision != "float32":
+            mixed += kerasinv_path(
+                args.width, splits, layer, args.steps, args.batch, args.precision
+            ).steps
     b_med, o_med = statistics.median(base), statistics.median(ours)
     b_mean, o_mean = statistics.mean(base), statistics.mean(ours)
     stall = statistics.mean(bounds) - o_med  # extra time at an epoch boundary
@@ -149,6 +166,12 @@ def main() -> None:
         f"  ratio for a full CIFAR-10 epoch ({per_epoch} steps, mean steps + one boundary): "
         f"{epoch_ratio:.3f}"
     )
+    if mixed:
+        m_med = statistics.median(mixed)
+        print(f"  {'kerasinv, ' + args.precision:24} {rate(m_med)} {rate(statistics.mean(mixed))}")
+        print(
+            f"  ratio {args.precision} / float32 (kerasinv path, median step): {o_med / m_med:.3f}"
+        )
 
 
 if __name__ == "__main__":

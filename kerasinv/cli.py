@@ -528,6 +528,13 @@ def evaluate(
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
+    "--precision",
+    type=click.Choice(["float32", "mixed_bfloat16", "mixed_float16"]),
+    default="float32",
+    show_default=True,
+    help="Of the fine-tuning, where the hardware has the units; every model is measured in float32.",
+)
+@click.option(
     "--skip",
     callback=_csv,
     help="Comma-separated layers to leave unchanged (block/name inside a nested model).",

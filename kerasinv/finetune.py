@@ -59,6 +59,8 @@ class FinetuneConfig:
             (``"caffe"``, ``"tf"``, ``"torch"``).
         seed: seeds initialisation, data order and the shift draws.
         skip: layers :func:`kerasinv.antialias` leaves unchanged (see its ``skip``).
+        precision: of the fine-tuning (:mod:`kerasinv.precision`); every model is measured in
+            float32.
     """
 
     antialias: str = "blur-3"
@@ -72,6 +74,7 @@ class FinetuneConfig:
     preprocess: str = "none"
     seed: int = 0
     skip: tuple[str, ...] = ()
+    precision: str = "float32"
 
     def __post_init__(self):
         from kerasinv.antialias_spec import parse_antialias
@@ -364,6 +367,9 @@ def _finetune(source, data, output, config, data_dir, weights, input_size, overw
         write_text(output / "table.md", render_table(previous))
         return previous
     with abandoned_on_failure(output):  # a failure before any write leaves no folder
+        from kerasinv.precision import check_precision, follow_policy
+
+        check_precision(config.precision)  # before any model or data is loaded
         stock = load_pretrained(source, weights, input_size)
         check_twin(stock, config)
         say(f"{stock.name}: loading {data} ...")
@@ -417,6 +423,7 @@ def _finetune(source, data, output, config, data_dir, weights, input_size, overw
             max_shift=4,
             seed=config.seed,
             verbose=verbose,
+            precision=config.precision,
         )
         train_data, test_data = training.make_datasets(
             splits.x_train,
@@ -427,8 +434,8 @@ def _finetune(source, data, output, config, data_dir, weights, input_size, overw
             train_config,
         )
         say(f"fine-tuning the {config.antialias} twin for {config.epochs} epoch(s) ...")
-        trained = training.train(
-            lambda: antialias(stock, config.antialias, skip=config.skip),
+        trained = training.train(  # the twin's layers in the run's precision
+            lambda: follow_policy(antialias(stock, config.antialias, skip=config.skip)),
             train_data,
             test_data,
             train_config,

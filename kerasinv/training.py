@@ -68,6 +68,9 @@ class TrainConfig:
             run sets 350, so its drops stay at epochs 200, 250 and 300.
         strategy: ``"default"``, ``"mirrored"`` or ``"multi-worker"`` (tf.distribute).
         jit_compile: XLA for the train step (off: on CPU it is about 2x slower for these nets).
+        precision: ``"float32"`` (the reproductions' default), ``"mixed_bfloat16"`` or
+            ``"mixed_float16"`` (:mod:`kerasinv.precision`; refused where the hardware would
+            only emulate it). The trained model comes back computing in float32.
         verbose: Keras progress output (0 silent, 1 bar, 2 one line per epoch).
     """
 
@@ -85,6 +88,7 @@ class TrainConfig:
     schedule_epochs: int | None = None
     strategy: str = "default"
     jit_compile: bool = False
+    precision: str = "float32"
     verbose: int = 2
 
     def __post_init__(self):
@@ -483,11 +487,15 @@ def train(
     Raises:
         TrainingDivergedError: the loss became non-finite or exploded.
     """
+    from kerasinv import precision
+
+    precision.check_precision(config.precision)
     seed_everything(config.seed)
     strategy = make_strategy(config.strategy)
     distributed = multi_worker.active(strategy)
     with strategy.scope():
-        model = build()
+        with precision.policy(config.precision):  # layers compute in it; weights stay float32
+            model = build()
         model.compile(
             optimizer=keras.optimizers.SGD(config.learning_rate, momentum=config.momentum),
             loss="sparse_categorical_crossentropy",
@@ -527,6 +535,9 @@ def train(
                 verbose=config.verbose,
                 callbacks=callbacks,
             )
+        if config.precision != "float32":  # measured and returned in float32
+            model = precision.as_float32(model, build)
+            model.compile(loss="sparse_categorical_crossentropy", metrics=metrics())
         accuracy = model.evaluate(test_data, verbose=0, return_dict=True)["accuracy"]
     if not keep_checkpoint:
         shutil.rmtree(checkpoint.folder, ignore_errors=True)

@@ -185,7 +185,8 @@ def build_allcnn(
     x = conv(x, 1, _scaled(192, width))
     x = conv(x, 1, classes, relu=class_relu, norm=False)
     x = keras.layers.GlobalAveragePooling2D(name="global_average")(x)
-    outputs = keras.layers.Activation("softmax", name="probabilities")(x)
+    # float32 under a mixed-precision policy too, as Keras advises for the output
+    outputs = keras.layers.Activation("softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name or f"{variant}-{base}".replace("-", "_"))
 
 

@@ -81,7 +81,8 @@ def build_downsampling_cnn(
                 x = BlurPool2D(filter_size, strides=2, name=name)(x)
     x = keras.layers.GlobalAveragePooling2D(name="global_average")(x)
     x = keras.layers.Dense(classes, kernel_initializer=kernel_initializer, name="logits")(x)
-    outputs = keras.layers.Activation("softmax", name="probabilities")(x)
+    # float32 under a mixed-precision policy too, as Keras advises for the output
+    outputs = keras.layers.Activation("softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name or f"downsampling_{downsampling}")
 
 

@@ -96,7 +96,11 @@ def build_vgg_cifar(
             x = keras.layers.MaxPooling2D(2, name=f"pool{block}")(x)
     x = keras.layers.GlobalAveragePooling2D(name="flatten")(x)  # 1x1 on CIFAR: a flatten
     outputs = keras.layers.Dense(
-        classes, activation="softmax", kernel_regularizer=regularizer, name="predictions"
+        classes,
+        activation="softmax",
+        kernel_regularizer=regularizer,
+        name="predictions",
+        dtype="float32",  # the output in float32 under a mixed-precision policy too
     )(x)
     return keras.Model(inputs, outputs, name=name or f"vgg{depth}_cifar")
 

@@ -54,6 +54,11 @@ def run_recipe(spec: dict, output, verbose: int = 2, log=None, **options):
     receives progress lines (default: stderr).
     """
     preflight(spec, **options)  # the CLI's checks, for callers from Python too
+    precision = options.get("precision") or spec.get("training", {}).get("precision", "float32")
+    if precision != "float32":  # before any data is read: the hardware must have the units
+        from kerasinv.precision import check_precision
+
+        check_precision(precision)
     runner = runner_module(spec).RUNNER
 
     def run(spec, output, verbose, **options):

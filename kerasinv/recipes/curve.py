@@ -37,6 +37,7 @@ from kerasinv.recipes.options import option
 from kerasinv.recipes.settings import (
     DATA,
     EPOCHS,
+    PRECISION,
     SEED,
     STRATEGY,
     TEST_SUBSET,
@@ -62,6 +63,7 @@ OPTIONS = (
     option("grid"),
     option("reshuffle"),
     option("strategy"),
+    option("precision"),
 )
 
 COLUMN = "test accuracy"
@@ -80,6 +82,7 @@ SETTINGS = (
     TEST_SUBSET,
     SEED,
     STRATEGY,
+    PRECISION,
     *PROTOCOL,
 )
 

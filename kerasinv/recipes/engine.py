@@ -27,7 +27,7 @@ from kerasinv.recipes.settings import resolve
 
 #: settings keys that are :class:`kerasinv.training.TrainConfig` fields of the same name
 _TRAIN_KEYS = ("epochs", "batch_size", "learning_rate", "momentum", "drop_factor", "augment",
-               "max_shift", "reshuffle", "stream", "seed", "strategy")  # fmt: skip
+               "max_shift", "reshuffle", "stream", "seed", "strategy", "precision")  # fmt: skip
 
 
 def train_config(settings: dict, verbose: int, **overrides):

@@ -79,6 +79,13 @@ _OPTIONS = (
         choices=("default", "mirrored", "multi-worker"),
     ),
     Option(
+        "precision",
+        "float32 (the reproductions'), or mixed_bfloat16 / mixed_float16 where the hardware has "
+        "the units (refused where it would only emulate them); models are measured in float32.",
+        "choice",
+        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+    ),
+    Option(
         "init",
         "Conv initialiser: lecun_uniform (Caffe's xavier), glorot_uniform, he_uniform, he_normal, "
         "lecun_normal.",

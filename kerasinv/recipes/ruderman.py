@@ -31,6 +31,7 @@ from kerasinv.recipes.settings import (
     DROPS,
     LEARNING_RATE,
     MOMENTUM,
+    PRECISION,
     SEED,
     Setting,
 )
@@ -49,6 +50,7 @@ OPTIONS = (
     option("train_subset"),
     option("strengths"),
     option("probe_images"),
+    option("precision"),
 )
 
 GENERATED = (
@@ -75,6 +77,7 @@ SETTINGS = (
     MOMENTUM,
     BATCH_SIZE,
     DROPS,
+    PRECISION,
     Setting("strengths", "floats", home="deformation", minimum=0),
     Setting("reference_strength", "float", home="deformation", minimum=0),
     Setting("grid", "int", home="deformation", positive=True),

@@ -270,6 +270,9 @@ BATCH_SIZE = Setting("batch_size", "int", positive=True, maximum=65536)
 DROPS = Setting("drops", "ints", minimum=0, empty=True)
 DROP_FACTOR = Setting("drop_factor", "float", positive=True)
 STRATEGY = Setting("strategy", "str", choices=("default", "mirrored", "multi-worker"))
+PRECISION = Setting(
+    "precision", "str", choices=("float32", "mixed_bfloat16", "mixed_float16"), noun="precision"
+)
 #: what a CIFAR training recipe reads of its data and networks
 CIFAR_RUN = (DATA, WIDTH, EPOCHS, TRAIN_SUBSET, TEST_SUBSET)
 
@@ -278,6 +281,7 @@ __all__ = [
     "CIFAR_RUN",
     "HOMES",
     "KINDS",
+    "PRECISION",
     "PRESET_NOTES",
     "SEED",
     "Setting",

@@ -35,7 +35,7 @@ from kerasinv.recipes.allcnn_protocol import (
 )
 from kerasinv.recipes.engine import Runner, Unit, train_config
 from kerasinv.recipes.options import option
-from kerasinv.recipes.settings import CIFAR_RUN, SEED, STRATEGY, Setting, resolve
+from kerasinv.recipes.settings import CIFAR_RUN, PRECISION, SEED, STRATEGY, Setting, resolve
 from kerasinv.reporting import figures as plots
 from kerasinv.reporting import records as rec
 
@@ -64,6 +64,7 @@ OPTIONS = (
     option("grid"),
     option("reshuffle"),
     option("strategy"),
+    option("precision"),
 )
 
 
@@ -87,6 +88,7 @@ SETTINGS = (
     Setting("schedule", "str", choices=SCHEDULES, noun="schedule"),
     *PROTOCOL,
     STRATEGY,
+    PRECISION,
     Setting("tolerance", "float", home="", none="none", minimum=0),
 )
 

@@ -40,6 +40,7 @@ from kerasinv.recipes.settings import (
     DROPS,
     LEARNING_RATE,
     MOMENTUM,
+    PRECISION,
     SEED,
     WEIGHT_DECAY,
     Setting,
@@ -74,6 +75,7 @@ OPTIONS = (
     option("labels"),
     option("limit"),
     option("preprocess"),
+    option("precision"),
 )
 
 
@@ -107,6 +109,7 @@ SETTINGS = (
     WEIGHT_DECAY,
     BATCH_SIZE,
     DROPS,
+    PRECISION,
     Setting("schedule_epochs", "int", positive=True),
     DROP_FACTOR,
     Setting("augment_shift", "int", key="max_shift", minimum=0),

@@ -9,6 +9,10 @@ from pathlib import Path
 
 from kerasinv.errors import OutputError
 
+#: settings added after runs were recorded without them, with the value those runs used: a run
+#: from before ``precision`` existed trained in float32, and resumes as one
+SINCE = {"precision": "float32"}
+
 
 def prepare_output(
     output: Path,
@@ -59,6 +63,8 @@ def prepare_output(
             "or pick another --output"
         )
     before = previous.get("settings", {})
+    # a setting added since the run was made: that run used what is now its default
+    before = {**{k: v for k, v in SINCE.items() if k in settings}, **before}
     if before != settings:
         changed = sorted(
             k for k in settings.keys() | before.keys() if settings.get(k) != before.get(k)
@@ -72,4 +78,4 @@ def prepare_output(
     return previous
 
 
-__all__ = ["prepare_output"]
+__all__ = ["SINCE", "prepare_output"]
