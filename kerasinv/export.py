@@ -64,7 +64,8 @@ def output_kind(model: keras.Model) -> str:
         if name in ("softmax", "linear"):
             return "probabilities" if name == "softmax" else "logits"
     elif not isinstance(layer, (keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU)):
-        probe = np.random.default_rng(0).uniform(0, 255, (4, *model.input_shape[1:]))
+        shape = [d or 32 for d in model.input_shape[1:]]  # an unfixed size: any will do
+        probe = np.random.default_rng(0).uniform(0, 255, (4, *shape))
         scores = np.asarray(model(probe.astype("float32"), training=False), np.float64)
         summed = np.allclose(scores.sum(-1), 1.0, atol=1e-4)
         return "probabilities" if scores.min() >= 0 and summed else "logits"
