@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from kerasinv.errors import ConfigError
-from kerasinv.measure import PROTOCOLS
+from kerasinv.measure import CIRCULAR_PROTOCOLS, PROTOCOLS, WORST_PROTOCOLS, WORST_SHIFT_RANGE
 from kerasinv.models.loading import IMAGENET_CLASSES, LoadedModel
 
 
@@ -154,6 +154,12 @@ def evaluate(
             if scored is not None:
                 row["frame_accuracy"] = float(np.mean(first[known] == scored[known]))
                 row["labelled"] = int(known.sum())
+                if protocol in WORST_PROTOCOLS:
+                    from kerasinv.metrics import worst_shift_accuracy
+
+                    row["worst_shift_accuracy"] = worst_shift_accuracy(
+                        per_image[f"{protocol}_top1"][known], scored[known]
+                    )
             summary[protocol] = row
             if progress:
                 progress(describe_row(protocol, row))
@@ -233,6 +239,32 @@ def _measure_protocol(model, images, protocol, per_image, batch_size, background
     from kerasinv.models.architectures import photo_size
 
     size, row = model.input_size, {"images": len(images)}
+    if protocol in measure.CIRCULAR_PROTOCOLS or protocol in measure.WORST_PROTOCOLS:
+        # the whole photo at the model's input size, shifted circularly (integer: pixels move;
+        # sub-pixel: band-limited, kerasinv.perturb.fourier)
+        photos = np.asarray(perturb.resize(np.asarray(images, np.float32), size))
+        if protocol in measure.WORST_PROTOCOLS:
+            step = measure.WORST_PROTOCOLS[protocol]
+            grid = measure.shift_grid(
+                model.predict, photos, step, measure.WORST_SHIFT_RANGE, batch_size
+            )
+            unshifted = int(np.flatnonzero(~grid.shifts.any(axis=1))[0])
+            row.update(shifts=len(grid.shifts), step=step)
+            per_image.update({f"{protocol}_top1": grid.top1, f"{protocol}_shifts": grid.shifts})
+            return row, grid.top1[:, unshifted]
+        step = measure.CIRCULAR_PROTOCOLS[protocol]
+        if step == 1.0:
+            pairs = measure.circular_shift_pairs(
+                model.predict, photos, size, trials, seed, batch_size
+            )
+        else:
+            pairs = measure.subpixel_shift_pairs(
+                model.predict, photos, step, None, trials, seed, batch_size
+            )
+        first = measure.predict_batched(model.predict, photos, batch_size).argmax(-1)
+        row.update(consistency=pairs.consistency, trials=trials, step=step)
+        per_image.update({f"{protocol}_top1": pairs.top1, f"{protocol}_offsets": pairs.offsets})
+        return row, first
     if protocol == "shift":
         photos = np.asarray(perturb.resize(np.asarray(images, np.float32), photo_size(size)))
         pairs = measure.shift_pairs(model.predict, photos, size, trials, seed, batch_size)
@@ -283,19 +315,33 @@ def render_table(result: dict, title: str, meta: dict | None = None) -> str:
             "",
         ]
     headers = [
-        "protocol", "images", "P(top-1 change)", "MAC", "consistency", "first-frame accuracy"
+        "protocol", "images", "P(top-1 change)", "MAC", "consistency", "first-frame accuracy",
+        "worst-shift accuracy",
     ]  # fmt: skip
     lines.append(markdown_table(headers, rows, digits=3))
     lines += [
         "",
         "first-frame accuracy: top-1 accuracy on the protocol's first frame (for `crop`, the first "
         "of the 9 windows; for `black`/`inpaint`, the shrunken photo on its canvas; for `shift`, "
-        "the centre crop), not the model's accuracy on the photos as they are.",
+        "the centre crop; for the circular and worst-shift protocols, the unshifted photo at the "
+        "model's input size), not the model's accuracy on the photos as they are.",
     ]
+    if any(p in result["summary"] for p in (*CIRCULAR_PROTOCOLS, *WORST_PROTOCOLS)):
+        lines += [
+            "",
+            "circular / half-pixel / fractional: consistency of two random circular shifts of the "
+            "whole photo by integers, multiples of 0.5 px, or of 1/1024 px (sub-pixel shifts are "
+            f"band-limited: Fourier). worst-shift accuracy: a photo counts only if every circular "
+            f"shift of up to {WORST_SHIFT_RANGE} px each way (integer steps, or 0.5 px steps for "
+            "worst-half-pixel) is classified correctly.",
+        ]
     return "\n".join(lines) + "\n"
 
 
-_COLUMNS = ("p_top1_change", "mean_absolute_change", "consistency", "frame_accuracy")
+_COLUMNS = (
+    "p_top1_change", "mean_absolute_change", "consistency", "frame_accuracy",
+    "worst_shift_accuracy",
+)  # fmt: skip
 
 
 def _missing(value) -> bool:
@@ -508,29 +554,31 @@ def write_report(result: dict, output: str | Path, meta: dict, overwrite: bool =
     with atomic_path(output / "per_image.npz", suffix=".npz") as tmp:
         np.savez_compressed(tmp, **result["per_image"])
     summary = result["summary"]
-    rows = {p: r for p, r in summary.items() if "p_top1_change" in r}
-    panels = [k for k, present in (("onepixel", rows), ("shift", "shift" in summary)) if present]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 + 2.2 * len(panels), 3), squeeze=False)
+    by_panel = {  # (panel title, y label, summary key): the protocols that have it
+        ("one-pixel changes", "P(top-1 change), one-pixel step", "p_top1_change"): None,
+        ("shift consistency", "consistency (two random shifts)", "consistency"): None,
+        ("worst shift", "accuracy under the worst shift", "worst_shift_accuracy"): None,
+    }
+    for panel in by_panel:
+        by_panel[panel] = {p: r for p, r in summary.items() if not _missing(r.get(panel[2]))}
+    panels = [(panel, rows) for panel, rows in by_panel.items() if rows]
+    fig, axes = plt.subplots(
+        1, max(len(panels), 1), figsize=(3.2 + 2.2 * len(panels), 3), squeeze=False
+    )
 
     def error(p, n):  # binomial standard error over the photos (the tables' ±√(p(1−p)/n))
         return math.sqrt(max(p * (1 - p), 0.0) / max(n, 1))
 
-    for ax, panel in zip(axes[0], panels, strict=True):
-        if panel == "onepixel":
-            values = [r["p_top1_change"] for r in rows.values()]
-            errors = [error(r["p_top1_change"], r["images"]) for r in rows.values()]
-            ax.bar(list(rows), values, yerr=errors, capsize=3, color="#4477aa")
-            ax.set_ylabel("P(top-1 change), one-pixel step")
-            ax.set_ylim(
-                0, max(0.05, max(v + e for v, e in zip(values, errors, strict=True)) * 1.15)
-            )
-            ax.set_title("one-pixel changes", fontsize=9)
-        else:
-            c, n = summary["shift"]["consistency"], summary["shift"]["images"]
-            ax.bar(["shift"], [c], yerr=[error(c, n)], capsize=3, color="#228833")
-            ax.set_ylim(0, 1)
-            ax.set_ylabel("consistency (two random shifts)")
-            ax.set_title("shift consistency", fontsize=9)
+    colours = {"p_top1_change": "#4477aa", "consistency": "#228833"}
+    for ax, ((title, ylabel, key), rows) in zip(axes[0], panels, strict=False):
+        values = [r[key] for r in rows.values()]
+        errors = [error(r[key], r.get("labelled", r["images"])) for r in rows.values()]
+        ax.bar(list(rows), values, yerr=errors, capsize=3, color=colours.get(key, "#aa3377"))
+        ax.set_ylabel(ylabel)
+        top = max(v + e for v, e in zip(values, errors, strict=True))
+        ax.set_ylim(0, max(0.05, top * 1.15) if key == "p_top1_change" else 1)
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(f"{meta['model']} (error bars: ±1 standard error over photos)", fontsize=9)
     fig.tight_layout()

@@ -11,6 +11,8 @@ predictor's job) to class scores ``[B, K]``: :attr:`kerasinv.models.LoadedModel.
 - :func:`onepixel`: Azulay & Weiss's nine-frame one-pixel sequences (docs/papers.md §2.2);
 - :func:`shift_pairs` / :func:`circular_shift_pairs`: Zhang's two random shifts per image
   (docs/papers.md §3.3, §5), drawn by :func:`kerasinv.perturb.shift_pair_offsets`;
+  :func:`subpixel_shift_pairs`: the same with band-limited shifts on a half-pixel or finer grid;
+- :func:`shift_grid`: every shift of a grid, for the accuracy under the worst one (AFC, §6);
 - :func:`diagonal_sweep`: Zhang's accuracy along a diagonal shift;
 - :func:`layerwise_sensitivity` / :func:`layer_smoothness`: representations and filters of a
   ``keras.Model`` (Ruderman et al., docs/papers.md §4).
@@ -28,8 +30,16 @@ import numpy as np
 #: :data:`kerasinv.perturb.ONEPIXEL_PROTOCOLS`, spelled out so that this module (and the CLI's
 #: checks through it) stays free of TensorFlow; tests/test_measure.py checks they are equal
 ONEPIXEL_PROTOCOLS = ("crop", "black", "inpaint", "scale")
-#: every protocol of ``kerasinv evaluate``: the one-pixel ones and Zhang's shift consistency
-PROTOCOLS = (*ONEPIXEL_PROTOCOLS, "shift")
+#: consistency under two random circular shifts of the whole image: integer, on the half-pixel grid,
+#: and fractional (a 1/1024-pixel grid); pixels per step of each (docs/papers.md §5, §6)
+CIRCULAR_PROTOCOLS = {"circular": 1.0, "half-pixel": 0.5, "fractional": 1 / 1024}
+#: accuracy under the worst circular shift of a grid of up to ``WORST_SHIFT_RANGE`` px each way:
+#: integer steps, or half-pixel steps (AFC's metric, docs/papers.md §6)
+WORST_PROTOCOLS = {"worst-shift": 1.0, "worst-half-pixel": 0.5}
+WORST_SHIFT_RANGE = 2
+#: every protocol of ``kerasinv evaluate``: the one-pixel ones, Zhang's shift consistency, the
+#: circular and sub-pixel consistencies and the worst-shift accuracies
+PROTOCOLS = (*ONEPIXEL_PROTOCOLS, "shift", *CIRCULAR_PROTOCOLS, *WORST_PROTOCOLS)
 #: One-pixel steps per sequence (nine frames, eight consecutive pairs).
 STEPS = 8
 #: Azulay & Weiss embed the photo at ``S / 1.3`` in the ``S`` canvas (their s = 1.3).
@@ -169,13 +179,16 @@ class ShiftPairs:
 
 
 @functools.lru_cache(maxsize=8)
-def _compiled_pair(crop: int | None):
+def _compiled_pair(crop: int | None, fourier: bool = False):
     import tensorflow as tf
 
     from kerasinv import perturb
+    from kerasinv.perturb.fourier import fourier_shift
 
     @tf.function(jit_compile=True)
     def pair(images, offsets):  # offsets [B, 2, 2]
+        if fourier:
+            return tf.stack([fourier_shift(images, offsets[:, k]) for k in (0, 1)], 1)
         if crop is None:
             return tf.stack([perturb.circular_shift(images, offsets[:, k]) for k in (0, 1)], 1)
         return tf.stack([perturb.crop(images, offsets[:, k], crop) for k in (0, 1)], 1)
@@ -183,17 +196,23 @@ def _compiled_pair(crop: int | None):
     return pair
 
 
-def _pairs(predict, images, crop, max_offset, trials, seed, batch_size) -> ShiftPairs:
+def _pairs(
+    predict, images, crop, max_offset, trials, seed, batch_size, step: float = 1.0
+) -> ShiftPairs:
+    """``step`` < 1: band-limited shifts by ``step`` times the drawn integers (``max_offset`` is
+    then in steps)."""
     from kerasinv import perturb, progress
 
     images = np.asarray(images, np.float32)
     offsets = perturb.shift_pair_offsets(seed, len(images), max_offset, trials).numpy()
-    make = _compiled_pair(crop)
+    fourier = step != 1.0
+    offsets = offsets * step if fourier else offsets
+    make = _compiled_pair(crop, fourier)
     top1 = np.zeros((trials, len(images), 2), np.int64)
     starts = [(t, i) for t in range(trials) for i in range(0, len(images), batch_size)]
     label = "shift pairs" if crop is not None else "circular shift pairs"
     for t, i in progress.track(starts, label, unit=f"batches ({trials} passes)"):
-        frames = make(images[i : i + batch_size], offsets[t, i : i + batch_size])
+        frames = make(images[i : i + batch_size], offsets[t, i : i + batch_size].astype(np.float32))
         top1[t, i : i + batch_size] = _predict_frames(predict, frames).argmax(-1)
     return ShiftPairs(top1, offsets)
 
@@ -220,6 +239,66 @@ def circular_shift_pairs(
     """Two circular shifts of each image ``[N, S, S, C]`` by offsets in ``0 .. max_shift - 1``:
     the same offsets as :func:`shift_pairs` with ``S - crop = max_shift`` and the same seed."""
     return _pairs(predict, images, None, max_shift, trials, seed, batch_size)
+
+
+def subpixel_shift_pairs(
+    predict: Callable, images, step: float, max_shift: int | None = None, trials: int = 5,
+    seed: int = 0, batch_size: int = 16,
+) -> ShiftPairs:  # fmt: skip
+    """Two band-limited circular shifts (:func:`kerasinv.perturb.fourier.fourier_shift`) of each
+    image ``[N, S, S, C]``, by multiples of ``step`` px (0.5: the half-pixel grid; 1/1024:
+    fractional) from 0 up to ``max_shift`` (default ``S``, every shift), drawn as
+    :func:`circular_shift_pairs` draws (the same seed gives the same pairs on a finer grid). ``offsets``
+    are then float pixels."""
+    images = np.asarray(images)
+    steps = round((max_shift or images.shape[1]) / step)
+    return _pairs(predict, images, None, steps, trials, seed, batch_size, step=step)
+
+
+@dataclass(frozen=True)
+class ShiftGrid:
+    """Per-image results of :func:`shift_grid`.
+
+    Attributes:
+        top1: int ``[N, G]`` top-1 class under each shift of the grid (the unshifted image among them).
+        shifts: float ``[G, 2]`` the grid's shifts (rows, columns; pixels).
+    """
+
+    top1: np.ndarray
+    shifts: np.ndarray
+
+    def worst_accuracy(self, labels) -> float:
+        """AFC's accuracy under the worst shift: an image counts only if every shift of the grid,
+        the unshifted one included, is classified as its label."""
+        from kerasinv import metrics
+
+        return metrics.worst_shift_accuracy(self.top1, labels)
+
+
+def shift_grid(
+    predict: Callable, images, step: float = 1.0, reach: int = 2, batch_size: int = 16
+) -> ShiftGrid:
+    """Top-1 under every circular shift ``(dy, dx)``, ``dy, dx`` in ``-reach .. reach`` by ``step``
+    px, of images ``[N, S, S, C]``: integer steps by pixel permutation, others band-limited
+    (:func:`kerasinv.perturb.fourier.fourier_shift`). ``(2 reach / step + 1)^2`` frames per image."""
+    import tensorflow as tf
+
+    from kerasinv import perturb, progress
+    from kerasinv.perturb.fourier import fourier_shift
+
+    images = np.asarray(images, np.float32)
+    axis = np.arange(-reach, reach + step / 2, step, dtype=np.float32)
+    shifts = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
+    shift = perturb.circular_shift if step == 1.0 else fourier_shift
+    make = tf.function(lambda x, d: shift(x, d), jit_compile=True)
+    top1 = np.zeros((len(images), len(shifts)), np.int64)
+    starts = range(0, len(images), batch_size)
+    for i in progress.track(starts, f"shift grid ({len(shifts)} shifts)", unit="batches"):
+        batch = images[i : i + batch_size]
+        for g, d in enumerate(shifts):
+            frames = make(batch, np.repeat(d[None], len(batch), 0))
+            top1[i : i + batch_size, g] = np.asarray(predict(np.asarray(frames))).argmax(-1)
+    return ShiftGrid(top1, shifts)
 
 
 def diagonal_sweep(predict: Callable, images, crop: int, batch_size: int = 16) -> np.ndarray:
@@ -303,11 +382,15 @@ def layer_smoothness(model, sigma: float = 1.0) -> dict[str, dict[str, float]]:
 
 
 __all__ = [
+    "CIRCULAR_PROTOCOLS",
     "EMBED_RATIO",
     "ONEPIXEL_PROTOCOLS",
     "PROTOCOLS",
     "STEPS",
+    "WORST_PROTOCOLS",
+    "WORST_SHIFT_RANGE",
     "OnePixel",
+    "ShiftGrid",
     "ShiftPairs",
     "circular_shift_pairs",
     "compiled_onepixel_frames",
@@ -320,5 +403,7 @@ __all__ = [
     "predict_batched",
     "representation_model",
     "representations",
+    "shift_grid",
     "shift_pairs",
+    "subpixel_shift_pairs",
 ]

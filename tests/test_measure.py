@@ -162,4 +162,52 @@ def test_the_measuring_path_knows_the_perturbations_one_pixel_protocols():
     from kerasinv import measure, perturb
 
     assert measure.ONEPIXEL_PROTOCOLS == perturb.ONEPIXEL_PROTOCOLS
-    assert measure.PROTOCOLS == (*perturb.ONEPIXEL_PROTOCOLS, "shift")
+    assert measure.PROTOCOLS[:5] == (*perturb.ONEPIXEL_PROTOCOLS, "shift")
+
+
+def test_subpixel_pairs_draw_on_a_finer_grid_and_a_global_mean_ignores_them():
+    images = _images(size=16)
+
+    def mean_colour(batch):  # a band-limited circular shift keeps every channel's mean too
+        m = np.asarray(batch).mean((1, 2))
+        return m / m.sum(-1, keepdims=True)
+
+    half = measure.subpixel_shift_pairs(mean_colour, images, 0.5, trials=2, seed=3)
+    assert half.consistency == 1.0
+    assert np.all(half.offsets * 2 == np.round(half.offsets * 2)) and half.offsets.max() < 16
+    assert np.any(half.offsets != np.round(half.offsets))  # some really are half-pixel
+    whole = measure.circular_shift_pairs(mean_colour, images, 32, trials=2, seed=3)
+    np.testing.assert_array_equal(half.offsets * 2, whole.offsets)  # the same draws, finer
+
+
+def test_shift_grid_holds_the_unshifted_image_and_every_shift():
+    images = _images(n=3, size=8)
+    grid = measure.shift_grid(top_left, images, step=1.0, reach=1)
+    assert grid.top1.shape == (3, 9) and grid.shifts.shape == (9, 2)
+    centre = int(np.flatnonzero(~grid.shifts.any(axis=1))[0])
+    np.testing.assert_array_equal(grid.top1[:, centre], images[:, 0, 0, 0].astype(int))
+    d = grid.shifts[0].astype(int)  # (-1, -1): the pixel at (1, 1) moves to the top left
+    np.testing.assert_array_equal(grid.top1[:, 0], images[:, -d[0], -d[1], 0].astype(int))
+    labels = images[:, 0, 0, 0].astype(int)
+    assert grid.worst_accuracy(labels) < 1.0
+    halves = measure.shift_grid(constant, images, step=0.5, reach=1)
+    assert halves.top1.shape == (3, 25) and halves.worst_accuracy(np.ones(3, int)) == 1.0
+
+
+def test_evaluate_reports_circular_subpixel_and_worst_shift_protocols():
+    from kerasinv.evaluation import evaluate
+    from kerasinv.models import get
+
+    model = get("all-cnn-c", width=0.0625, dropout=False)
+    images = _images(n=6, size=34)
+    labels = np.arange(6) % 10
+    protocols = ["circular", "half-pixel", "fractional", "worst-shift", "worst-half-pixel"]
+    result = evaluate(model, images, labels, protocols, shift_trials=1, preprocess="none")
+    summary = result["summary"]
+    for protocol in protocols[:3]:
+        assert 0.0 <= summary[protocol]["consistency"] <= 1.0
+    assert summary["worst-shift"]["shifts"] == 25 and summary["worst-half-pixel"]["shifts"] == 81
+    assert (
+        summary["worst-shift"]["worst_shift_accuracy"] <= summary["worst-shift"]["frame_accuracy"]
+    )
+    assert result["per_image"]["worst-half-pixel_top1"].shape == (6, 81)

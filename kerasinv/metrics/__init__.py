@@ -4,7 +4,7 @@ Nothing here runs a model or a perturbation: :mod:`kerasinv.measure` does that a
 predictions per image; these functions turn them into the papers' numbers.
 
 - :mod:`~kerasinv.metrics.invariance`: Azulay & Weiss's P(top-1 change) and MAC, Zhang's consistency
-  and accuracy by offset, ImageNet-P flip probability;
+  and accuracy by offset, ImageNet-P flip probability, AFC's accuracy under the worst shift;
 - :mod:`~kerasinv.metrics.stability`: deformation sensitivity of representations (Ruderman et al.,
   proposal);
 - :mod:`~kerasinv.metrics.smoothness`: filter total variation and Gaussian-smoothing ratio (proposals).
@@ -20,6 +20,7 @@ from kerasinv.metrics.invariance import (
     p_top1_change,
     pair_consistency,
     true_class_probability_by_offset,
+    worst_shift_accuracy,
 )
 from kerasinv.metrics.smoothness import gaussian_smoothness, total_variation
 from kerasinv.metrics.stability import (
@@ -43,4 +44,5 @@ __all__ = [
     "random_pair_distance",
     "total_variation",
     "true_class_probability_by_offset",
+    "worst_shift_accuracy",
 ]

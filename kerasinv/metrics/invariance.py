@@ -68,6 +68,20 @@ def consistency(probs_a, probs_b) -> float:
     return pair_consistency(a.argmax(-1), b.argmax(-1))
 
 
+def worst_shift_accuracy(top1, labels) -> float:
+    """Accuracy under the worst shift of a grid (Michaeli et al. 2023's adversarial shift accuracy,
+    docs/papers.md §6): the fraction of images whose top-1 class ``top1`` ``[N, G]`` equals the label
+    under every one of the ``G`` shifts (the grid holds the unshifted image). Images labelled -1
+    (unknown) are left out."""
+    top1, labels = np.asarray(top1), np.asarray(labels)
+    if top1.ndim != 2 or len(top1) != len(labels):
+        raise ValueError(f"top1 must be [N, G] for N = {len(labels)} labels, got {top1.shape}")
+    known = labels >= 0
+    if not known.any():
+        raise ValueError("no labelled image: the worst-shift accuracy needs labels")
+    return float(np.mean(np.all(top1[known] == labels[known, None], axis=1)))
+
+
 def accuracy_by_offset(probs, labels) -> np.ndarray:
     """Accuracy at each offset of a sweep: ``[N, S, K]`` -> ``[S]`` (Zhang's diagonal plot)."""
     probs = _probs(probs)
@@ -104,4 +118,5 @@ __all__ = [
     "p_top1_change",
     "pair_consistency",
     "true_class_probability_by_offset",
+    "worst_shift_accuracy",
 ]

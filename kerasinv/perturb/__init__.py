@@ -6,6 +6,7 @@ top-left (see :mod:`kerasinv.perturb.sampling`). Random ops take a stateless ``s
 so the same seed gives the same perturbation everywhere.
 """
 
+from kerasinv.perturb.fourier import fourier_shift
 from kerasinv.perturb.inpaint import binomial_taps, inpaint
 from kerasinv.perturb.pipeline import perturbation_dataset
 from kerasinv.perturb.protocols import ONEPIXEL_PROTOCOLS, onepixel_sequence
@@ -55,6 +56,7 @@ __all__ = [
     "embed",
     "evaluate_tps",
     "fit_tps",
+    "fourier_shift",
     "grid_interpolation_matrix",
     "inpaint",
     "onepixel_sequence",

@@ -38,3 +38,13 @@ def test_flip_probability_previous_and_first():
         metrics.flip_probability(probs, "last")
     with pytest.raises(ValueError, match=r"\[N, T, classes\]"):
         metrics.p_top1_change(np.zeros((3, 4)))
+
+
+def test_worst_shift_accuracy_counts_an_image_only_if_every_shift_is_right():
+    from kerasinv.metrics import worst_shift_accuracy
+
+    top1 = np.array([[1, 1, 1], [2, 2, 0], [0, 0, 0], [3, 3, 3]])
+    labels = np.array([1, 2, 1, -1])  # the unlabelled fourth is left out
+    assert worst_shift_accuracy(top1, labels) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match=r"\[N, G\]"):
+        worst_shift_accuracy(top1[:, 0], labels)
