@@ -492,7 +492,10 @@ def evaluate(
     "--data-dir", type=click.Path(path_type=str), help="Where CIFAR is (cifar10/100 only)."
 )
 @click.option(
-    "--antialias", default="blur-3", show_default=True, help="The twin: blur-K (K=1..7) or aps[-K]."
+    "--antialias",
+    default="blur-3",
+    show_default=True,
+    help="The twin: blur-K (K=1..7), aps[-K] or lps[-K].",
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--lr", "learning_rate", type=float, default=0.005, show_default=True,

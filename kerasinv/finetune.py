@@ -80,7 +80,7 @@ class FinetuneConfig:
         from kerasinv.antialias_spec import parse_antialias
 
         if parse_antialias(self.antialias) is None:
-            raise ConfigError("--antialias must be blur-K or aps[-K]")
+            raise ConfigError("--antialias must be blur-K, aps[-K] or lps[-K]")
         if self.epochs < 1 or self.batch_size < 1 or not self.learning_rate > 0:
             raise ConfigError(
                 "epochs and batch size must be at least 1, the learning rate positive"

@@ -510,9 +510,13 @@ def train(
             multi_worker.broadcast_variables(checkpoint.variables(model), strategy)
     # the caller's callbacks see an epoch before it is checkpointed: a run killed in between
     # repeats that epoch (identically) rather than skipping what they record
+    from kerasinv.layers.lps import TemperatureSchedule, lps_layers
+
     callbacks = [
         StepSchedule(config),
         StopOnDivergence(config.learning_rate),
+        # LPS layers: their Gumbel-softmax temperature falls over the run (kerasinv.layers.lps)
+        *([TemperatureSchedule(config.epochs)] if lps_layers(model) else []),
         *(callbacks or []),
         checkpoint,
     ]

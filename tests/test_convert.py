@@ -16,7 +16,7 @@ from kerasinv.models.deployed import load_deployed, signature
 #: every anti-aliasing method and padding of antialias()
 METHODS = [
     ("blur-3", "zero"), ("blur-3", "reflect"), ("blur-3", "circular"), ("blur-5", "symmetric"),
-    ("aps", "zero"), ("aps", "circular"), ("aps-3", "reflect"),
+    ("aps", "zero"), ("aps", "circular"), ("aps-3", "reflect"), ("lps", "circular"),
 ]  # fmt: skip
 
 
@@ -48,7 +48,9 @@ def test_every_method_converts_to_tflite_with_builtin_ops_and_equal_outputs(
     np.testing.assert_allclose(got, twin.predict(x, verbose=0), atol=2e-5)
 
 
-@pytest.mark.parametrize("method,padding", [("blur-3", "reflect"), ("aps", "circular")])
+@pytest.mark.parametrize(
+    "method,padding", [("blur-3", "reflect"), ("aps", "circular"), ("lps", "zero")]
+)
 def test_every_method_converts_to_onnx_with_equal_outputs(allcnn, tmp_path, method, padding):
     twin = antialias(allcnn, method, padding=padding)
     path = _exported(twin, tmp_path, "onnx")

@@ -16,6 +16,7 @@ import keras
 from kerasinv.antialias_spec import parse_antialias
 from kerasinv.layers.aps import PolyphasePool2D
 from kerasinv.layers.blurpool import BlurPool2D, Pad2D
+from kerasinv.layers.lps import LearnablePolyphasePool2D
 
 
 def downsampler(
@@ -26,9 +27,12 @@ def downsampler(
     offset: int | str = 0,
 ):
     """The stride-2 layer that replaces plain subsampling: BlurPool2D (sampling from ``offset``,
-    see :class:`BlurPool2D`) or PolyphasePool2D (which picks its grid per image)."""
+    see :class:`BlurPool2D`), PolyphasePool2D (which picks its grid per image) or
+    LearnablePolyphasePool2D (which learns to)."""
     if method == "blur":
         return BlurPool2D(filter_size, strides=2, padding=padding, offset=offset, name=name)
+    if method == "lps":
+        return LearnablePolyphasePool2D(filter_size=filter_size, name=name)
     return PolyphasePool2D(filter_size=filter_size, name=name)
 
 

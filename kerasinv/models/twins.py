@@ -326,7 +326,9 @@ def _plan_layer(layer, config: dict, where: str, graph: _Graph, plan: _Plan, pre
 def _make_plan(model, method, leave_stem, skip, padding="reflect") -> _Plan:
     parsed = parse_antialias(method)
     if parsed is None:
-        raise ValueError("method must be 'blur-K' or 'aps[-K]', not None (None changes nothing)")
+        raise ValueError(
+            "method must be 'blur-K', 'aps[-K]' or 'lps[-K]', not None (None changes nothing)"
+        )
     if padding not in PADDINGS:
         raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
     plan = _Plan(method, *parsed, leave_stem, frozenset(skip), padding)
@@ -361,8 +363,9 @@ def antialias(
 
     Args:
         model: a functional or built Sequential Keras model; nested models are rewritten too.
-        method: ``"blur-K"`` (BlurPool, K = 1..7; ``"blur"`` = 4) or ``"aps[-K]"`` (adaptive
-            polyphase sampling, optionally blurred with the K-tap filter first). ``"blur-1"`` is
+        method: ``"blur-K"`` (BlurPool, K = 1..7; ``"blur"`` = 4), ``"aps[-K]"`` (adaptive
+            polyphase sampling, optionally blurred with the K-tap filter first) or ``"lps[-K]"``
+            (learnable polyphase sampling: its scoring networks are new weights, to be trained). ``"blur-1"`` is
             the original function (a check that the rewrite is exact).
         padding: the blur's padding mode: ``"reflect"``, ``"symmetric"``, ``"zero"`` or ``"circular"``.
         leave_stem: leave the stem alone: the first strided convolution, if no downsampling and no
@@ -408,7 +411,7 @@ def antialias(
     twin = keras.models.clone_model(
         model, input_tensors=inputs, clone_function=clone, recursive=True
     )
-    twin.set_weights(model.get_weights())
+    _copy_weights(model, twin)
     twin.name = twin_name(model.name, method)
     if verbose:
         print(format_report(plan.changes, method))
@@ -416,6 +419,21 @@ def antialias(
     if note:
         warnings.warn(f"{model.name}: {note}", stacklevel=2)
     return twin
+
+
+def _copy_weights(model, twin) -> None:
+    """The stock weights into the twin: in order when the twin has no weights of its own; else
+    (LPS's scoring networks) by variable path, every stock weight exactly once, the new ones left
+    at their initial values."""
+    if len(twin.weights) == len(model.weights):
+        twin.set_weights(model.get_weights())
+        return
+    by_path = {v.path: v for v in twin.weights}
+    missing = [v.path for v in model.weights if v.path not in by_path]
+    if missing:
+        raise AntialiasError(f"{model.name}: the twin has no place for weights {missing[:3]}")
+    for variable in model.weights:
+        by_path[variable.path].assign(variable)
 
 
 def no_op_note(changes: list[Change], method: str) -> str | None:

@@ -107,6 +107,18 @@ CASES = [
         lambda x, _: ref.aps(x, 3),
     ),
     Case(
+        "LearnablePolyphasePool2D",
+        lambda: L.LearnablePolyphasePool2D(),
+        (8, 8, 3),
+        lambda x, layer: ref.lps(x, layer),
+    ),
+    Case(
+        "LearnablePolyphasePool2D-odd-blur-3",
+        lambda: L.LearnablePolyphasePool2D(3, hidden=5),
+        (9, 7, 4),
+        lambda x, layer: ref.lps(x, layer, 3),
+    ),
+    Case(
         "MaxBlurPool2D-blur-3",
         lambda: L.MaxBlurPool2D(2, antialias="blur-3"),
         (9, 9, 3),
@@ -126,12 +138,15 @@ CASES = [
 
 
 #: trained and saved in ``make test`` (the rest of :data:`TRAINED` with ``-m slow``)
-QUICK_TRAINED = ("BlurPool2D-3-reflect-same-3", "PolyphasePool2D-blur-3", "BlurredConv2D-blur-4")
+QUICK_TRAINED = (
+    "BlurPool2D-3-reflect-same-3", "PolyphasePool2D-blur-3", "BlurredConv2D-blur-4",
+    "LearnablePolyphasePool2D",
+)  # fmt: skip
 #: one configuration per layer class (and the offset path) for the training and saving check
 TRAINED = (
     "BlurPool2D-4-reflect-0", "BlurPool2D-3-reflect-same-3", "Pad2D-circular",
     "PolyphasePool2D-blur-3", "MaxBlurPool2D-aps", "BlurredConv2D-blur-4",
-    "BlurredBatchNormalization-blur-2",
+    "BlurredBatchNormalization-blur-2", "LearnablePolyphasePool2D",
 )  # fmt: skip
 
 
@@ -184,7 +199,7 @@ def check_training_and_saving(case: Case, folder: Path) -> None:
         )  # fmt: skip
 
 
-def check_antialias_twins(folder: Path, methods=("blur-3", "aps")) -> None:
+def check_antialias_twins(folder: Path, methods=("blur-3", "aps", "lps")) -> None:
     """``kerasinv.antialias`` on a small CNN with every strided layer kind: blur-1 is the stock
     function; the blur-3 and APS twins run, train, save and load."""
     keras.utils.set_random_seed(0)
@@ -213,7 +228,10 @@ def check_antialias_twins(folder: Path, methods=("blur-3", "aps")) -> None:
 
 
 #: modules whose ``Example:`` sections run under every backend
-DOCTEST_MODULES = ("kerasinv.layers.antialias", "kerasinv.layers.aps", "kerasinv.layers.blurpool")
+DOCTEST_MODULES = (
+    "kerasinv.layers.antialias", "kerasinv.layers.aps", "kerasinv.layers.blurpool",
+    "kerasinv.layers.lps",
+)  # fmt: skip
 
 
 def check_examples() -> None:

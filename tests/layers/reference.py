@@ -49,6 +49,36 @@ def aps(x, k=1):
     return np.stack(out)
 
 
+def lps(x, layer, k=1):
+    """Learnable polyphase sampling at inference, in NumPy: (circular blur, circular padding to
+    even sizes, then) the component whose score, the mean over positions of
+    conv3x3(relu(conv3x3(component))) with circular padding and ``layer``'s weights, is highest."""
+    import itertools
+
+    if k > 1:
+        x = blurpool(x, k, 1, "circular")
+    x = np.concatenate([x, x[:, :1]], axis=1) if x.shape[1] % 2 else x
+    x = np.concatenate([x, x[:, :, :1]], axis=2) if x.shape[2] % 2 else x
+    weights = {v.path.split("/")[-2] + "/" + v.name: np.asarray(v) for v in layer.weights}
+
+    def conv(image, kernel, bias):  # circular 3x3 conv of one image [h, w, c]
+        out = np.zeros((*image.shape[:2], kernel.shape[-1])) + bias
+        for dy, dx in itertools.product(range(3), range(3)):
+            shifted = np.roll(image, (1 - dy, 1 - dx), axis=(0, 1))
+            out += shifted @ kernel[dy, dx]
+        return out
+
+    out = []
+    for img in x.astype(np.float64):
+        comps = [img[i::2, j::2] for i in (0, 1) for j in (0, 1)]
+        scores = []
+        for c in comps:
+            hidden = np.maximum(conv(c, weights["score1/kernel"], weights["score1/bias"]), 0)
+            scores.append(conv(hidden, weights["score2/kernel"], weights["score2/bias"]).mean())
+        out.append(comps[int(np.argmax(scores))])
+    return np.stack(out)
+
+
 def max_pool_dense(x, window):
     """Stride-1 "valid" max pool."""
     h, w = x.shape[1] - window + 1, x.shape[2] - window + 1
