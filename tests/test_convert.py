@@ -1,7 +1,8 @@
 """TFLite and ONNX exports: builtin ops only, the Keras outputs within float32 tolerance for every
 anti-aliasing method, outputs named for what they are, and the deployed file measured by evaluate.
 
-``make test`` converts the All-CNN models and their twins; ``-m slow`` adds three keras.applications
+``make test`` converts the All-CNN models and their twins (to ONNX only the APS twin: each ONNX
+conversion is a tf2onnx process); ``-m slow`` adds the other ONNX twins and three keras.applications
 families (MobileNetV2, ResNet50, EfficientNetB0) with every method.
 """
 
@@ -49,7 +50,12 @@ def test_every_method_converts_to_tflite_with_builtin_ops_and_equal_outputs(
 
 
 @pytest.mark.parametrize(
-    "method,padding", [("blur-3", "reflect"), ("aps", "circular"), ("lps", "zero")]
+    "method,padding",
+    [
+        pytest.param("blur-3", "reflect", marks=pytest.mark.slow),
+        ("aps", "circular"),  # make test converts the hardest one; -m slow the others
+        pytest.param("lps", "zero", marks=pytest.mark.slow),
+    ],
 )
 def test_every_method_converts_to_onnx_with_equal_outputs(allcnn, tmp_path, method, padding):
     twin = antialias(allcnn, method, padding=padding)
