@@ -20,6 +20,34 @@ from kerasinv.layers.blurpool import BlurPool2D, extension_indices
 CRITERIA = ("l2", "l1", "linf")
 
 
+def circular_pad_to_even(x):
+    """``[B, H, W, C]`` with an odd H or W padded by one row or column taken circularly from the
+    other side (skipped where a size is statically even): what polyphase sampling needs."""
+    ops = keras.ops
+    static, shape = x.shape, ops.shape(x)
+    for axis in (1, 2):
+        n = static[axis]
+        if n is None or n % 2:
+            x = ops.take(
+                x, extension_indices(shape[axis], 0, shape[axis] % 2, "circular"), axis=axis
+            )
+    return x
+
+
+def first_max_one_hot(scores):
+    """One-hot ``[B, K]`` (int32) of the first maximum of ``scores`` per row (as argmax), with
+    comparisons and a cumulative sum: ops every export format has (``ops.argmax`` is not)."""
+    ops = keras.ops
+    largest = ops.cast(scores >= ops.max(scores, axis=1, keepdims=True), "int32")
+    return largest * ops.cast(ops.cumsum(largest, axis=1) == 1, "int32")
+
+
+def halved_shape(input_shape) -> tuple:
+    """``[B, ceil(H/2), ceil(W/2), C]`` of polyphase sampling (``None`` stays ``None``)."""
+    b, h, w, c = input_shape
+    return (b, None if h is None else -(-h // 2), None if w is None else -(-w // 2), c)
+
+
 @keras.saving.register_keras_serializable(package="kerasinv")
 class PolyphasePool2D(keras.layers.Layer):
     """APS downsampling by 2: ``[B, H, W, C] -> [B, ceil(H/2), ceil(W/2), C]``.
@@ -69,25 +97,15 @@ class PolyphasePool2D(keras.layers.Layer):
 
     def call(self, inputs):
         ops = keras.ops
-        x = self._blur(inputs) if self._blur is not None else inputs
-        static = x.shape
+        x = circular_pad_to_even(self._blur(inputs) if self._blur is not None else inputs)
         shape = ops.shape(x)
-        for axis in (1, 2):  # circularly pad odd sizes to even (skipped when statically even)
-            n = static[axis]
-            if n is None or n % 2:
-                x = ops.take(
-                    x, extension_indices(shape[axis], 0, shape[axis] % 2, "circular"), axis=axis
-                )
-        shape = ops.shape(x)
-        b, h, w, c = shape[0], shape[1] // 2, shape[2] // 2, static[3]
+        b, h, w, c = shape[0], shape[1] // 2, shape[2] // 2, x.shape[3]
         # a free reshape exposes the four components: x[b, 2i + p, 2j + q, c] = phases[b, i, p, j, q, c]
         phases = ops.reshape(x, (-1, h, 2, w, 2, c))
         # the first component of largest norm (first on ties, as argmax) and its row and column
         # phases p, q: by comparisons and a cumulative sum, not ops.argmax and // or % by 2, which
         # TensorFlow lowers to Bitcast and BitwiseAnd: ops neither TFLite nor ONNX has
-        norms = ops.reshape(self._norms(phases), (-1, 4))
-        largest = ops.cast(norms >= ops.max(norms, axis=1, keepdims=True), "int32")
-        first = largest * ops.cast(ops.cumsum(largest, axis=1) == 1, "int32")  # one-hot [B, 4]
+        first = first_max_one_hot(ops.reshape(self._norms(phases), (-1, 4)))  # one-hot [B, 4]
         row = first[:, 2] + first[:, 3]  # components (1, 0) and (1, 1)
         col = first[:, 1] + first[:, 3]  # components (0, 1) and (1, 1)
         # pick the component with two gathers of contiguous rows (small index vectors; a
@@ -103,8 +121,7 @@ class PolyphasePool2D(keras.layers.Layer):
         return ops.reshape(out, (-1, h, w, c))
 
     def compute_output_shape(self, input_shape):
-        b, h, w, c = input_shape
-        return (b, None if h is None else -(-h // 2), None if w is None else -(-w // 2), c)
+        return halved_shape(input_shape)
 
     def get_config(self):
         return {
@@ -114,4 +131,4 @@ class PolyphasePool2D(keras.layers.Layer):
         }
 
 
-__all__ = ["PolyphasePool2D"]
+__all__ = ["PolyphasePool2D", "circular_pad_to_even", "first_max_one_hot", "halved_shape"]

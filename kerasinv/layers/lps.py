@@ -22,15 +22,8 @@ from __future__ import annotations
 
 import keras
 
-from kerasinv.layers.blurpool import BlurPool2D, Pad2D, extension_indices
-
-
-def first_max_one_hot(scores):
-    """One-hot ``[B, K]`` of the first maximum of ``scores`` per row (as argmax), with comparisons
-    and a cumulative sum: ops every export format has (``ops.argmax`` is not, see APS)."""
-    ops = keras.ops
-    largest = ops.cast(scores >= ops.max(scores, axis=1, keepdims=True), "int32")
-    return largest * ops.cast(ops.cumsum(largest, axis=1) == 1, "int32")
+from kerasinv.layers.aps import circular_pad_to_even, first_max_one_hot, halved_shape
+from kerasinv.layers.blurpool import BlurPool2D, Pad2D
 
 
 @keras.saving.register_keras_serializable(package="kerasinv")
@@ -101,17 +94,9 @@ class LearnablePolyphasePool2D(keras.layers.Layer):
         """The four polyphase components ``[B, 4, h, w, C]``, in the order (0,0), (0,1), (1,0),
         (1,1) (after the blur and the circular padding to even sizes)."""
         ops = keras.ops
-        x = self._blur(inputs) if self._blur is not None else inputs
-        static = x.shape
+        x = circular_pad_to_even(self._blur(inputs) if self._blur is not None else inputs)
         shape = ops.shape(x)
-        for axis in (1, 2):  # circularly pad odd sizes to even (skipped when statically even)
-            n = static[axis]
-            if n is None or n % 2:
-                x = ops.take(
-                    x, extension_indices(shape[axis], 0, shape[axis] % 2, "circular"), axis=axis
-                )
-        shape = ops.shape(x)
-        h, w, c = shape[1] // 2, shape[2] // 2, static[3]
+        h, w, c = shape[1] // 2, shape[2] // 2, x.shape[3]
         phases = ops.transpose(ops.reshape(x, (-1, h, 2, w, 2, c)), (0, 2, 4, 1, 3, 5))
         return ops.reshape(phases, (-1, 4, h, w, c))
 
@@ -140,8 +125,7 @@ class LearnablePolyphasePool2D(keras.layers.Layer):
         return ops.sum(weights * components, axis=1)
 
     def compute_output_shape(self, input_shape):
-        b, h, w, c = input_shape
-        return (b, None if h is None else -(-h // 2), None if w is None else -(-w // 2), c)
+        return halved_shape(input_shape)
 
     def get_config(self):
         return {
@@ -185,4 +169,4 @@ class TemperatureSchedule(keras.callbacks.Callback):
             layer.temperature.assign(self.value(epoch))
 
 
-__all__ = ["LearnablePolyphasePool2D", "TemperatureSchedule", "first_max_one_hot", "lps_layers"]
+__all__ = ["LearnablePolyphasePool2D", "TemperatureSchedule", "lps_layers"]
