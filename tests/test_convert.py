@@ -1,9 +1,10 @@
 """TFLite and ONNX exports: builtin ops only, the Keras outputs within float32 tolerance for every
 anti-aliasing method, outputs named for what they are, and the deployed file measured by evaluate.
 
-``make test`` converts the All-CNN models and their twins (to ONNX only the APS twin: each ONNX
-conversion is a tf2onnx process); ``-m slow`` adds the other ONNX twins and three keras.applications
-families (MobileNetV2, ResNet50, EfficientNetB0) with every method.
+``make test`` converts All-CNN twins of each method (blur, APS, LPS) to TFLite and the APS twin to
+ONNX (each ONNX conversion is a tf2onnx process); ``-m slow`` converts every method and padding in
+both formats, on All-CNN-C and on three keras.applications families (MobileNetV2, ResNet50,
+EfficientNetB0).
 """
 
 import numpy as np
@@ -19,6 +20,8 @@ METHODS = [
     ("blur-3", "zero"), ("blur-3", "reflect"), ("blur-3", "circular"), ("blur-5", "symmetric"),
     ("aps", "zero"), ("aps", "circular"), ("aps-3", "reflect"), ("lps", "circular"),
 ]  # fmt: skip
+#: converted in make test (one per method; -m slow converts all of METHODS)
+QUICK = {("blur-3", "reflect"), ("aps", "circular"), ("lps", "circular")}
 
 
 def _exported(model, tmp_path, format, name="m"):
@@ -38,7 +41,10 @@ def allcnn():
     return models.get("all-cnn-c", width=0.125, dropout=False)
 
 
-@pytest.mark.parametrize("method,padding", METHODS)
+@pytest.mark.parametrize(
+    "method,padding",
+    [m if m in QUICK else pytest.param(*m, marks=pytest.mark.slow) for m in METHODS],
+)
 def test_every_method_converts_to_tflite_with_builtin_ops_and_equal_outputs(
     allcnn, tmp_path, method, padding
 ):
