@@ -14,6 +14,8 @@ import sys
 import click
 
 from kerasinv import __version__
+from kerasinv.convert import FORMATS, QUANTIZE
+from kerasinv.precision import PRECISIONS
 
 
 @contextlib.contextmanager
@@ -298,14 +300,14 @@ def recipe(ctx, list_):
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(["saved_model", "tflite", "onnx"]),
+    type=click.Choice(FORMATS),
     default="saved_model",
     show_default=True,
     help="saved_model: DESTINATION/<version>/ for TF Serving; tflite, onnx: the file DESTINATION.",
 )
 @click.option(
     "--quantize",
-    type=click.Choice(["none", "dynamic", "int8"]),
+    type=click.Choice(QUANTIZE),
     default="none",
     show_default=True,
     help="TFLite only. dynamic: int8 weights; int8: integer only (uint8 pixels in), calibrated on "
@@ -455,9 +457,10 @@ def evaluate(
     overwrite,
     quiet,
 ):
-    """Measure how MODEL_PATH (.keras file, SavedModel folder, .tflite or .onnx file, or `shipped`: kerasinv's trained
-    CIFAR-10 model) reacts to one-pixel shifts, embeddings, rescaling and random crops; print the
-    table and write results, per-image arrays and a figure."""
+    """Measure how MODEL_PATH (.keras file, SavedModel folder, .tflite or .onnx file, or `shipped`:
+    kerasinv's trained CIFAR-10 model) reacts to one-pixel shifts, embeddings, rescaling, random
+    crops and circular or sub-pixel shifts; print the table and write results, per-image arrays and
+    a figure."""
     from kerasinv.evaluation import check_request
 
     model_path, images, output = check_request(
@@ -532,7 +535,7 @@ def evaluate(
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--precision",
-    type=click.Choice(["float32", "mixed_bfloat16", "mixed_float16"]),
+    type=click.Choice(PRECISIONS),
     default="float32",
     show_default=True,
     help="Of the fine-tuning, where the hardware has the units; every model is measured in float32.",

@@ -19,8 +19,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from kerasinv.errors import ConfigError, DataFormatError
 
@@ -30,6 +29,9 @@ SUFFIX = {"tflite": ".tflite", "onnx": ".onnx"}
 #: ONNX opset written (onnxruntime 1.16+ runs it)
 OPSET = 17
 DEPLOY_EXTRA = "pip install 'kerasinv[deploy]'"
+
+if TYPE_CHECKING:  # NumPy only when converting: the CLI reads FORMATS and QUANTIZE without it
+    import numpy as np
 
 
 def check_format(format: str, quantize: str, representative) -> None:
@@ -71,6 +73,7 @@ def to_tflite(
     Raises:
         ConfigError: an op without a TFLite builtin (named), or int8 without images.
     """
+    import numpy as np
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
@@ -117,6 +120,8 @@ def to_onnx(saved_model: str | Path, target: str | Path, opset: int = OPSET) -> 
 def representative_images(path: str, size: int, count: int = 200, seed: int = 0) -> np.ndarray:
     """``count`` photos from ``path`` (its ``train/`` split in a ``{train,test}`` layout, so the
     calibration images are not the ones evaluate measures) at ``size`` x ``size``, raw pixels."""
+    import numpy as np
+
     from kerasinv.data.imagenet import load_photos
     from kerasinv.evaluation import resolve_names
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from kerasinv.errors import ConfigError
 from kerasinv.measure import CIRCULAR_PROTOCOLS, PROTOCOLS, WORST_PROTOCOLS, WORST_SHIFT_RANGE
+from kerasinv.metrics import worst_shift_accuracy
 from kerasinv.models.loading import IMAGENET_CLASSES, LoadedModel
 
 
@@ -155,8 +156,6 @@ def evaluate(
                 row["frame_accuracy"] = float(np.mean(first[known] == scored[known]))
                 row["labelled"] = int(known.sum())
                 if protocol in WORST_PROTOCOLS:
-                    from kerasinv.metrics import worst_shift_accuracy
-
                     row["worst_shift_accuracy"] = worst_shift_accuracy(
                         per_image[f"{protocol}_top1"][known], scored[known]
                     )
@@ -253,14 +252,9 @@ def _measure_protocol(model, images, protocol, per_image, batch_size, background
             per_image.update({f"{protocol}_top1": grid.top1, f"{protocol}_shifts": grid.shifts})
             return row, grid.top1[:, unshifted]
         step = measure.CIRCULAR_PROTOCOLS[protocol]
-        if step == 1.0:
-            pairs = measure.circular_shift_pairs(
-                model.predict, photos, size, trials, seed, batch_size
-            )
-        else:
-            pairs = measure.subpixel_shift_pairs(
-                model.predict, photos, step, None, trials, seed, batch_size
-            )
+        pairs = measure.subpixel_shift_pairs(
+            model.predict, photos, step, None, trials, seed, batch_size
+        )
         first = measure.predict_batched(model.predict, photos, batch_size).argmax(-1)
         row.update(consistency=pairs.consistency, trials=trials, step=step)
         per_image.update({f"{protocol}_top1": pairs.top1, f"{protocol}_offsets": pairs.offsets})
@@ -331,7 +325,7 @@ def render_table(result: dict, title: str, meta: dict | None = None) -> str:
             "",
             "circular / half-pixel / fractional: consistency of two random circular shifts of the "
             "whole photo by integers, multiples of 0.5 px, or of 1/1024 px (sub-pixel shifts are "
-            f"band-limited: Fourier). worst-shift accuracy: a photo counts only if every circular "
+            "band-limited: Fourier). worst-shift accuracy: a photo counts only if every circular "
             f"shift of up to {WORST_SHIFT_RANGE} px each way (integer steps, or 0.5 px steps for "
             "worst-half-pixel) is classified correctly.",
         ]

@@ -55,6 +55,8 @@ def output_kind(model: keras.Model) -> str:
     import keras
     import numpy as np
 
+    from kerasinv.models.loading import are_probabilities
+
     layer = _output_layer(model)
     if isinstance(layer, keras.layers.Softmax):
         return "probabilities"
@@ -66,9 +68,8 @@ def output_kind(model: keras.Model) -> str:
     elif not isinstance(layer, (keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU)):
         shape = [d or 32 for d in model.input_shape[1:]]  # an unfixed size: any will do
         probe = np.random.default_rng(0).uniform(0, 255, (4, *shape))
-        scores = np.asarray(model(probe.astype("float32"), training=False), np.float64)
-        summed = np.allclose(scores.sum(-1), 1.0, atol=1e-4)
-        return "probabilities" if scores.min() >= 0 and summed else "logits"
+        scores = model(probe.astype("float32"), training=False)
+        return "probabilities" if are_probabilities(scores, atol=1e-4) else "logits"
     else:
         name = type(layer).__name__
     raise ConfigError(
@@ -198,8 +199,11 @@ def check_request(
             "give --preprocess (keras.applications) or --preprocessing (.npz), not both"
         )
     check_format(format, quantize, representative)
-    if representative and not Path(representative).exists() and representative != "cifar10-sample":
-        raise ConfigError(f"--representative {representative}: no such folder or archive")
+    if representative:
+        from kerasinv.evaluation import resolve_names
+
+        if not Path(resolve_names("", representative)[1]).exists():
+            raise ConfigError(f"--representative {representative}: no such folder or archive")
     if format == "saved_model":
         check_destination(Path(destination), version, overwrite)
         return

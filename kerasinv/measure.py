@@ -206,13 +206,13 @@ def _pairs(
     images = np.asarray(images, np.float32)
     offsets = perturb.shift_pair_offsets(seed, len(images), max_offset, trials).numpy()
     fourier = step != 1.0
-    offsets = offsets * step if fourier else offsets
+    offsets = (offsets * step).astype(np.float32) if fourier else offsets
     make = _compiled_pair(crop, fourier)
     top1 = np.zeros((trials, len(images), 2), np.int64)
     starts = [(t, i) for t in range(trials) for i in range(0, len(images), batch_size)]
     label = "shift pairs" if crop is not None else "circular shift pairs"
     for t, i in progress.track(starts, label, unit=f"batches ({trials} passes)"):
-        frames = make(images[i : i + batch_size], offsets[t, i : i + batch_size].astype(np.float32))
+        frames = make(images[i : i + batch_size], offsets[t, i : i + batch_size])
         top1[t, i : i + batch_size] = _predict_frames(predict, frames).argmax(-1)
     return ShiftPairs(top1, offsets)
 
@@ -245,11 +245,11 @@ def subpixel_shift_pairs(
     predict: Callable, images, step: float, max_shift: int | None = None, trials: int = 5,
     seed: int = 0, batch_size: int = 16,
 ) -> ShiftPairs:  # fmt: skip
-    """Two band-limited circular shifts (:func:`kerasinv.perturb.fourier.fourier_shift`) of each
-    image ``[N, S, S, C]``, by multiples of ``step`` px (0.5: the half-pixel grid; 1/1024:
-    fractional) from 0 up to ``max_shift`` (default ``S``, every shift), drawn as
-    :func:`circular_shift_pairs` draws (the same seed gives the same pairs on a finer grid). ``offsets``
-    are then float pixels."""
+    """Two circular shifts of each image ``[N, S, S, C]`` by multiples of ``step`` px from 0 up
+    to ``max_shift`` (default ``S``, every shift), drawn as :func:`circular_shift_pairs` draws (the
+    same seed gives the same pairs on a finer grid). ``step`` 1 is :func:`circular_shift_pairs`;
+    below 1 (0.5: the half-pixel grid; 1/1024: fractional) the shifts are band-limited
+    (:func:`kerasinv.perturb.fourier.fourier_shift`) and ``offsets`` are float pixels."""
     images = np.asarray(images)
     steps = round((max_shift or images.shape[1]) / step)
     return _pairs(predict, images, None, steps, trials, seed, batch_size, step=step)
@@ -290,7 +290,7 @@ def shift_grid(
     axis = np.arange(-reach, reach + step / 2, step, dtype=np.float32)
     shifts = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
     shift = perturb.circular_shift if step == 1.0 else fourier_shift
-    make = tf.function(lambda x, d: shift(x, d), jit_compile=True)
+    make = tf.function(shift, jit_compile=True)
     top1 = np.zeros((len(images), len(shifts)), np.int64)
     starts = range(0, len(images), batch_size)
     for i in progress.track(starts, f"shift grid ({len(shifts)} shifts)", unit="batches"):

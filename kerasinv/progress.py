@@ -68,8 +68,9 @@ def context(name: str):
         _state["context"].pop()
 
 
-def _label(label: str) -> str:
-    return " › ".join([*_state["context"], label])
+def line(message: str) -> str:
+    """``message`` under the current contexts: ``finetune › loading cifar10 ...``."""
+    return " › ".join([*_state["context"], message])
 
 
 def fit(label: str, reserve: int) -> str:
@@ -82,11 +83,6 @@ def fit(label: str, reserve: int) -> str:
         return label
     head = (room - 1) // 2
     return label[:head] + "…" + label[len(label) - (room - 1 - head) :]
-
-
-def line(message: str) -> str:
-    """``message`` under the current contexts: ``finetune › loading cifar10 ...``."""
-    return _label(message)
 
 
 def emit(text: str) -> None:
@@ -112,7 +108,7 @@ class Bar:
     the end (or use :func:`bar` / :func:`track`)."""
 
     def __init__(self, label: str, total: int, unit: str = "batches"):
-        self.label, self.total, self.unit = _label(label), max(int(total), 0), unit
+        self.label, self.total, self.unit = line(label), max(int(total), 0), unit
         self.done, self.started = 0, time.perf_counter()
         self._last_line = self.started
         self._click = None

@@ -42,14 +42,38 @@ def first_max_one_hot(scores):
     return largest * ops.cast(ops.cumsum(largest, axis=1) == 1, "int32")
 
 
-def halved_shape(input_shape) -> tuple:
-    """``[B, ceil(H/2), ceil(W/2), C]`` of polyphase sampling (``None`` stays ``None``)."""
-    b, h, w, c = input_shape
-    return (b, None if h is None else -(-h // 2), None if w is None else -(-w // 2), c)
+class PolyphaseLayer(keras.layers.Layer):
+    """What polyphase downsamplings by 2 share (APS here, LPS in :mod:`kerasinv.layers.lps`): an
+    optional binomial blur of ``filter_size`` taps (stride 1, circular padding), the map padded
+    circularly to even sizes (:meth:`even`), and the output ``[B, ceil(H/2), ceil(W/2), C]``."""
+
+    def __init__(self, filter_size: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.filter_size = int(filter_size)
+        self._blur = (
+            BlurPool2D(self.filter_size, strides=1, padding="circular", dtype=self.dtype_policy)
+            if self.filter_size > 1
+            else None
+        )
+
+    def build(self, input_shape):
+        if self._blur is not None:
+            self._blur.build(input_shape)
+
+    def even(self, inputs):
+        """``inputs`` blurred (if asked) and padded circularly to even sizes."""
+        return circular_pad_to_even(self._blur(inputs) if self._blur is not None else inputs)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        return (b, None if h is None else -(-h // 2), None if w is None else -(-w // 2), c)
+
+    def get_config(self):
+        return {**super().get_config(), "filter_size": self.filter_size}
 
 
 @keras.saving.register_keras_serializable(package="kerasinv")
-class PolyphasePool2D(keras.layers.Layer):
+class PolyphasePool2D(PolyphaseLayer):
     """APS downsampling by 2: ``[B, H, W, C] -> [B, ceil(H/2), ceil(W/2), C]``.
 
     Args:
@@ -69,20 +93,10 @@ class PolyphasePool2D(keras.layers.Layer):
     """
 
     def __init__(self, filter_size: int = 1, criterion: str = "l2", **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(filter_size, **kwargs)
         if criterion not in CRITERIA:
             raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
-        self.filter_size = int(filter_size)
         self.criterion = criterion
-        self._blur = (
-            BlurPool2D(self.filter_size, strides=1, padding="circular", dtype=self.dtype_policy)
-            if self.filter_size > 1
-            else None
-        )
-
-    def build(self, input_shape):
-        if self._blur is not None:
-            self._blur.build(input_shape)
 
     def _norms(self, phases):
         """Norm of each polyphase component: ``[B, h, 2, w, 2, C] -> [B, 2, 2]`` (float32)."""
@@ -97,7 +111,7 @@ class PolyphasePool2D(keras.layers.Layer):
 
     def call(self, inputs):
         ops = keras.ops
-        x = circular_pad_to_even(self._blur(inputs) if self._blur is not None else inputs)
+        x = self.even(inputs)
         shape = ops.shape(x)
         b, h, w, c = shape[0], shape[1] // 2, shape[2] // 2, x.shape[3]
         # a free reshape exposes the four components: x[b, 2i + p, 2j + q, c] = phases[b, i, p, j, q, c]
@@ -120,15 +134,8 @@ class PolyphasePool2D(keras.layers.Layer):
         out = ops.take(pixels, ops.reshape(index, (-1,)), axis=0)
         return ops.reshape(out, (-1, h, w, c))
 
-    def compute_output_shape(self, input_shape):
-        return halved_shape(input_shape)
-
     def get_config(self):
-        return {
-            **super().get_config(),
-            "filter_size": self.filter_size,
-            "criterion": self.criterion,
-        }
+        return {**super().get_config(), "criterion": self.criterion}
 
 
-__all__ = ["PolyphasePool2D", "circular_pad_to_even", "first_max_one_hot", "halved_shape"]
+__all__ = ["PolyphaseLayer", "PolyphasePool2D", "circular_pad_to_even", "first_max_one_hot"]

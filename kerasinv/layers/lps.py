@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import keras
 
-from kerasinv.layers.aps import circular_pad_to_even, first_max_one_hot, halved_shape
-from kerasinv.layers.blurpool import BlurPool2D, Pad2D
+from kerasinv.layers.aps import PolyphaseLayer, first_max_one_hot
+from kerasinv.layers.blurpool import Pad2D
 
 
 @keras.saving.register_keras_serializable(package="kerasinv")
-class LearnablePolyphasePool2D(keras.layers.Layer):
+class LearnablePolyphasePool2D(PolyphaseLayer):
     """LPS downsampling by 2: ``[B, H, W, C] -> [B, ceil(H/2), ceil(W/2), C]`` (odd sizes are first
     padded circularly to even, as in APS).
 
@@ -59,23 +59,17 @@ class LearnablePolyphasePool2D(keras.layers.Layer):
         seed: int | None = None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.filter_size, self.hidden = int(filter_size), hidden
+        super().__init__(filter_size, **kwargs)
+        self.hidden = hidden
         self.initial_temperature, self.seed = float(temperature), seed
         if self.initial_temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
-        self._blur = (
-            BlurPool2D(self.filter_size, strides=1, padding="circular", dtype=self.dtype_policy)
-            if self.filter_size > 1
-            else None
-        )
         self._seeds = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
         channels = int(input_shape[-1])
         hidden = int(self.hidden or max(4, channels // 4))
-        if self._blur is not None:
-            self._blur.build(input_shape)
+        super().build(input_shape)
         self._pad = Pad2D(1, 1, "circular", dtype=self.dtype_policy)
         self._score1 = keras.layers.Conv2D(
             hidden, 3, activation="relu", name="score1", dtype=self.dtype_policy
@@ -94,7 +88,7 @@ class LearnablePolyphasePool2D(keras.layers.Layer):
         """The four polyphase components ``[B, 4, h, w, C]``, in the order (0,0), (0,1), (1,0),
         (1,1) (after the blur and the circular padding to even sizes)."""
         ops = keras.ops
-        x = circular_pad_to_even(self._blur(inputs) if self._blur is not None else inputs)
+        x = self.even(inputs)
         shape = ops.shape(x)
         h, w, c = shape[1] // 2, shape[2] // 2, x.shape[3]
         phases = ops.transpose(ops.reshape(x, (-1, h, 2, w, 2, c)), (0, 2, 4, 1, 3, 5))
@@ -124,13 +118,9 @@ class LearnablePolyphasePool2D(keras.layers.Layer):
         weights = ops.cast(weights, components.dtype)[:, :, None, None, None]
         return ops.sum(weights * components, axis=1)
 
-    def compute_output_shape(self, input_shape):
-        return halved_shape(input_shape)
-
     def get_config(self):
         return {
             **super().get_config(),
-            "filter_size": self.filter_size,
             "hidden": self.hidden,
             "temperature": self.initial_temperature,
             "seed": self.seed,

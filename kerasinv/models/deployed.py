@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from kerasinv.errors import DataFormatError
+from kerasinv.models.loading import pick_output
 
 SUFFIXES = (".tflite", ".onnx")
 
@@ -24,17 +25,6 @@ SUFFIXES = (".tflite", ".onnx")
 def is_deployed(path) -> bool:
     """Whether ``path`` names a TFLite or ONNX file."""
     return Path(path).suffix.lower() in SUFFIXES
-
-
-def _pick_output(shapes: dict[str, tuple]) -> str:
-    """The output to measure: ``probabilities``, else ``logits``, else the first ``[B, K]``."""
-    for name in ("probabilities", "logits"):
-        if name in shapes:
-            return name
-    two_d = [name for name, shape in shapes.items() if len(shape) == 2]
-    if not two_d:
-        raise DataFormatError(f"no [B, K] class-score output among {sorted(shapes)}")
-    return sorted(two_d)[0]
 
 
 def _quantize(x: np.ndarray, dtype, scale: float, zero: int) -> np.ndarray:
@@ -50,18 +40,24 @@ def _dequantize(q: np.ndarray, scale: float, zero: int) -> np.ndarray:
     return ((q.astype(np.float32) - zero) * scale).astype(np.float32)
 
 
-def _tflite(path: Path):
-    """``(input shape, output name, call, classes)`` of a TFLite file."""
+def _interpreter(path: Path):
+    """TensorFlow's TFLite interpreter for ``path`` (its deprecation warning, about the move to
+    ai-edge-litert, silenced: TF 2.21 has it and that package is not on the index here)."""
     import warnings
 
     import tensorflow as tf
 
     try:
-        with warnings.catch_warnings():  # its move to ai-edge-litert (not needed: TF 2.21 has it)
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=os.cpu_count())
+            return tf.lite.Interpreter(model_path=str(path), num_threads=os.cpu_count())
     except Exception as e:  # the interpreter raises ValueError / RuntimeError on bad files
         raise DataFormatError(f"could not load {path} as a TFLite model ({e})") from None
+
+
+def _tflite(path: Path):
+    """``(input shape, output name, call, classes)`` of a TFLite file."""
+    interpreter = _interpreter(path)
     signatures = interpreter.get_signature_list()
     key = "serving_default" if "serving_default" in signatures else next(iter(signatures), None)
     if key is None:
@@ -72,7 +68,7 @@ def _tflite(path: Path):
         raise DataFormatError(f"{path}: needs one image input, has {sorted(inputs)}")
     ((input_name, spec),) = inputs.items()
     shapes = {name: tuple(d["shape_signature"]) for name, d in outputs.items()}
-    out = _pick_output(shapes)
+    out = pick_output(shapes)
     in_scale, in_zero = spec["quantization"]
     out_scale, out_zero = outputs[out]["quantization"]
     dtype = spec["dtype"]
@@ -103,7 +99,7 @@ def _onnx(path: Path):
     if len(inputs) != 1:
         raise DataFormatError(f"{path}: needs one image input, has {[i.name for i in inputs]}")
     shapes = {o.name: tuple(o.shape) for o in session.get_outputs()}
-    out = _pick_output(shapes)
+    out = pick_output(shapes)
     name = inputs[0].name
 
     def call(x: np.ndarray) -> np.ndarray:
@@ -139,13 +135,7 @@ def signature(path: str | Path) -> tuple[list[str], list[str]]:
     """``(input names, output names)`` of an exported SavedModel folder, TFLite or ONNX file."""
     path = Path(path)
     if path.suffix.lower() == ".tflite":
-        import warnings
-
-        import tensorflow as tf
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            found = tf.lite.Interpreter(model_path=str(path)).get_signature_list()
+        found = _interpreter(path).get_signature_list()
         first = found.get("serving_default") or next(iter(found.values()))
         return list(first["inputs"]), sorted(first["outputs"])
     if path.suffix.lower() == ".onnx":

@@ -116,11 +116,33 @@ def predictor(
     return predict
 
 
+def are_probabilities(scores, atol: float = 1e-3) -> bool:
+    """Whether ``scores`` ``[B, K]`` look like softmax outputs: non-negative rows summing to 1."""
+    scores = np.asarray(scores, np.float64)
+    return bool(scores.min() >= 0 and np.allclose(scores.sum(-1), 1.0, atol=atol))
+
+
+def pick_output(shapes: dict[str, tuple]) -> str:
+    """The output of a file to measure, from ``{name: shape}``: ``probabilities``, else
+    ``logits`` (as ``kerasinv export`` names them), else the first ``[B, K]`` one by name.
+
+    Raises:
+        DataFormatError: no output is ``[B, K]``.
+    """
+    for name in ("probabilities", "logits"):
+        if name in shapes:
+            return name
+    two_d = sorted(name for name, shape in shapes.items() if shape is not None and len(shape) == 2)
+    if not two_d:
+        raise DataFormatError(f"no [B, K] class-score output among {sorted(shapes)}")
+    return two_d[0]
+
+
 def _softmax_if_needed(scores: np.ndarray, notes: list[str], output: str | None) -> np.ndarray:
     scores = np.asarray(scores, np.float64)
     if output == "probabilities":  # as named (a quantized file's rows may not sum to 1 exactly)
         return scores
-    if output != "logits" and scores.min() >= 0 and np.allclose(scores.sum(-1), 1.0, atol=1e-3):
+    if output != "logits" and are_probabilities(scores):
         return scores
     if "outputs are not probabilities: softmax applied" not in notes:
         notes.append("outputs are not probabilities: softmax applied")
@@ -180,7 +202,9 @@ def load_model(path: str | Path, preprocess: str = "auto") -> LoadedModel:
             )
         ((input_name, spec),) = inputs.items()
         outputs = fn.structured_outputs
-        key = "probabilities" if "probabilities" in outputs else sorted(outputs)[0]
+        key = pick_output(
+            {k: tuple(v.shape) if v.shape.rank is not None else None for k, v in outputs.items()}
+        )
         output = key if key in ("probabilities", "logits") else None
         out_shape = outputs[key].shape
         classes = check_io(
@@ -218,8 +242,10 @@ __all__ = [
     "IMAGENET_CLASSES",
     "PREPROCESSING",
     "LoadedModel",
+    "are_probabilities",
     "check_io",
     "from_keras",
     "load_model",
+    "pick_output",
     "predictor",
 ]

@@ -365,8 +365,8 @@ def antialias(
         model: a functional or built Sequential Keras model; nested models are rewritten too.
         method: ``"blur-K"`` (BlurPool, K = 1..7; ``"blur"`` = 4), ``"aps[-K]"`` (adaptive
             polyphase sampling, optionally blurred with the K-tap filter first) or ``"lps[-K]"``
-            (learnable polyphase sampling: its scoring networks are new weights, to be trained). ``"blur-1"`` is
-            the original function (a check that the rewrite is exact).
+            (learnable polyphase sampling: its scoring networks are new weights, to be trained).
+            ``"blur-1"`` is the original function (a check that the rewrite is exact).
         padding: the blur's padding mode: ``"reflect"``, ``"symmetric"``, ``"zero"`` or ``"circular"``.
         leave_stem: leave the stem alone: the first strided convolution, if no downsampling and no
             nonlinearity comes before it.

@@ -53,8 +53,8 @@ def run_recipe(spec: dict, output, verbose: int = 2, log=None, **options):
     runner as one mapping; unknown ones are refused with the list of accepted ones. ``log``
     receives progress lines (default: stderr).
     """
-    preflight(spec, **options)  # the CLI's checks, for callers from Python too
-    precision = options.get("precision") or spec.get("training", {}).get("precision", "float32")
+    settings = preflight(spec, **options)  # the CLI's checks, for callers from Python too
+    precision = settings.get("precision", "float32")
     if precision != "float32":  # before any data is read: the hardware must have the units
         from kerasinv.precision import check_precision
 
@@ -123,10 +123,10 @@ def check_request(spec: dict, output, options: dict) -> tuple[str, int | None]:
     return output, worker
 
 
-def preflight(spec: dict, **options) -> None:
+def preflight(spec: dict, **options) -> dict:
     """Check names, paths and that the data can be found, without importing TensorFlow (< 1 s):
-    the options, every setting (:func:`kerasinv.recipes.settings.resolve`), then the runner's own
-    ``precheck``."""
+    the options, every setting (:func:`kerasinv.recipes.settings.resolve`, whose result it
+    returns), then the runner's own ``precheck``."""
     from kerasinv.data.cifar import locate_cifar
     from kerasinv.errors import DataNotFoundError
     from kerasinv.recipes.settings import preset_table, resolve
@@ -148,3 +148,4 @@ def preflight(spec: dict, **options) -> None:
     ):
         dataset = settings.get("dataset", "cifar10")  # the one data set of the other recipes
         locate_cifar(dataset, options.get("data_dir"), options.get("download", False))
+    return settings

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from kerasinv.precision import PRECISIONS
+
 #: Option kinds: how the command line parses the value.
 OPTION_KINDS = ("str", "int", "float", "path", "flag", "switch", "csv", "csv_or_none", "floats", "choice",
          "multiple")  # fmt: skip
@@ -83,7 +85,7 @@ _OPTIONS = (
         "float32 (the reproductions'), or mixed_bfloat16 / mixed_float16 where the hardware has "
         "the units (refused where it would only emulate them); models are measured in float32.",
         "choice",
-        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+        choices=PRECISIONS,
     ),
     Option(
         "init",

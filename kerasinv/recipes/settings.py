@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kerasinv.errors import ConfigError, UnknownNameError
+from kerasinv.precision import PRECISIONS
 
 #: Value kinds: scalars and lists of them.
 KINDS = ("int", "float", "bool", "str", "ints", "floats", "strs")
@@ -270,9 +271,7 @@ BATCH_SIZE = Setting("batch_size", "int", positive=True, maximum=65536)
 DROPS = Setting("drops", "ints", minimum=0, empty=True)
 DROP_FACTOR = Setting("drop_factor", "float", positive=True)
 STRATEGY = Setting("strategy", "str", choices=("default", "mirrored", "multi-worker"))
-PRECISION = Setting(
-    "precision", "str", choices=("float32", "mixed_bfloat16", "mixed_float16"), noun="precision"
-)
+PRECISION = Setting("precision", "str", choices=PRECISIONS, noun="precision")
 #: what a CIFAR training recipe reads of its data and networks
 CIFAR_RUN = (DATA, WIDTH, EPOCHS, TRAIN_SUBSET, TEST_SUBSET)
 
