@@ -120,13 +120,18 @@ def _csv_or_none(_ctx, _param, value):
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def _floats(_ctx, param, value):
-    if not value:
-        return None
-    try:
-        return [float(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated numbers, got {value!r}") from None
+def _numbers(cast, what: str):
+    """A Click callback reading comma-separated numbers as ``cast``."""
+
+    def read(_ctx, _param, value):
+        if not value:
+            return None
+        try:
+            return [cast(v) for v in value.split(",") if v.strip()]
+        except ValueError:
+            raise click.BadParameter(f"expected comma-separated {what}, got {value!r}") from None
+
+    return read
 
 
 _KIND_TYPES = {"int": int, "float": float, "str": str}
@@ -149,7 +154,12 @@ def _click_option(opt) -> click.Option:
         return click.Option([flag, opt.name], type=click.Path(path_type=str), **common)
     if opt.kind == "int" and opt.minimum is not None:
         return click.Option([flag, opt.name], type=click.IntRange(min=opt.minimum), **common)
-    callbacks = {"csv": _csv, "csv_or_none": _csv_or_none, "floats": _floats}
+    callbacks = {
+        "csv": _csv,
+        "csv_or_none": _csv_or_none,
+        "floats": _numbers(float, "numbers"),
+        "ints": _numbers(int, "whole numbers"),
+    }
     if opt.kind in callbacks:
         return click.Option([flag, opt.name], callback=callbacks[opt.kind], **common)
     return click.Option([flag, opt.name], type=_KIND_TYPES[opt.kind], **common)

@@ -68,6 +68,29 @@ def channel_stats(x: np.ndarray) -> tuple[list[float], list[float]]:
     return x.mean(axis=(0, 1, 2)).tolist(), x.std(axis=(0, 1, 2)).tolist()
 
 
+def builder(
+    name: str, antialias: str | None, conv_padding: str, width: float, weight_decay: float, stats
+) -> Callable:
+    """A builder of the CIFAR network ``name`` (``all-cnn-c`` or a ``vgg*-cifar``) as the short
+    CIFAR recipes train it: batch normalisation, raw pixels standardised in the graph by
+    ``stats`` (:func:`channel_stats`), ``antialias`` downsampling (``None``, ``blur-K``,
+    ``aps[-K]``, ``lps[-K]``) and ``conv_padding`` (``zero``, or ``circular`` in every conv, pool
+    window and blur); All-CNN-C without dropout or the class ReLU, He-initialised."""
+    from kerasinv import models as registry
+
+    options = {
+        "width": width,
+        "weight_decay": weight_decay,
+        "batch_norm": True,
+        "input_normalization": stats,
+        "antialias": antialias,
+        "conv_padding": conv_padding,
+    }
+    if name.startswith("all-cnn"):
+        options.update(dropout=False, class_relu=False, kernel_initializer="he_normal")
+    return lambda: registry.get(name, **options)
+
+
 def scaled_drops(drops: list[int], total: int) -> tuple[int, ...]:
     """Drop epochs given for a ``total``-epoch schedule, in :mod:`kerasinv.training`'s 350-epoch
     convention (so ``TrainConfig`` scales them to any run length)."""
@@ -109,4 +132,4 @@ def predict(model, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
     return np.concatenate(out)
 
 
-__all__ = ["channel_stats", "load_splits", "predict", "scaled_drops", "train_or_load"]
+__all__ = ["builder", "channel_stats", "load_splits", "predict", "scaled_drops", "train_or_load"]

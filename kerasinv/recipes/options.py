@@ -12,8 +12,8 @@ import dataclasses
 from kerasinv.precision import PRECISIONS
 
 #: Option kinds: how the command line parses the value.
-OPTION_KINDS = ("str", "int", "float", "path", "flag", "switch", "csv", "csv_or_none", "floats", "choice",
-         "multiple")  # fmt: skip
+OPTION_KINDS = ("str", "int", "float", "path", "flag", "switch", "csv", "csv_or_none", "floats", "ints",
+         "choice", "multiple")  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,6 +157,17 @@ _OPTIONS = (
         "variants",
         "Comma-separated subset of the downsampling variants (blur-1 .. blur-7, aps).",
         "csv",
+    ),
+    Option(
+        "methods",
+        "Comma-separated subset of the downsampling methods (baseline, blur-K, aps[-K], lps[-K]).",
+        "csv",
+    ),
+    Option("paddings", "Comma-separated subset of the paddings: zero, circular.", "csv"),
+    Option(
+        "seeds",
+        "Comma-separated training seeds (initialisation and data order), e.g. 0,1,2.",
+        "ints",
     ),
     Option("trials", "Random-shift passes (paper: 5).", "int", minimum=1),
     Option(

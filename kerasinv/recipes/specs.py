@@ -56,6 +56,7 @@ RUNNERS = {
     "azulay": "kerasinv.recipes.azulay",
     "zhang": "kerasinv.recipes.zhang",
     "ruderman": "kerasinv.recipes.ruderman",
+    "methods": "kerasinv.recipes.methods",
 }
 
 

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasinv import models as registry
 from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs
@@ -148,17 +147,9 @@ def build(name: str, variant: str, width: float, weight_decay: float, stats) -> 
     circular padding in every convolution, pool window and blur of the network (see
     :func:`~kerasinv.models.allcnn.build_allcnn`'s ``conv_padding``)."""
     circular = _circular(variant)
-    options = {
-        "width": width,
-        "weight_decay": weight_decay,
-        "batch_norm": True,
-        "input_normalization": stats,
-        "antialias": variant[: -len(CIRCULAR)] if circular else variant,
-        "conv_padding": "circular" if circular else "zero",
-    }
-    if name.startswith("all-cnn"):
-        options.update(dropout=False, class_relu=False, kernel_initializer="he_normal")
-    return lambda: registry.get(name, **options)
+    method = variant[: -len(CIRCULAR)] if circular else variant
+    padding = "circular" if circular else "zero"
+    return cifar_runs.builder(name, method, padding, width, weight_decay, stats)
 
 
 def shift_metrics(model, x: np.ndarray, y: np.ndarray, settings: dict) -> dict:
