@@ -99,6 +99,7 @@ def evaluate(
     shift_trials: int = 5,
     preprocess: str = "auto",
     folder_classes: Sequence[str] = (),
+    at_input: np.ndarray | None = None,
 ) -> dict:
     """Run the protocols on square photos ``[N, P, P, 3]`` (0..255; ``P`` = :func:`photo_size` of the
     model's input for ``shift``), a ``tf.data.Dataset`` of ``(images, labels)`` or a folder of
@@ -111,7 +112,12 @@ def evaluate(
     labels are in the model's class space (see :func:`accuracy_labels`; ``labels_from``:
     ``"file"`` (the default) for the model's own class indices, as Keras takes integer labels,
     ``"imagenet"`` for WordNet-id labels of ImageNet's 1,000 classes, ``"folders"`` for class
-    folders named ``folder_classes``, in sorted order); otherwise a note says why it is missing. ``progress`` receives one line per protocol (:func:`describe_row`).
+    folders named ``folder_classes``, in sorted order); otherwise a note says why it is missing.
+    ``progress`` receives one line per protocol (:func:`describe_row`). ``at_input``: the same
+    photos ``[N, I, I, 3]`` at the model's input size, each resized from its original
+    (:attr:`~kerasinv.data.imagenet.Photos.at_input`), for the accuracy on the photos as they are
+    and the circular protocols (default: ``images`` resized, a second resampling; a folder of
+    photos gets them).
 
     Example:
         >>> import kerasinv, keras, numpy as np                          # doctest: +SKIP
@@ -136,10 +142,18 @@ def evaluate(
         from kerasinv.data.imagenet import load_photos
         from kerasinv.models.architectures import photo_size
 
-        photos = load_photos(images, resize=photo_size(model.input_size), require_labels=False)
-        images, labels = photos.images, photos.labels
+        photos = load_photos(
+            images, resize=photo_size(model.input_size), require_labels=False,
+            input_size=model.input_size,
+        )  # fmt: skip
+        images, labels, at_input = photos.images, photos.labels, photos.at_input
         labels_from, folder_classes = photos.labels_from or "imagenet", photos.classes
     images, labels = as_arrays(images, labels)
+    if at_input is not None and len(at_input) != len(images):
+        raise ConfigError(
+            f"at_input holds {len(at_input)} photos for {len(images)} images: give each photo at "
+            "the model's input size, in the same order"
+        )
     scored, note = accuracy_labels(labels, model.classes, labels_from, folder_classes)
     if note and note not in model.notes:
         model.notes.append(note)
@@ -149,8 +163,9 @@ def evaluate(
         for protocol in protocols:
             start = time.perf_counter()
             row, first = _measure_protocol(
-                model, images, protocol, per_image, batch_size, background, seed, shift_trials
-            )
+                model, images, protocol, per_image, batch_size, background, seed, shift_trials,
+                at_input,
+            )  # fmt: skip
             row["seconds"] = round(time.perf_counter() - start, 2)
             if scored is not None:
                 row["frame_accuracy"] = float(np.mean(first[known] == scored[known]))
@@ -164,7 +179,7 @@ def evaluate(
                 progress(describe_row(protocol, row))
         clean = None
         if scored is not None:
-            top1 = clean_top1(model, images, batch_size)
+            top1 = clean_top1(model, images, batch_size, at_input)
             per_image["clean_top1"] = top1
             clean = {
                 "accuracy": float(np.mean(top1[known] == scored[known])),
@@ -218,20 +233,31 @@ def as_arrays(images, labels=None) -> tuple[np.ndarray, np.ndarray | None]:
     return images.astype(np.float32, copy=False), labels
 
 
-def clean_top1(model, images, batch_size: int = 64) -> np.ndarray:
-    """The top-1 class of each photo as it is: the whole photo resized to the model's input, no
-    crop, shift or canvas (what "the model's accuracy" means)."""
-    from kerasinv import measure
+def at_model_input(model, images, at_input=None) -> np.ndarray:
+    """The whole photos at the model's input size, float32: ``at_input`` (each photo resized
+    straight from its original, :attr:`kerasinv.data.imagenet.Photos.at_input`) when given, else
+    ``images`` resized."""
     from kerasinv.perturb import resize
 
     size = model.input_size
-    images = np.asarray(images, np.float32)
+    images = np.asarray(images if at_input is None else at_input, np.float32)
     if images.shape[1:3] != (size, size):
         images = np.asarray(resize(images, size))
-    return measure.predict_batched(model.predict, images, batch_size).argmax(-1)
+    return images
 
 
-def _measure_protocol(model, images, protocol, per_image, batch_size, background, seed, trials):
+def clean_top1(model, images, batch_size: int = 64, at_input=None) -> np.ndarray:
+    """The top-1 class of each photo as it is: the whole photo at the model's input
+    (:func:`at_model_input`), no crop, shift or canvas (what "the model's accuracy" means)."""
+    from kerasinv import measure
+
+    photos = at_model_input(model, images, at_input)
+    return measure.predict_batched(model.predict, photos, batch_size).argmax(-1)
+
+
+def _measure_protocol(
+    model, images, protocol, per_image, batch_size, background, seed, trials, at_input=None
+):
     """One protocol of :func:`evaluate`: its summary row and the first frame's top-1 class per
     photo (for the accuracy); the per-image arrays go into ``per_image``."""
     from kerasinv import measure, perturb
@@ -241,7 +267,7 @@ def _measure_protocol(model, images, protocol, per_image, batch_size, background
     if protocol in measure.CIRCULAR_PROTOCOLS or protocol in measure.WORST_PROTOCOLS:
         # the whole photo at the model's input size, shifted circularly (integer: pixels move;
         # sub-pixel: band-limited, kerasinv.perturb.fourier)
-        photos = np.asarray(perturb.resize(np.asarray(images, np.float32), size))
+        photos = at_model_input(model, images, at_input)
         if protocol in measure.WORST_PROTOCOLS:
             step = measure.WORST_PROTOCOLS[protocol]
             grid = measure.shift_grid(
@@ -476,7 +502,7 @@ def run_report(
     model = load_model(model_path, preprocess)
     photos = load_photos(
         images, resize=photo_size(model.input_size), limit=limit, require_labels=False,
-        label_file=label_file, seed=seed,
+        label_file=label_file, seed=seed, input_size=model.input_size,
     )  # fmt: skip
     x, y, names, skipped = photos.images, photos.labels, photos.names, photos.skipped
     model.notes.extend(photos.notes)
@@ -489,6 +515,7 @@ def run_report(
         model, x, y, protocols, batch_size=batch_size, background=background, seed=seed,
         progress=log, shift_trials=shift_trials,  # under the model's name (progress.context)
         labels_from=photos.labels_from or "imagenet", folder_classes=photos.classes,
+        at_input=photos.at_input,
     )  # fmt: skip
     meta = {
         "model": model.name,

@@ -192,6 +192,9 @@ class Photos:
             order as ``keras.utils.image_dataset_from_directory`` gives them) or ``None``.
         classes: the class folders' names (``labels_from == "folders"``), else ``()``.
         notes: what was chosen for the user (a split, a sample), one line each.
+        at_input: uint8 ``[N, I, I, 3]``, each photo resized and centre-cropped straight to the
+            ``input_size`` asked of :func:`load_photos` (else ``None``): a photo already at the
+            model's size is then measured as it is, not resampled twice through ``S``.
     """
 
     images: np.ndarray
@@ -201,6 +204,7 @@ class Photos:
     labels_from: str | None = None
     classes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    at_input: np.ndarray | None = None
 
 
 def _photo_names(path: Path) -> list[str]:
@@ -284,6 +288,7 @@ def load_photos(
     label_file: str | Path | None = None,
     seed: int = 0,
     split: str = "test",
+    input_size: int | None = None,
 ) -> Photos:
     """Photos, resized and centre-cropped to ``[N, resize, resize, 3]`` uint8, with their labels.
 
@@ -301,6 +306,8 @@ def load_photos(
         require_labels: drop photos without a label (else they get -1).
         label_file: labels by file name (:func:`read_label_file`).
         split: in a ``{train,test}/<class>/`` layout, which split to read.
+        input_size: also keep every photo resized and centre-cropped straight to this side
+            (:attr:`Photos.at_input`: a model's input, for its accuracy on the photos as they are).
 
     Raises:
         DataNotFoundError: ``path`` does not exist or holds no (labelled, if required) photo.
@@ -350,15 +357,19 @@ def load_photos(
                 else ""
             )
         )
-    return _decode_photos(blobs, labels, names, resize, path, labels_from, classes, tuple(notes))
+    return _decode_photos(
+        blobs, labels, names, resize, path, labels_from, classes, tuple(notes), input_size
+    )
 
 
-def _decode_photos(blobs, labels, names, resize, path, labels_from, classes, notes) -> Photos:
+def _decode_photos(
+    blobs, labels, names, resize, path, labels_from, classes, notes, input_size=None
+) -> Photos:
     import tensorflow as tf
 
     from kerasinv import progress
 
-    images, kept, skipped = [], [], []
+    images, at_input, kept, skipped = [], [], [], []
     items = zip(blobs, labels, names, strict=True)
     for blob, label, name in progress.track(items, "decoding photos", len(blobs), "photos"):
         try:
@@ -368,6 +379,8 @@ def _decode_photos(blobs, labels, names, resize, path, labels_from, classes, not
             continue
         image = upright(image, blob)
         images.append(_resize_centre_crop(image, resize))
+        if input_size is not None:
+            at_input.append(_resize_centre_crop(image, input_size))
         kept.append((label, name))
     if not images:
         raise DataFormatError(f"none of the {len(blobs)} photos in {path} could be decoded")
@@ -379,6 +392,7 @@ def _decode_photos(blobs, labels, names, resize, path, labels_from, classes, not
         labels_from=labels_from,
         classes=classes,
         notes=notes,
+        at_input=np.stack(at_input) if input_size is not None else None,
     )
 
 
@@ -418,6 +432,8 @@ def _resize_centre_crop(image, size: int) -> np.ndarray:
     import tensorflow as tf
 
     h, w = int(image.shape[0]), int(image.shape[1])
+    if (h, w) == (size, size):  # already there: the pixels as they are
+        return np.asarray(image, np.uint8)
     scale = size / min(h, w)
     nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
     resized = tf.image.resize(tf.cast(image, tf.float32), (nh, nw), antialias=True)

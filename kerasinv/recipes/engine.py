@@ -58,6 +58,9 @@ class RecipeRun:
         render: ``results -> table.md`` text.
         figures: ``(results, output) -> None``, drawn at the end.
         log: receives progress lines (default: stderr).
+        selections: settings that only choose units (:attr:`Setting.selects`): a run may
+            choose others than the folder's earlier run; the results' settings then list both
+            (the earlier values first), so the table shows every unit measured.
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class RecipeRun:
         render: Callable[[dict], str],
         figures: Callable[[dict, Path], None] | None = None,
         log: Callable[[str], None] | None = None,
+        selections: Sequence[str] = (),
     ):
         from kerasinv import progress
         from kerasinv.reporting import records
@@ -77,11 +81,19 @@ class RecipeRun:
 
         self.started = time.perf_counter()
         self.spec, self.settings, self.output = spec, settings, Path(output)
-        self.previous = prepare_output(self.output, settings, overwrite, generated, spec["recipe"])
+        self.previous = prepare_output(
+            self.output, settings, overwrite, generated, spec["recipe"], selections=selections
+        )
+        before = self.previous.get("settings", {})
+        chosen = {  # every unit of the folder, the earlier run's first
+            key: list(dict.fromkeys([*before.get(key, []), *settings[key]]))
+            for key in selections
+            if key in before
+        }
         self.results = {
             "recipe": spec["recipe"],
             "spec": spec.get("_path"),
-            "settings": settings,
+            "settings": {**settings, **chosen},
             "versions": records.versions(),
             "started_at": self.previous.get("started_at") or records.now(),  # the first run's
             "records": list(self.previous.get("records", [])),
@@ -251,10 +263,12 @@ def _execute(runner: Runner, spec: dict, output, options: Mapping, verbose: int,
         render=lambda results: runner.render(spec, results),
         figures=lambda results, folder: runner.figures(spec, results, folder),
         log=log,
+        selections=[s.name for s in runner.SETTINGS if s.selects],
     )  # fmt: skip
     ctx = Context(run, options, verbose)
     units = runner.units(spec, settings, options)
-    order = {u.key: i for i, u in enumerate(units)}
+    # the records' order: every unit of the folder (an earlier run may have chosen others)
+    order = {u.key: i for i, u in enumerate(runner.units(spec, run.results["settings"], options))}
     by_unit: dict[str, list[dict]] = {}
     for r in run.results["records"]:
         by_unit.setdefault(runner.unit_key(r), []).append(r)

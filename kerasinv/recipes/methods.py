@@ -76,10 +76,10 @@ BASELINE = "baseline"
 #: What a run reads of the spec (see :mod:`kerasinv.recipes.settings`).
 SETTINGS = (
     DATA,
-    Setting("models", "strs", home="", known="models", noun="model"),
-    Setting("methods", "strs", home="", known="methods", noun="method"),
-    Setting("paddings", "strs", home="", choices=PADDINGS, noun="padding"),
-    Setting("seeds", "ints", home="", minimum=0, noun="seed"),
+    Setting("models", "strs", home="", known="models", noun="model", selects=True),
+    Setting("methods", "strs", home="", known="methods", noun="method", selects=True),
+    Setting("paddings", "strs", home="", choices=PADDINGS, noun="padding", selects=True),
+    Setting("seeds", "ints", home="", minimum=0, noun="seed", selects=True),
     *CIFAR_RUN[1:],
     Setting("augment", "bool"),
     LEARNING_RATE,
@@ -311,8 +311,8 @@ def render_table(spec: dict, results: dict) -> str:
         "",
         f"All values in %. Shift cons.: two random crops of the image padded by {m} px "
         f"({settings['padding']}), {settings['trials']} pass(es). Circular / half-pixel cons.: two "
-        f"random circular shifts of 0 .. {2 * m - 1} px on the integer / half-pixel grid "
-        "(band-limited Fourier shift). Worst-shift acc.: an image counts only if it is classified "
+        f"random circular shifts of 0 .. {2 * m - 1} px in integer steps / 0 .. {2 * m - 0.5:g} px in "
+        "half-pixel steps (band-limited Fourier shift). Worst-shift acc.: an image counts only if it is classified "
         f"correctly under every circular shift of -{settings['worst_reach']} .. "
         f"{settings['worst_reach']} px (integer / half-pixel steps) and unshifted (AFC). ± is the "
         "standard error across the training seeds (with one seed: the sampling error over the "

@@ -60,6 +60,9 @@ class Setting:
         empty: a list may be empty (``--models none``).
         none: a spec word that stands for ``None`` (``tolerance = "none"``).
         noun: what one value is, for messages (``model``, ``initialiser``).
+        selects: a list that only chooses which units to measure (``seeds``): a run into a
+            folder may choose others, keeping the earlier run's records (the rest of the settings
+            must be equal).
     """
 
     name: str
@@ -76,6 +79,7 @@ class Setting:
     empty: bool = False
     none: str | None = None
     noun: str | None = None
+    selects: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:

@@ -21,6 +21,7 @@ def prepare_output(
     generated: Sequence[str],
     recipe: str | None = None,
     command: str | None = None,
+    selections: Sequence[str] = (),
 ) -> dict:
     """Claim ``output`` for a recipe run; the previous ``results.json`` to resume from (``{}`` when
     starting afresh).
@@ -37,6 +38,8 @@ def prepare_output(
             ``results.json``.
         recipe: the recipe's name (for the folder's marker; default: ``settings["recipe"]``).
         command: the command named in the marker and messages (default: ``"recipe <recipe>"``).
+        selections: settings that only choose which units to measure (``seeds``, ``methods``):
+            they may differ from the previous run's, whose other units' records are kept.
 
     Raises:
         OutputError: the folder cannot be used, is being written by another run, or holds a run
@@ -65,10 +68,12 @@ def prepare_output(
     before = previous.get("settings", {})
     # a setting added since the run was made: that run used what is now its default
     before = {**{k: v for k, v in SINCE.items() if k in settings}, **before}
-    if before != settings:
-        changed = sorted(
-            k for k in settings.keys() | before.keys() if settings.get(k) != before.get(k)
-        )
+    changed = sorted(
+        k
+        for k in settings.keys() | before.keys()
+        if settings.get(k) != before.get(k) and k not in selections
+    )
+    if changed:
         done = len(previous.get("records", []))
         raise OutputError(
             f"{output} holds a run with different settings ({', '.join(changed)}) and its "

@@ -173,3 +173,16 @@ def test_a_binary_label_file_and_a_folder_named_like_a_photo(tmp_path):
     (tmp_path / "photos" / "album.jpg").mkdir(parents=True)
     (tmp_path / "photos" / "a.png").write_bytes(b"x")
     assert _photo_names(tmp_path / "photos") == ["a.png"]
+
+
+def test_photos_at_the_models_input_come_straight_from_the_originals(tmp_path):
+    """``input_size``: each photo resized once, straight to the model's input; a photo already at
+    that size keeps its pixels (a lossless PNG), where the evaluation photo is a resampling."""
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    (tmp_path / "n01440764_a.png").write_bytes(tf.io.encode_png(small).numpy())
+    (tmp_path / "n01443537_b.jpg").write_bytes(_jpeg(300, 400, 1))
+    p = load_photos(tmp_path, resize=37, input_size=32)
+    assert p.images.shape == (2, 37, 37, 3) and p.at_input.shape == (2, 32, 32, 3)
+    np.testing.assert_array_equal(p.at_input[0], small)
+    assert load_photos(tmp_path, resize=37).at_input is None

@@ -26,6 +26,7 @@ def test_every_shipped_spec_has_its_presets():
         "azulay-onepixel",
         "zhang-blurpool",
         "ruderman-deformation",
+        "shift-methods",
     } <= set(specs)
     for name in specs:
         spec = load_spec(name)
