@@ -61,9 +61,10 @@ OPTIONS = (
     option("batch_size"),
     option("train_subset"),
     option(
-        "augment", help="Train with flips and translations up to 4 px (off: the architecture's own "
-        "invariance is measured)."
-    ),  # fmt: skip
+        "augment",
+        help="Train with flips and translations up to 4 px (off: the architecture's own "
+        "invariance is measured).",
+    ),
     option("trials"),
     option("precision"),
 )
@@ -212,9 +213,7 @@ class MethodsRunner(Runner):
         model_name, method, padding, seed = unit.value
         settings = ctx.settings
         splits, stats = ctx.prepared
-        config = train_config(
-            settings, ctx.verbose, max_shift=settings["augment_shift"], seed=seed
-        )
+        config = train_config(settings, ctx.verbose, max_shift=settings["augment_shift"], seed=seed)
         name = f"{model_name}-{method}-{padding}-seed{seed}"
         ctx.say(f"{unit}: training {settings['epochs']} epoch(s) ...")
         t0 = time.perf_counter()
@@ -244,11 +243,9 @@ class MethodsRunner(Runner):
                 loss = (history or {}).get("loss", [None])[-1]
                 extra = {"final_train_loss": loss, "train_images": len(splits.x_train)}
                 extra["train_s"] = train_s
+            fields = dict(column=metric, measured=value, standard_error=error, metric=metric)
             records.append(
-                ctx.record(
-                    column=metric, measured=value, standard_error=error, metric=metric,
-                    unit="fraction", protocol=protocol, **common, **extra,
-                )  # fmt: skip
+                ctx.record(**fields, unit="fraction", protocol=protocol, **common, **extra)
             )
         summary = ", ".join(
             f"{header.lower()} {100 * found[metric][0]:.1f} %" for metric, header, _ in COLUMNS
@@ -341,7 +338,9 @@ def render_table(spec: dict, results: dict) -> str:
                         one.where(column=metric)[0] for metric, _, _ in COLUMNS
                     )),
                 ])  # fmt: skip
-        lines.append(rec.markdown_table(["Model", "Method", "Padding", "Seed", *headers[4:]], per_seed))
+        lines.append(
+            rec.markdown_table(["Model", "Method", "Padding", "Seed", *headers[4:]], per_seed)
+        )
     lines += ["", *published_table(spec)]
     if settings["preset"] != "paper":
         lines += [
@@ -384,7 +383,7 @@ def published_table(spec: dict) -> list[str]:
         "should take, not values to match.",
         "",
         rec.markdown_table(["Source", "Setting", "Metric", *methods], rows),
-        *([""] + notes if notes else []),
+        *(["", *notes] if notes else []),
     ]
 
 
@@ -424,9 +423,7 @@ def plot(results: dict, output: Path) -> None:
                 ax.bar(xs, ys, width, yerr=es, capsize=2, label=f"{padding} padding")
             ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right", fontsize=8)
             ax.set_title(f"{model}: {header.lower()} %", fontsize=9)
-            low = min(
-                (100 * summarise(r[3], metric)[0] for r in rows if r[0] == model), default=0
-            )
+            low = min((100 * summarise(r[3], metric)[0] for r in rows if r[0] == model), default=0)
             ax.set_ylim(max(0.0, low - 10), 100.5)
             ax.grid(axis="y", alpha=0.3)
     plots.legend_outside(axes[0][-1], fontsize=8)

@@ -121,7 +121,7 @@ def test_bad_settings_are_refused_before_anything_runs():
     from kerasinv.recipes.engine import settings_of
     from kerasinv.recipes.methods import RUNNER
 
-    with pytest.raises(ConfigError, match="seeds .* only once"):
+    with pytest.raises(ConfigError, match=r"seeds .* only once"):
         settings_of(RUNNER, spec, {"preset": "smoke", "seeds": [0, 0]})
     edited = {**spec, "methods": [*spec["methods"], "lps-9"]}
     with pytest.raises(ConfigError, match="method 'lps-9'"):
