@@ -94,7 +94,7 @@ def test_every_shipped_spec_fits_its_runner_and_every_override_is_an_option():
         for s in runner_module(spec).RUNNER.SETTINGS:
             if s.option is not None:
                 assert s.option in options, (name, s.name)
-    assert set(RUNNERS) == {"springenberg", "curve", "azulay", "zhang", "ruderman"}
+    assert set(RUNNERS) == {"springenberg", "curve", "azulay", "zhang", "ruderman", "methods"}
 
 
 def test_ruderman_borders_are_the_samplers():
