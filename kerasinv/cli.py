@@ -181,6 +181,15 @@ def _presets_help(spec: dict) -> str:
         "Running again into the same --output with the same settings resumes where it stopped;",
         "different settings are refused (--overwrite starts afresh).",
     ]
+    from kerasinv.recipes import runner_module
+    from kerasinv.recipes.options import flag_of
+
+    selects = [s.option_name for s in runner_module(spec).RUNNER.SETTINGS if s.selects]
+    if selects:
+        flags = ", ".join(flag_of(name) for name in selects)
+        lines += textwrap.wrap(
+            f"Only {flags} may differ: they add their networks to the folder's earlier ones.", 78
+        )
     return "\n".join(lines)
 
 

@@ -154,3 +154,5 @@ def test_a_later_run_adds_units_and_keeps_the_earlier_ones(smoke_run, tmp_path):
     assert lps["accuracy"]["params"] > baseline["accuracy"]["params"]
     with pytest.raises(OutputError, match=r"different settings \(epochs\)"):
         run_recipe(spec, output=out, preset="smoke", methods=["aps"], epochs=2)
+    help_text = run_cli_here("recipe", "shift-methods", "--help").stdout
+    assert "--seeds may differ" in " ".join(help_text.split())
