@@ -97,6 +97,24 @@ def scaled_drops(drops: list[int], total: int) -> tuple[int, ...]:
     return tuple(round(d * training.PAPER_EPOCHS / total) for d in drops)
 
 
+def protocol(settings: dict) -> dict:
+    """``settings`` read with :data:`~kerasinv.recipes.settings.CIFAR_PROTOCOL`, as a run keeps
+    them: the drops in :mod:`kerasinv.training`'s 350-epoch convention instead of for
+    ``schedule_epochs``."""
+    out = {k: v for k, v in settings.items() if k != "schedule_epochs"}
+    out["drops"] = list(scaled_drops(settings["drops"], settings["schedule_epochs"]))
+    return out
+
+
+def padded_for_shifts(x: np.ndarray, settings: dict) -> np.ndarray:
+    """Test images ``[N, S, S, C]`` padded by ``max_shift`` px on every side (``padding``:
+    ``reflect`` or ``zero``), float32: the larger image Zhang's shift pairs crop from
+    (:data:`~kerasinv.recipes.settings.SHIFT_PAIRS`)."""
+    m = settings["max_shift"]
+    mode = "reflect" if settings["padding"] == "reflect" else "constant"
+    return np.pad(np.asarray(x, np.float32), [(0, 0), (m, m), (m, m), (0, 0)], mode=mode)
+
+
 def train_or_load(
     build: Callable,
     model_file: Path,
@@ -132,4 +150,13 @@ def predict(model, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
     return np.concatenate(out)
 
 
-__all__ = ["builder", "channel_stats", "load_splits", "predict", "scaled_drops", "train_or_load"]
+__all__ = [
+    "builder",
+    "channel_stats",
+    "load_splits",
+    "padded_for_shifts",
+    "predict",
+    "protocol",
+    "scaled_drops",
+    "train_or_load",
+]

@@ -34,19 +34,7 @@ from kerasinv.errors import ConfigError
 from kerasinv.recipes import cifar_runs
 from kerasinv.recipes.engine import Runner, Unit, train_config
 from kerasinv.recipes.options import option
-from kerasinv.recipes.settings import (
-    BATCH_SIZE,
-    CIFAR_RUN,
-    DATA,
-    DROP_FACTOR,
-    DROPS,
-    LEARNING_RATE,
-    MOMENTUM,
-    PRECISION,
-    SEED,
-    WEIGHT_DECAY,
-    Setting,
-)
+from kerasinv.recipes.settings import CIFAR_PROTOCOL, CIFAR_RUN, DATA, SEED, SHIFT_PAIRS, Setting
 from kerasinv.reporting import records as rec
 
 #: This recipe's options (besides the common ones).
@@ -82,19 +70,8 @@ SETTINGS = (
     Setting("paddings", "strs", home="", choices=PADDINGS, noun="padding", selects=True),
     Setting("seeds", "ints", home="", minimum=0, noun="seed", selects=True),
     *CIFAR_RUN[1:],
-    Setting("augment", "bool"),
-    LEARNING_RATE,
-    MOMENTUM,
-    WEIGHT_DECAY,
-    BATCH_SIZE,
-    DROPS,
-    PRECISION,
-    Setting("schedule_epochs", "int", positive=True),
-    DROP_FACTOR,
-    Setting("augment_shift", "int", key="max_shift", minimum=0),
-    Setting("max_shift", "int", home="evaluation", positive=True),
-    Setting("padding", "str", home="evaluation", choices=("reflect", "zero"), noun="padding"),
-    Setting("trials", "int", home="evaluation", positive=True),
+    *CIFAR_PROTOCOL,
+    *SHIFT_PAIRS,
     Setting("worst_reach", "int", home="evaluation", positive=True),
     SEED,
 )
@@ -131,8 +108,7 @@ def derive_settings(settings: dict) -> dict:
     for key in ("methods", "paddings", "seeds", "models"):
         if len(set(settings[key])) != len(settings[key]):
             raise ConfigError(f"{key} {settings[key]}: each may be named only once")
-    out = {k: v for k, v in settings.items() if k != "schedule_epochs"}
-    out["drops"] = list(cifar_runs.scaled_drops(settings["drops"], settings["schedule_epochs"]))
+    out = cifar_runs.protocol(settings)
     return out
 
 
@@ -156,8 +132,7 @@ def shift_measurements(model, x: np.ndarray, y: np.ndarray, settings: dict) -> d
     m, size = settings["max_shift"], x.shape[1]
     trials, seed, reach = settings["trials"], settings["seed"], settings["worst_reach"]
     x = np.asarray(x, np.float32)
-    mode = "reflect" if settings["padding"] == "reflect" else "constant"
-    padded = np.pad(x, [(0, 0), (m, m), (m, m), (0, 0)], mode=mode)
+    padded = cifar_runs.padded_for_shifts(x, settings)
     predict = measure.keras_predictor(model)
     batch = 500
     correct = measure.predict_batched(predict, x, batch).argmax(-1) == y

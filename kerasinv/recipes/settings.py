@@ -278,15 +278,39 @@ STRATEGY = Setting("strategy", "str", choices=("default", "mirrored", "multi-wor
 PRECISION = Setting("precision", "str", choices=PRECISIONS, noun="precision")
 #: what a CIFAR training recipe reads of its data and networks
 CIFAR_RUN = (DATA, WIDTH, EPOCHS, TRAIN_SUBSET, TEST_SUBSET)
+#: the APS authors' CIFAR training protocol as zhang-blurpool and shift-methods read it: SGD with
+#: drops given for a ``schedule_epochs``-epoch run (:func:`kerasinv.recipes.cifar_runs.protocol`
+#: scales them), optional flips and shifts of up to ``max_shift`` (``augment_shift``)
+CIFAR_PROTOCOL = (
+    Setting("augment", "bool"),
+    LEARNING_RATE,
+    MOMENTUM,
+    WEIGHT_DECAY,
+    BATCH_SIZE,
+    DROPS,
+    PRECISION,
+    Setting("schedule_epochs", "int", positive=True),
+    DROP_FACTOR,
+    Setting("augment_shift", "int", key="max_shift", minimum=0),
+)
+#: Zhang's shift pairs on CIFAR: the test image padded by ``max_shift`` px (``padding``), two
+#: random crops, ``trials`` passes
+SHIFT_PAIRS = (
+    Setting("max_shift", "int", home="evaluation", positive=True),
+    Setting("padding", "str", home="evaluation", choices=("reflect", "zero"), noun="padding"),
+    Setting("trials", "int", home="evaluation", positive=True),
+)
 
 
 __all__ = [
+    "CIFAR_PROTOCOL",
     "CIFAR_RUN",
     "HOMES",
     "KINDS",
     "PRECISION",
     "PRESET_NOTES",
     "SEED",
+    "SHIFT_PAIRS",
     "Setting",
     "check_spec",
     "preset_table",

@@ -31,19 +31,7 @@ from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs
 from kerasinv.recipes.engine import Runner, Unit, train_config
 from kerasinv.recipes.options import option
-from kerasinv.recipes.settings import (
-    BATCH_SIZE,
-    CIFAR_RUN,
-    DATA,
-    DROP_FACTOR,
-    DROPS,
-    LEARNING_RATE,
-    MOMENTUM,
-    PRECISION,
-    SEED,
-    WEIGHT_DECAY,
-    Setting,
-)
+from kerasinv.recipes.settings import CIFAR_PROTOCOL, CIFAR_RUN, DATA, SEED, SHIFT_PAIRS, Setting
 from kerasinv.reporting import figures as plots
 from kerasinv.reporting import records as rec
 
@@ -102,19 +90,8 @@ SETTINGS = (
     Setting("models", "strs", home="", known="models", empty=True, noun="model"),
     Setting("variants", "strs", home="", known="variants", noun="variant"),
     *CIFAR_RUN[1:],
-    Setting("augment", "bool"),
-    LEARNING_RATE,
-    MOMENTUM,
-    WEIGHT_DECAY,
-    BATCH_SIZE,
-    DROPS,
-    PRECISION,
-    Setting("schedule_epochs", "int", positive=True),
-    DROP_FACTOR,
-    Setting("augment_shift", "int", key="max_shift", minimum=0),
-    Setting("max_shift", "int", home="evaluation", minimum=0),
-    Setting("padding", "str", home="evaluation", choices=("reflect", "zero"), noun="padding"),
-    Setting("trials", "int", home="evaluation", positive=True),
+    *CIFAR_PROTOCOL,
+    *SHIFT_PAIRS,
     SEED,
     Setting("images", "str", home=None),
     Setting("limit", "int", home=None, positive=True),
@@ -126,8 +103,7 @@ def derive_settings(settings: dict, options) -> dict:
     :mod:`kerasinv.training`'s 350-epoch convention; the ``--model`` files, which need photos."""
     from kerasinv.recipes import subjects
 
-    out = {k: v for k, v in settings.items() if k != "schedule_epochs"}
-    out["drops"] = list(cifar_runs.scaled_drops(settings["drops"], settings["schedule_epochs"]))
+    out = cifar_runs.protocol(settings)
     model_paths = subjects.parse_models(options.get("model"))
     if model_paths and not settings["images"]:
         raise ConfigError("--model needs --images DIR: the photos to measure consistency on")
@@ -158,8 +134,7 @@ def shift_metrics(model, x: np.ndarray, y: np.ndarray, settings: dict) -> dict:
     from kerasinv import measure, metrics
 
     m, size = settings["max_shift"], x.shape[1]
-    mode = "reflect" if settings["padding"] == "reflect" else "constant"
-    padded = np.pad(np.asarray(x, np.float32), [(0, 0), (m, m), (m, m), (0, 0)], mode=mode)
+    padded = cifar_runs.padded_for_shifts(x, settings)
     predict = measure.keras_predictor(model)
     trials, seed = settings["trials"], settings["seed"]
     pairs = measure.shift_pairs(predict, padded, size, trials, seed, batch_size=500)
