@@ -363,7 +363,8 @@ def published_table(spec: dict) -> list[str]:
 
 
 def plot(results: dict, output: Path) -> None:
-    """``methods.png``: one panel per column, a bar per method and padding, ± the table's error."""
+    """``methods.png``: one panel per column (two rows of three per model), a bar per method and
+    padding, ± the table's error."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -376,8 +377,10 @@ def plot(results: dict, output: Path) -> None:
     if not rows:
         return
     models = list(dict.fromkeys(r[0] for r in rows))
+    per_row = 3  # the columns of one model on two rows of panels
+    lines = -(-len(COLUMNS) // per_row)
     fig, axes = plt.subplots(
-        len(models), len(COLUMNS), figsize=(3.2 * len(COLUMNS) + 1.5, 3.4 * len(models)),
+        lines * len(models), per_row, figsize=(4.2 * per_row + 1.5, 3.0 * lines * len(models)),
         squeeze=False, layout="constrained",
     )  # fmt: skip
     methods = [m for m in settings["methods"] if any(r[1] == m for r in rows)]
@@ -385,7 +388,7 @@ def plot(results: dict, output: Path) -> None:
     width = 0.8 / len(paddings)
     for i, model in enumerate(models):
         for j, (metric, header, _) in enumerate(COLUMNS):
-            ax = axes[i][j]
+            ax = axes[i * lines + j // per_row][j % per_row]
             for k, padding in enumerate(paddings):
                 xs, ys, es = [], [], []
                 for x, method in enumerate(methods):
@@ -402,6 +405,10 @@ def plot(results: dict, output: Path) -> None:
             ax.set_ylim(max(0.0, low - 10), 100.5)
             ax.grid(axis="y", alpha=0.3)
     plots.legend_outside(axes[0][-1], fontsize=8)
+    fig.suptitle(
+        "mean over the training seeds, ± the standard error across them (one seed: the sampling "
+        "error)", fontsize=9,
+    )  # fmt: skip
     plots.save(fig, output / "methods.png", dpi=110)
 
 
