@@ -55,7 +55,7 @@ def output_kind(model: keras.Model) -> str:
     import keras
     import numpy as np
 
-    from kerasinv.models.loading import are_probabilities
+    from kerasinv.models.loaded import are_probabilities
 
     layer = _output_layer(model)
     if isinstance(layer, keras.layers.Softmax):

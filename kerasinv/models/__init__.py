@@ -9,7 +9,9 @@ pay for Keras and TensorFlow.
   :mod:`~kerasinv.models.downsampling_cnn`, :mod:`~kerasinv.models.imagenet`: the builders;
 - :mod:`~kerasinv.models.twins`: ``antialias(model)``, the anti-aliased twin of any Keras CNN;
 - :mod:`~kerasinv.models.architectures`: input size, preprocessing and crop ratio per architecture;
-- :mod:`~kerasinv.models.loading`: any ``.keras`` file, SavedModel or ``keras.Model`` as a predictor.
+- :mod:`~kerasinv.models.loading`: any ``.keras`` file, SavedModel or ``keras.Model`` as a predictor;
+  :mod:`~kerasinv.models.deployed`: ``.tflite`` and ``.onnx`` files; both give a
+  :class:`~kerasinv.models.loaded.LoadedModel`.
 """
 
 import importlib

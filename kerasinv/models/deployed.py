@@ -1,6 +1,6 @@
 """Deployed files as models to measure: a ``.tflite`` (float, dynamic-range or integer-only
 quantized) or an ``.onnx`` file, run by the runtime a phone or server runs it with (the TFLite
-interpreter, ONNX Runtime), wrapped as a :class:`~kerasinv.models.loading.LoadedModel`.
+interpreter, ONNX Runtime), wrapped as a :class:`~kerasinv.models.loaded.LoadedModel`.
 
 Files written by ``kerasinv export`` take ``images`` (raw 0–255 pixels) and give ``probabilities``
 (and ``logits``, ``classes``); other files are read by their one image input and their first
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from kerasinv.errors import DataFormatError
-from kerasinv.models.loading import pick_output
+from kerasinv.models.loaded import pick_output
 
 SUFFIXES = (".tflite", ".onnx")
 
@@ -112,13 +112,13 @@ def _onnx(path: Path):
 
 
 def load_deployed(path: str | Path, preprocess: str = "auto"):
-    """A ``.tflite`` or ``.onnx`` file as a :class:`~kerasinv.models.loading.LoadedModel`
+    """A ``.tflite`` or ``.onnx`` file as a :class:`~kerasinv.models.loaded.LoadedModel`
     (``preprocess``: ``"auto"`` means ``"none"``: exported files take raw pixels).
 
     Raises:
         DataFormatError: not a readable model of that format, or not images to class scores.
     """
-    from kerasinv.models.loading import LoadedModel, check_io, predictor
+    from kerasinv.models.loaded import LoadedModel, check_io, predictor
 
     path = Path(path)
     shape, output, call, classes = (_tflite if path.suffix.lower() == ".tflite" else _onnx)(path)
