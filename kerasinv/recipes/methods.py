@@ -33,7 +33,7 @@ import numpy as np
 from kerasinv.errors import ConfigError
 from kerasinv.recipes import cifar_runs
 from kerasinv.recipes.engine import Runner, Unit, train_config
-from kerasinv.recipes.options import option
+from kerasinv.recipes.options import CIFAR_TRAINING, option
 from kerasinv.recipes.settings import CIFAR_PROTOCOL, CIFAR_RUN, DATA, SEED, SHIFT_PAIRS, Setting
 from kerasinv.reporting import records as rec
 
@@ -43,11 +43,7 @@ OPTIONS = (
     option("methods"),
     option("paddings"),
     option("seeds"),
-    option("epochs"),
-    option("width"),
-    option("learning_rate"),
-    option("batch_size"),
-    option("train_subset"),
+    *map(option, CIFAR_TRAINING),
     option(
         "augment",
         help="Train with flips and translations up to 4 px (off: the architecture's own "

@@ -182,6 +182,8 @@ _OPTIONS = (
 CATALOG = {o.name: o for o in _OPTIONS}
 #: The options every recipe takes.
 COMMON = ("preset", "seed", "data_dir", "download", "overwrite")
+#: The options of a recipe that trains small CIFAR networks (zhang, ruderman, methods).
+CIFAR_TRAINING = ("epochs", "width", "learning_rate", "batch_size", "train_subset")
 
 
 def option(name: str, **changes) -> Option:
@@ -198,4 +200,13 @@ def common() -> tuple[Option, ...]:
     return tuple(CATALOG[name] for name in COMMON)
 
 
-__all__ = ["CATALOG", "COMMON", "OPTION_KINDS", "Option", "common", "flag_of", "option"]
+__all__ = [
+    "CATALOG",
+    "CIFAR_TRAINING",
+    "COMMON",
+    "OPTION_KINDS",
+    "Option",
+    "common",
+    "flag_of",
+    "option",
+]

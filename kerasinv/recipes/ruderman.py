@@ -23,7 +23,7 @@ from kerasinv import models as registry
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs
 from kerasinv.recipes.engine import Runner, Unit, train_config
-from kerasinv.recipes.options import option
+from kerasinv.recipes.options import CIFAR_TRAINING, option
 from kerasinv.recipes.settings import (
     BATCH_SIZE,
     CIFAR_RUN,
@@ -43,11 +43,7 @@ training = lazy_import("kerasinv.training")  # TensorFlow only when a run starts
 #: This recipe's options (besides the common ones).
 OPTIONS = (
     option("models", help="Comma-separated subset of the six networks (see the spec)."),
-    option("epochs"),
-    option("width"),
-    option("learning_rate"),
-    option("batch_size"),
-    option("train_subset"),
+    *map(option, CIFAR_TRAINING),
     option("strengths"),
     option("probe_images"),
     option("precision"),

@@ -30,7 +30,7 @@ from kerasinv.errors import ConfigError
 from kerasinv.lazy import lazy_import
 from kerasinv.recipes import cifar_runs
 from kerasinv.recipes.engine import Runner, Unit, train_config
-from kerasinv.recipes.options import option
+from kerasinv.recipes.options import CIFAR_TRAINING, option
 from kerasinv.recipes.settings import CIFAR_PROTOCOL, CIFAR_RUN, DATA, SEED, SHIFT_PAIRS, Setting
 from kerasinv.reporting import figures as plots
 from kerasinv.reporting import records as rec
@@ -44,11 +44,7 @@ OPTIONS = (
         help="Comma-separated subset of the CIFAR networks; none measures only the --model files.",
     ),
     option("variants"),
-    option("epochs"),
-    option("width"),
-    option("learning_rate"),
-    option("batch_size"),
-    option("train_subset"),
+    *map(option, CIFAR_TRAINING),
     option(
         "augment", help="Train with flips and translations up to 4 px (the paper's CIFAR setup)."
     ),
