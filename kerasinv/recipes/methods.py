@@ -279,9 +279,10 @@ def render_table(spec: dict, results: dict) -> str:
         "",
         f"All values in %. Shift cons.: two random crops of the image padded by {m} px "
         f"({settings['padding']}), {settings['trials']} pass(es). Circular / half-pixel cons.: two "
-        f"random circular shifts of 0 .. {2 * m - 1} px in integer steps / 0 .. {2 * m - 0.5:g} px in "
-        "half-pixel steps (band-limited Fourier shift). Worst-shift acc.: an image counts only if it is classified "
-        f"correctly under every circular shift of -{settings['worst_reach']} .. "
+        f"random circular shifts of 0 .. {2 * m - 1} px in integer steps / 0 .. "
+        f"{2 * m - 0.5:g} px in half-pixel steps (band-limited Fourier shift). Worst-shift acc.: "
+        "an image counts only if it is classified correctly under every circular shift of "
+        f"-{settings['worst_reach']} .. "
         f"{settings['worst_reach']} px (integer / half-pixel steps) and unshifted (AFC). ± is the "
         "standard error across the training seeds (with one seed: the sampling error over the "
         "test images).",
