@@ -12,7 +12,8 @@ Each RUN_FOLDER is a ``kerasinv recipe springenberg-curve`` output folder (or a 
   (:mod:`kerasinv.recipes.fidelity`); then, for seeds run in several groups, their accuracy,
   test cross-entropy and dead class units side by side (the same initialisation and data order:
   a paired comparison of the groups); then each run's escape from the plateau and its accuracy
-  after it, beside Caffe's as long after its own escape;
+  after it, beside Caffe's as long after its own escape, and where Caffe's escape ranks among
+  each group's;
 - ``OUT_PREFIX.png``: the Caffe curve, each group's band (min to max of its seeds) and median
   where at least three seeds reached the epoch, and its seeds as thin lines;
 
@@ -103,8 +104,9 @@ def escape_section(groups: dict[str, dict[int, dict]], reference, images: int) -
     ref_values = list(reference.accuracy)
     theirs = fidelity.crossing(ref_epochs, ref_values)
     after = (1, 2, 3, 5)
-    rows = []
+    rows, ranks = [], []
     for name, runs in groups.items():
+        escapes = {}
         for seed, c in sorted(runs.items()):
             epochs = sorted(c)
             values = [c[e]["measured"] for e in epochs]
@@ -119,6 +121,8 @@ def escape_section(groups: dict[str, dict[int, dict]], reference, images: int) -
             ]
             escape = f"{ours:.1f}" if ours is not None else f"not by {epochs[-1]}"
             rows.append([f"seed {seed}, {name}", escape, *cells])
+            escapes[f"seed {seed}"] = (ours, epochs[-1])
+        ranks.append(f"- {name}: {fidelity.escape_rank(escapes, theirs).sentence()}.")
     headers = ["Run", "Escape epoch", *(f"+{d} epochs" for d in after)]
     return (
         f"### After the escape (first crossing of {fidelity.ESCAPE_LEVEL:.2f}; Caffe's: epoch "
@@ -127,6 +131,8 @@ def escape_section(groups: dict[str, dict[int, dict]], reference, images: int) -
         "afterwards is the protocol's. Each cell: our accuracy that many epochs after our "
         "escape (its difference from Caffe's as long after Caffe's own escape, in points).\n\n"
         + markdown_table(headers, rows)
+        + "\n\nWhen the runs escape, against Caffe's run (`fidelity.escape_rank`):\n\n"
+        + "\n".join(ranks)
         + "\n"
     )
 

@@ -196,6 +196,57 @@ def aligned(
     }
 
 
+@dataclass(frozen=True)
+class EscapeRank:
+    """Where the reference's escape epoch falls among our seeds'.
+
+    ``earlier``: our seeds that crossed the escape level before the reference did; ``later``:
+    those that crossed after it, or had not crossed by a last epoch at or past it;
+    ``undecided``: those that stopped before the reference's escape without crossing.
+    """
+
+    reference: float
+    earlier: tuple[str, ...]
+    later: tuple[str, ...]
+    undecided: tuple[str, ...]
+
+    @property
+    def p_as_late(self) -> float:
+        """If the reference were one more exchangeable run of our protocol, the chance that at
+        most ``len(later)`` of our ``n`` decided seeds escape after it: ``(later + 1) / (n + 1)``
+        (its rank among the ``n + 1`` runs is uniform). Small: the reference left the plateau
+        unusually late for our protocol."""
+        n = len(self.earlier) + len(self.later)
+        return (len(self.later) + 1) / (n + 1)
+
+    def sentence(self) -> str:
+        n = len(self.earlier) + len(self.later)
+        text = (
+            f"{len(self.earlier)} of {n} seeds left the plateau before the reference's epoch "
+            f"{self.reference:.1f} and {len(self.later)} after it or not at all"
+        )
+        if self.undecided:
+            text += f" ({len(self.undecided)} stopped too early to say)"
+        return text + (
+            f"; were the reference one more of our seeds, a rank this late or later has "
+            f"probability {self.p_as_late:.2f}"
+        )
+
+
+def escape_rank(
+    escapes: Mapping[str, tuple[float | None, float]], reference: float
+) -> EscapeRank:
+    """``escapes``: ``{label: (crossing epoch or None, last epoch recorded)}`` (from
+    :func:`crossing`); ``reference``: the reference's crossing epoch."""
+    earlier, later, undecided = [], [], []
+    for label, (epoch, last) in escapes.items():
+        if epoch is not None:
+            (earlier if epoch < reference else later).append(label)
+        else:
+            (later if last >= reference else undecided).append(label)
+    return EscapeRank(float(reference), tuple(earlier), tuple(later), tuple(undecided))
+
+
 def band_coverage(seeds: int) -> float:
     """The chance that one more draw from the distribution of ``seeds`` exchangeable runs lies
     inside their range (``(n − 1) / (n + 1)``; 0 for fewer than two)."""
@@ -239,11 +290,13 @@ __all__ = [
     "MIN_SEEDS",
     "TOLERANCE",
     "EpochBand",
+    "EscapeRank",
     "Verdict",
     "aligned",
     "band_coverage",
     "band_table",
     "bands",
     "crossing",
+    "escape_rank",
     "verdict",
 ]

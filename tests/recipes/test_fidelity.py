@@ -2,7 +2,15 @@
 
 import pytest
 
-from kerasinv.recipes.fidelity import aligned, band_coverage, band_table, bands, crossing, verdict
+from kerasinv.recipes.fidelity import (
+    aligned,
+    band_coverage,
+    band_table,
+    bands,
+    crossing,
+    escape_rank,
+    verdict,
+)
 
 REFERENCE = {e: 0.1 + 0.05 * e for e in range(0, 11)}  # 0.1 at epoch 0 .. 0.6 at epoch 10
 
@@ -94,3 +102,27 @@ def test_aligned_compares_the_curves_after_each_ones_own_escape():
     assert after == {1: (pytest.approx(0.35), pytest.approx(0.4)),
                      2: (pytest.approx(0.5), pytest.approx(0.5))}  # fmt: skip
     assert aligned([0, 1], [0.1, 0.2], ref_epochs, ref_values) == (None, {})
+
+
+def test_escape_rank_counts_seeds_before_and_after_the_reference():
+    rank = escape_rank(
+        {"a": (2.3, 10), "b": (2.8, 10), "c": (None, 10), "d": (7.0, 9), "e": (None, 4)}, 5.6
+    )
+    assert rank.earlier == ("a", "b")
+    assert rank.later == ("c", "d")  # never by epoch 10, and after the reference
+    assert rank.undecided == ("e",)  # stopped at epoch 4 without escaping: cannot say
+    assert rank.p_as_late == pytest.approx(3 / 5)
+    assert "2 of 4 seeds" in rank.sentence() and "1 stopped too early" in rank.sentence()
+
+
+def test_escape_rank_p_is_the_chance_of_an_exchangeable_run_ranking_so_late():
+    import numpy as np
+
+    # the reference is one more draw: how often are at most k of 4 seeds later than it?
+    draws = np.random.default_rng(1).exponential(size=(20000, 5))
+    later = (draws[:, 1:] > draws[:, :1]).sum(1)
+    for k in range(5):
+        seeds = {f"s{i}": (1.0 if i < 4 - k else 9.0, 10) for i in range(4)}  # k after 5.0
+        rank = escape_rank(seeds, 5.0)
+        assert len(rank.later) == k
+        assert (later <= k).mean() == pytest.approx(rank.p_as_late, abs=0.01)
