@@ -233,9 +233,7 @@ class EscapeRank:
         )
 
 
-def escape_rank(
-    escapes: Mapping[str, tuple[float | None, float]], reference: float
-) -> EscapeRank:
+def escape_rank(escapes: Mapping[str, tuple[float | None, float]], reference: float) -> EscapeRank:
     """``escapes``: ``{label: (crossing epoch or None, last epoch recorded)}`` (from
     :func:`crossing`); ``reference``: the reference's crossing epoch."""
     earlier, later, undecided = [], [], []
