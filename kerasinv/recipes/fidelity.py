@@ -245,6 +245,34 @@ def escape_rank(escapes: Mapping[str, tuple[float | None, float]], reference: fl
     return EscapeRank(float(reference), tuple(earlier), tuple(later), tuple(undecided))
 
 
+def accuracy_conventions(scores, labels) -> dict[str, float]:
+    """Test accuracy under the three conventions for ties at the top of the class scores.
+
+    All-CNN-C's class scores pass a ReLU, so an image on which every class unit is non-positive
+    scores exactly 0 for every class. Keras's argmax gives it the first class; Caffe's Accuracy
+    layer before BVLC/caffe PR #5836 (August 2017) sorted ``(score, index)`` pairs descending and
+    gave it the last; from that PR on, an image counts only if its true class scores strictly
+    above every other, so it is wrong.
+
+    Args:
+        scores: ``[N, classes]`` class scores (pooled, after the class ReLU).
+        labels: ``[N]`` integer labels.
+
+    Returns:
+        ``all_zero`` (the share of images whose scores are all <= 0), and the accuracy with ties
+        to the ``first_index``, to the ``last_index``, and ``strict``.
+    """
+    scores, labels = np.asarray(scores), np.asarray(labels)
+    true = scores[np.arange(len(labels)), labels]
+    last = scores.shape[1] - 1
+    return {
+        "all_zero": float((scores.max(axis=1) <= 0).mean()),
+        "first_index": float((scores.argmax(axis=1) == labels).mean()),
+        "last_index": float((last - scores[:, ::-1].argmax(axis=1) == labels).mean()),
+        "strict": float(((scores >= true[:, None]).sum(axis=1) == 1).mean()),
+    }
+
+
 def band_coverage(seeds: int) -> float:
     """The chance that one more draw from the distribution of ``seeds`` exchangeable runs lies
     inside their range (``(n − 1) / (n + 1)``; 0 for fewer than two)."""
@@ -290,6 +318,7 @@ __all__ = [
     "EpochBand",
     "EscapeRank",
     "Verdict",
+    "accuracy_conventions",
     "aligned",
     "band_coverage",
     "band_table",

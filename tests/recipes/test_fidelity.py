@@ -3,6 +3,7 @@
 import pytest
 
 from kerasinv.recipes.fidelity import (
+    accuracy_conventions,
     aligned,
     band_coverage,
     band_table,
@@ -126,3 +127,17 @@ def test_escape_rank_p_is_the_chance_of_an_exchangeable_run_ranking_so_late():
         rank = escape_rank(seeds, 5.0)
         assert len(rank.later) == k
         assert (later <= k).mean() == pytest.approx(rank.p_as_late, abs=0.01)
+
+
+def test_accuracy_conventions_differ_only_on_images_whose_scores_tie():
+    scores = [
+        [0.0, 0.0, 0.0],  # all dead, label 0: ours right, Caffe's old rule and strict wrong
+        [0.0, 0.0, 0.0],  # all dead, label 2: only Caffe's old rule (last index) right
+        [0.1, 0.5, 0.2],  # an ordinary image, label 1: right under every rule
+        [0.3, 0.3, 0.0],  # a tie above 0, label 0: first index right, strict wrong
+    ]
+    a = accuracy_conventions(scores, [0, 2, 1, 0])
+    assert a["all_zero"] == 0.5
+    assert a["first_index"] == 0.75  # images 0, 2, 3
+    assert a["last_index"] == 0.5  # images 1, 2
+    assert a["strict"] == 0.25  # image 2 only
