@@ -9,11 +9,11 @@ Each RUN_FOLDER is a ``kerasinv recipe springenberg-curve`` output folder (or a 
 
 - ``OUT_PREFIX.md``: per group, per epoch the Caffe accuracy and min / median / max of the group's
   seeds, whether Caffe lies in their range, and the verdict of the fidelity claim
-  (:mod:`kerasinv.recipes.fidelity`); then, for seeds run in several groups, their accuracy,
-  test cross-entropy and dead class units side by side (the same initialisation and data order:
-  a paired comparison of the groups); then each run's escape from the plateau and its accuracy
-  after it, beside Caffe's as long after its own escape, and where Caffe's escape ranks among
-  each group's;
+  (:mod:`kerasinv.recipes.fidelity`); then, for seeds run in both of the first two groups,
+  their accuracy, test cross-entropy and dead class units side by side (a paired comparison);
+  then each run's escape from the plateau and its accuracy after it, beside Caffe's as long
+  after its own escape, where Caffe's escape ranks among each group's, and every seed's escape
+  epoch in every group;
 - ``OUT_PREFIX.png``: the Caffe curve, each group's band (min to max of its seeds) and median
   where at least three seeds reached the epoch, and its seeds as thin lines;
 
@@ -63,7 +63,8 @@ def group_section(name: str, runs: dict[int, dict], reference_at, epochs) -> tup
 
 
 def paired_section(groups: dict[str, dict[int, dict]], reference_at, epochs) -> str:
-    """Seeds run in more than one group, side by side: ``accuracy / cross-entropy [dead]``."""
+    """Seeds run in the first two groups, side by side: ``accuracy / cross-entropy [dead]``."""
+    groups = dict(list(groups.items())[:2])
     seeds = sorted(s for s in {s for g in groups.values() for s in g} if
                    sum(s in g for g in groups.values()) > 1)  # fmt: skip
     if not seeds:
@@ -104,9 +105,9 @@ def escape_section(groups: dict[str, dict[int, dict]], reference, images: int) -
     ref_values = list(reference.accuracy)
     theirs = fidelity.crossing(ref_epochs, ref_values)
     after = (1, 2, 3, 5)
-    rows, ranks = [], []
+    rows, ranks, by_seed = [], [], {}
     for name, runs in groups.items():
-        escapes = {}
+        escapes, escape_cells = {}, []
         for seed, c in sorted(runs.items()):
             epochs = sorted(c)
             values = [c[e]["measured"] for e in epochs]
@@ -121,8 +122,10 @@ def escape_section(groups: dict[str, dict[int, dict]], reference, images: int) -
             ]
             escape = f"{ours:.1f}" if ours is not None else f"not by {epochs[-1]}"
             rows.append([f"seed {seed}, {name}", escape, *cells])
+            escape_cells.append(escape)
             escapes[f"seed {seed}"] = (ours, epochs[-1])
         ranks.append(f"- {name}: {fidelity.escape_rank(escapes, theirs).sentence()}.")
+        by_seed[name] = {s: e for s, e in zip(sorted(runs), escape_cells, strict=True)}
     headers = ["Run", "Escape epoch", *(f"+{d} epochs" for d in after)]
     return (
         f"### After the escape (first crossing of {fidelity.ESCAPE_LEVEL:.2f}; Caffe's: epoch "
@@ -133,8 +136,17 @@ def escape_section(groups: dict[str, dict[int, dict]], reference, images: int) -
         + markdown_table(headers, rows)
         + "\n\nWhen the runs escape, against Caffe's run (`fidelity.escape_rank`):\n\n"
         + "\n".join(ranks)
+        + "\n\nThe escape epoch seed by seed (a seed is one initialisation; the groups change "
+        "the pixels, the data order or the batches):\n\n"
+        + markdown_table(["Seed", *by_seed], pivot_rows(by_seed))
         + "\n"
     )
+
+
+def pivot_rows(by_seed: dict[str, dict[int, str]]) -> list[list[str]]:
+    """One row per seed: its cell in each group (``–`` where the group did not run it)."""
+    seeds = sorted({s for cells in by_seed.values() for s in cells})
+    return [[f"seed {s}", *(cells.get(s, "–") for cells in by_seed.values())] for s in seeds]
 
 
 def figure(groups, bands_of, reference, images, path: Path) -> None:
