@@ -1,13 +1,16 @@
 """Several springenberg-curve runs on one figure and in one table, against the Caffe reference.
 
 Usage:
-    python examples/curve_seeds.py OUT_PREFIX LABEL=RUN_FOLDER [LABEL=RUN_FOLDER ...]
+    python examples/curve_seeds.py OUT_PREFIX [--band=PREFIX] LABEL=RUN_FOLDER [LABEL=RUN_FOLDER ...]
 
 Each RUN_FOLDER is a ``kerasinv recipe springenberg-curve`` output folder (or a copy holding its
 ``results.json``). Writes ``OUT_PREFIX.png`` (every run's test accuracy per epoch, ±1 standard
 error over the test images, over the reference curve and its ±5-point band) and ``OUT_PREFIX.md``
 (one column per run, the reference and each run's difference from it; then the test
 cross-entropy beside Caffe's logged test loss, for runs that recorded it), and prints the tables.
+With ``--band=PREFIX`` the table opens with the min / median / max per epoch of the runs whose
+label starts with PREFIX, beside Caffe (:mod:`kerasinv.recipes.fidelity`), and the figure draws
+the other runs fainter and dashed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 
 from kerasinv.data.reference import caffe_all_cnn_c
 from kerasinv.io import write_text
+from kerasinv.recipes import fidelity
 from kerasinv.reporting import figures as plots
 from kerasinv.reporting.records import markdown_table
 
@@ -53,8 +57,25 @@ def per_epoch_table(epochs, curves: dict, reference_at, images: int, cell) -> st
     return markdown_table(["Epoch", "Caffe", *curves], rows)
 
 
+def band_section(prefix: str, curves: dict, reference_at, images: int, epochs) -> str:
+    """Markdown: min / median / max per epoch of the runs labelled ``prefix...``, beside Caffe."""
+    group = {k: {e: r["measured"] for e, r in c.items()} for k, c in curves.items()
+             if k.startswith(prefix)}  # fmt: skip
+    if not group:
+        sys.exit(f"--band={prefix}: no run's label starts with it")
+    rows = fidelity.bands(group, lambda e: reference_at(e * images), epochs)
+    headers, cells = fidelity.band_table(rows)
+    return (
+        f"{prefix}: the {len(group)} runs' min / median / max per epoch\n\n"
+        + markdown_table(headers, cells, digits=3)
+        + f"\n\n{fidelity.verdict(rows).sentence()}\n\n"
+    )
+
+
 def main(out: str, runs: list[str]) -> None:
     reference = caffe_all_cnn_c()
+    band = next((a.partition("=")[2] for a in runs if a.startswith("--band=")), None)
+    runs = [a for a in runs if not a.startswith("--band=")]
     curves = {}
     for item in runs:
         label, _, folder = item.partition("=")
@@ -66,7 +87,8 @@ def main(out: str, runs: list[str]) -> None:
     def accuracy(r):  # its difference from the reference value the run recorded beside it
         return f"{r['measured']:.3f} ({100 * (r['measured'] - r['paper']):+.1f})"
 
-    table = per_epoch_table(epochs, curves, reference.accuracy_at, images, accuracy)
+    table = band_section(band, curves, reference.accuracy_at, images, epochs) if band else ""
+    table += per_epoch_table(epochs, curves, reference.accuracy_at, images, accuracy)
     table += "\n\nEach run: test accuracy on all 10,000 test images (its difference from Caffe, in points).\n"
     losses = {k: c for k, c in curves.items() if any("test_cross_entropy" in r for r in c.values())}
     if losses:  # the data term, what Caffe logs as its test loss; older runs did not record it
@@ -92,7 +114,9 @@ def main(out: str, runs: list[str]) -> None:
         xs = sorted(c)
         ys = np.array([c[e]["measured"] for e in xs])
         errors = plots.binomial_error(ys, [c[e]["test_images"] for e in xs])
-        ax.errorbar(xs, ys, yerr=errors, fmt="o-", capsize=2, label=label)
+        outside = band is not None and not label.startswith(band)  # drawn fainter, dashed
+        ax.errorbar(xs, ys, yerr=errors, fmt="o--" if outside else "o-", capsize=2, label=label,
+                    alpha=0.55 if outside else 1.0, ms=3 if outside else 5)  # fmt: skip
     ax.axhline(0.1, color="0.8", lw=1, ls=":", label="chance")
     ax.set_xlabel(f"epochs ({images:,} training images each)")
     ax.set_ylabel("test accuracy (±1 s.e.)")

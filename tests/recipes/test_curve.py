@@ -95,13 +95,17 @@ def test_curve_seeds_example_tabulates_runs_against_the_reference(unbroken, tmp_
     out, _ = unbroken
     script = Path(__file__).parents[2] / "examples" / "curve_seeds.py"
     proc = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "seeds"), f"smoke run={out}"],
+        [sys.executable, str(script), str(tmp_path / "seeds"), "--band=smoke",
+         f"smoke run={out}", f"other={out}"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = (tmp_path / "seeds.md").read_text()
     records = _records(out)
     first = records[0]
+    # --band: the runs labelled "smoke..." (one) as min / median / max, before the run columns
+    assert table.startswith("smoke: the 1 runs' min / median / max per epoch")
+    assert f"| 0 | {first['paper']:.3f} | 1 | {first['measured']:.3f} |" in table
     # the accuracy table, then the cross-entropy one, each row from the run's records
     assert f"| 0 | {first['paper']:.3f} | {first['measured']:.3f} (" in table
     assert f"| {first['test_cross_entropy']:.3f} |" in table and "Test cross-entropy" in table
