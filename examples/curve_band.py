@@ -108,7 +108,7 @@ def escape_section(groups: dict[str, dict[int, dict]], reference, images: int) -
     after = (1, 2, 3, 5)
     rows, ranks, by_seed = [], [], {}
     for name, runs in groups.items():
-        escapes, escape_cells = {}, []
+        escapes, by_seed[name] = {}, {}
         for seed, c in sorted(runs.items()):
             epochs = sorted(c)
             values = [c[e]["measured"] for e in epochs]
@@ -123,10 +123,9 @@ def escape_section(groups: dict[str, dict[int, dict]], reference, images: int) -
             ]
             escape = f"{ours:.1f}" if ours is not None else f"not by {epochs[-1]}"
             rows.append([f"seed {seed}, {name}", escape, *cells])
-            escape_cells.append(escape)
             escapes[f"seed {seed}"] = (ours, epochs[-1])
+            by_seed[name][seed] = escape
         ranks.append(f"- {name}: {fidelity.escape_rank(escapes, theirs).sentence()}.")
-        by_seed[name] = {s: e for s, e in zip(sorted(runs), escape_cells, strict=True)}
     headers = ["Run", "Escape epoch", *(f"+{d} epochs" for d in after)]
     return (
         f"### After the escape (first crossing of {fidelity.ESCAPE_LEVEL:.2f}; Caffe's: epoch "

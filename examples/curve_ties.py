@@ -36,12 +36,11 @@ from kerasinv.recipes import fidelity
 
 def checkpoint_scores(folder: Path, data_dir: str) -> tuple[int, np.ndarray, np.ndarray]:
     """``(epoch, pooled class scores [N, 10], labels [N])`` of a run's checkpoint on its test set."""
-    import keras
-
-    from kerasinv import models
+    from kerasinv import models, training
     from kerasinv.data.preprocessing import GCNZCA
     from kerasinv.recipes.allcnn_protocol import model_options
     from kerasinv.recipes.cifar_runs import load_splits
+    from kerasinv.recipes.curve import class_scores
 
     settings = json.loads((folder / "results.json").read_text())["settings"]
     splits = load_splits(
@@ -53,19 +52,8 @@ def checkpoint_scores(folder: Path, data_dir: str) -> tuple[int, np.ndarray, np.
         settings["model"], classes=splits.num_classes, width=settings["width"],
         **model_options(settings),
     )  # fmt: skip
-    with np.load(folder / "work" / "checkpoint" / "state.npz", allow_pickle=False) as saved:
-        epoch = int(json.loads(str(saved["meta"]))["epoch"])
-        for i, variable in enumerate(model.variables):  # model variables come first
-            if tuple(variable.shape) != saved[f"v{i}"].shape:
-                raise SystemExit(f"{folder}: the checkpoint does not fit its settings' model")
-            variable.assign(saved[f"v{i}"])
-    pooled = keras.Model(model.input, model.get_layer("global_average").output)
-    scores = np.concatenate(
-        [
-            np.asarray(pooled(x_test[i : i + 500], training=False))
-            for i in range(0, len(x_test), 500)
-        ]
-    )
+    epoch = training.ResumableCheckpoint(folder / "work" / "checkpoint").restore_model(model)
+    scores = class_scores(model, x_test, batch_size=500)
     return epoch, scores, np.asarray(splits.y_test)
 
 

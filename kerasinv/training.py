@@ -224,13 +224,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         """Everything the state holds: model variables, then optimizer variables."""
         return [*model.variables, *model.optimizer.variables]
 
-    def restore(self, model) -> int:
-        """Load the saved state into the compiled ``model``; returns the epochs already done (0 if none)."""
+    def _read(self) -> tuple[dict, list[np.ndarray]]:
+        """``(meta, saved arrays)`` of the state file (model variables first, then optimizer's)."""
         state_file = self.folder / self.STATE
-        if not state_file.is_file():
-            return 0
-        model.optimizer.build(model.trainable_variables)
-        variables = self.variables(model)
         try:
             with np.load(state_file, allow_pickle=False) as saved:
                 meta = json.loads(str(saved["meta"]))
@@ -240,6 +236,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
                 f"the checkpoint {state_file} cannot be read ({e}); remove it (or pass --overwrite) "
                 "to start this model afresh"
             ) from None
+        return meta, values
+
+    def _assign(self, variables: list, values: list[np.ndarray]) -> None:
         if len(values) != len(variables) or any(
             tuple(v.shape) != a.shape for v, a in zip(variables, values, strict=False)
         ):
@@ -249,7 +248,22 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             )
         for variable, value in zip(variables, values, strict=True):
             variable.assign(value)
+
+    def restore(self, model) -> int:
+        """Load the saved state into the compiled ``model``; returns the epochs already done (0 if none)."""
+        if not (self.folder / self.STATE).is_file():
+            return 0
+        model.optimizer.build(model.trainable_variables)
+        meta, values = self._read()
+        self._assign(self.variables(model), values)
         self.history = {k: list(v) for k, v in meta.get("history", {}).items()}
+        return int(meta["epoch"])
+
+    def restore_model(self, model) -> int:
+        """Load only the model's variables (weights, dropout generator states) into ``model``,
+        compiled or not, to measure a checkpoint; returns its epoch. The file must exist."""
+        meta, values = self._read()
+        self._assign(list(model.variables), values[: len(model.variables)])
         return int(meta["epoch"])
 
     def on_epoch_end(self, epoch, logs=None):

@@ -109,6 +109,15 @@ def test_interrupted_and_resumed_training_equals_the_unbroken_run(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         training.train(tiny_with_dropout, tr, te, cfg, tmp_path / "r", callbacks=[_Interrupt()])
     assert (tmp_path / "r" / "checkpoint" / "state.npz").is_file()
+    # the model's variables alone, into a fresh uncompiled network, to measure the checkpoint
+    checkpoint = training.ResumableCheckpoint(tmp_path / "r" / "checkpoint")
+    fresh = tiny_with_dropout()
+    assert checkpoint.restore_model(fresh) == 2
+    with np.load(tmp_path / "r" / "checkpoint" / "state.npz") as saved:
+        for i, w in enumerate(_weights(fresh)):
+            np.testing.assert_array_equal(w, saved[f"v{i}"])
+    with pytest.raises(ConfigError, match="different model"):
+        checkpoint.restore_model(models.get("model-a", width=0.0625, classes=2))
     resumed = training.train(tiny_with_dropout, tr, te, cfg, tmp_path / "r")
     assert resumed.resumed_from_epoch == 2 and resumed.epochs_run == 2
     assert len(resumed.history["loss"]) == 4

@@ -91,14 +91,9 @@ SETTINGS = (
 DEAD_PROBE_IMAGES = 1000
 
 
-def dead_class_units(model, images) -> int | None:
-    """How many classes score exactly 0 on every one of ``images`` (``[N, H, W, C]``, preprocessed).
-
-    All-CNN puts a ReLU on its class scores (the paper's "1x1 conv 10 ReLU"). A class whose unit
-    goes negative for every input is never predicted and gets no gradient through that ReLU; only
-    weight decay, pulling its bias back towards 0, can revive it. Counted on the pooled scores that
-    reach the softmax. ``None`` for a model without a ``global_average`` layer.
-    """
+def class_scores(model, images, batch_size: int = 250):
+    """The pooled class scores that reach the softmax, ``float [N, classes]``, of a model with a
+    ``global_average`` layer on ``images`` (``[N, H, W, C]``, preprocessed); ``None`` without one."""
     import keras
     import numpy as np
 
@@ -107,10 +102,25 @@ def dead_class_units(model, images) -> int | None:
     except ValueError:
         return None
     probe = keras.Model(model.input, pooled)
-    scores = np.concatenate(
-        [np.asarray(probe(images[i : i + 250], training=False)) for i in range(0, len(images), 250)]
+    return np.concatenate(
+        [
+            np.asarray(probe(images[i : i + batch_size], training=False))
+            for i in range(0, len(images), batch_size)
+        ]
     )
-    return int((scores.max(axis=0) <= 0).sum())
+
+
+def dead_class_units(model, images) -> int | None:
+    """How many classes score exactly 0 on every one of ``images`` (``[N, H, W, C]``, preprocessed).
+
+    All-CNN puts a ReLU on its class scores (the paper's "1x1 conv 10 ReLU"). A class whose unit
+    goes negative for every input is never predicted and gets no gradient through that ReLU; only
+    weight decay, pulling its bias back towards 0, can revive it. Counted on the pooled scores that
+    reach the softmax (:func:`class_scores`). ``None`` for a model without a ``global_average``
+    layer.
+    """
+    scores = class_scores(model, images)
+    return None if scores is None else int((scores.max(axis=0) <= 0).sum())
 
 
 def collapse_warning(dead: int | None, classes: int) -> str | None:
